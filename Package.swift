@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "mariadb-tls-proxy",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mariadb-tls-proxy", targets: ["mariadb-tls-proxy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ],
+    targets: [
+        // System OpenSSL 3 (libssl-dev), with static inline wrappers for its function-like macros.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Pure MariaDB wire format: packets, capability flags, sequence ids, error catalogue. No I/O.
+        .target(
+            name: "MariaDBWire",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Pure option-file and command-line parsing into validated settings.
+        .target(name: "ProxyConfiguration"),
+        // OpenSSL server context, ByteBuffer BIO and the NIO TLS handler.
+        .target(
+            name: "ProxyTLS",
+            dependencies: [
+                "COpenSSL",
+                "ProxyConfiguration",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // Listeners, per-connection login state machine, backend connector and relay.
+        .target(
+            name: "ProxyServer",
+            dependencies: [
+                "MariaDBWire",
+                "ProxyConfiguration",
+                "ProxyTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "mariadb-tls-proxy",
+            dependencies: [
+                "ProxyConfiguration",
+                "ProxyServer",
+                "ProxyTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "MariaDBWireTests", dependencies: ["MariaDBWire"]),
+        .testTarget(name: "ProxyConfigurationTests", dependencies: ["ProxyConfiguration"]),
+        .testTarget(
+            name: "ProxyServerTests",
+            dependencies: [
+                "ProxyServer", "MariaDBWire", "ProxyConfiguration",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+    ]
+)

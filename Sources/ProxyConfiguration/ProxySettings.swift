@@ -1,0 +1,68 @@
+/// Where the proxy relays sessions to: the legacy, plaintext MariaDB server.
+public enum BackendEndpoint: Sendable, Equatable, CustomStringConvertible {
+    case tcp(host: String, port: Int)
+    case unixSocket(path: String)
+
+    public var description: String {
+        switch self {
+        case .tcp(let host, let port):
+            return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        case .unixSocket(let path):
+            return path
+        }
+    }
+}
+
+/// A TLS protocol version as MariaDB's `tls_version` spells it.
+public enum TLSProtocolVersion: String, Sendable, CaseIterable, Comparable {
+    case tls1_0 = "TLSv1.0"
+    case tls1_1 = "TLSv1.1"
+    case tls1_2 = "TLSv1.2"
+    case tls1_3 = "TLSv1.3"
+
+    private var rank: Int { TLSProtocolVersion.allCases.firstIndex(of: self)! }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// The TLS material and policy, named after MariaDB's `ssl_*` / `tls_version` server variables.
+public struct TLSSettings: Sendable, Equatable {
+    public var certificatePath: String?        // ssl_cert
+    public var privateKeyPath: String?         // ssl_key
+    public var caPath: String?                 // ssl_ca
+    public var caDirectory: String?            // ssl_capath
+    public var crlPath: String?                // ssl_crl
+    public var crlDirectory: String?           // ssl_crlpath
+    public var cipher: String?                 // ssl_cipher
+    public var versions: Set<TLSProtocolVersion> = [.tls1_2, .tls1_3]   // tls_version
+
+    public init() {}
+
+    /// TLS is offered when a certificate or a key is configured (MariaDB uses one file for both if only one is set).
+    public var isEnabled: Bool { certificatePath != nil || privateKeyPath != nil }
+}
+
+/// Log verbosity (`log_level`), the levels of swift-log.
+public enum LogLevelSetting: String, Sendable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+/// Every setting of the daemon after the option files and the command line were applied and validated.
+///
+/// Produced by ``ProxyCommandLine/parse(_:readFile:listDirectory:)``. The initial values here are the
+/// documented defaults; the option table (`OptionCatalog`) is authoritative and a test keeps both in step.
+public struct ProxySettings: Sendable, Equatable {
+    public var bindAddresses: [String] = ["0.0.0.0"]        // bind_address (comma-separated list)
+    public var port: Int = 3306                              // port (0 = ephemeral port)
+    public var socketPath: String? = nil                     // socket (empty = none)
+    /// backend_host + backend_port, or backend_socket. The parser always sets it explicitly
+    /// (one of the two is required); this initial value only serves code that builds settings by hand.
+    public var backend: BackendEndpoint = .tcp(host: "127.0.0.1", port: 3306)
+    public var tls = TLSSettings()
+    public var requireSecureTransport = false                // require_secure_transport
+    public var maxConnections = 151                          // max_connections
+    public var connectTimeoutSeconds = 10                    // connect_timeout
+    public var shutdownTimeoutSeconds = 30                   // shutdown_timeout
+    public var logLevel: LogLevelSetting = .info             // log_level
+
+    public init() {}
+}

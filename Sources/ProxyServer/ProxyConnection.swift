@@ -1,0 +1,375 @@
+import Logging
+import MariaDBWire
+import NIOCore
+import NIOPosix
+import ProxyConfiguration
+import ProxyTLS
+
+/// What one accepted connection needs from the server, captured at accept time. A reload later
+/// replaces the server's snapshot; this connection keeps the one it started with.
+struct ConnectionEnvironment: Sendable {
+    let id: UInt64
+    let transport: ClientTransport
+    let settings: ProxySettings
+    let tlsContext: TLSServerContext?
+    let logger: Logger
+}
+
+/// One client and its backend connection, both on the same event loop: runs the login state
+/// machine, then relays bytes both ways with backpressure and half-close.
+///
+/// The two channel handlers call into this object; it is confined to the client's event loop.
+final class ProxyConnection {
+    private let clientChannel: Channel
+    private let environment: ConnectionEnvironment
+    private var machine: ClientLoginStateMachine
+    private var logger: Logger
+
+    var clientContext: ChannelHandlerContext?
+    var backendContext: ChannelHandlerContext?
+    private weak var clientHandler: ClientChannelHandler?
+    private weak var backendHandler: BackendChannelHandler?
+    private var backendChannel: Channel?
+    private var backendConnecting = false
+
+    private var clientFramer = PacketFramer()
+    private var backendFramer = PacketFramer()
+    private var loginTimeout: Scheduled<Void>?
+    private var closing = false
+    private var clientClosed = false
+    private var backendClosed = false
+    private var clientInputEnded = false
+    private var backendInputEnded = false
+    private var finished = false
+
+    private let startedAt = NIODeadline.now()
+    private var bytesFromClient = 0
+    private var bytesToClient = 0
+    private var tlsFacts: TLSFacts?
+
+    /// Bytes a client may have buffered during the login before it is a protocol error
+    /// (a HandshakeResponse with connection attributes is at most ~64 KiB).
+    private static let loginBufferLimit = 1 << 20
+
+    init(clientChannel: Channel, environment: ConnectionEnvironment) {
+        self.clientChannel = clientChannel
+        self.environment = environment
+        self.machine = ClientLoginStateMachine(configuration: .init(
+            transport: environment.transport,
+            requireSecureTransport: environment.settings.requireSecureTransport,
+            tlsAvailable: environment.tlsContext != nil
+        ))
+        var logger = environment.logger
+        logger[metadataKey: "conn"] = "\(environment.id)"
+        self.logger = logger
+    }
+
+    /// Adds the client-side handler to the (new) client channel.
+    func install() throws {
+        let handler = ClientChannelHandler(connection: self)
+        clientHandler = handler
+        try clientChannel.pipeline.syncOperations.addHandler(handler)
+    }
+
+    var mayReadFromClient: Bool {
+        !machine.isRelaying || (backendChannel?.isWritable ?? true)
+    }
+
+    var mayReadFromBackend: Bool {
+        !machine.isRelaying || clientChannel.isWritable
+    }
+
+    // MARK: - Client side
+
+    func clientActive() {
+        let timeout = TimeAmount.seconds(Int64(environment.settings.connectTimeoutSeconds))
+        loginTimeout = clientChannel.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+            loginTimedOut()
+        }
+        connectBackend()
+    }
+
+    func clientRead(_ buffer: ByteBuffer) {
+        bytesFromClient += buffer.readableBytes
+        if machine.isRelaying {
+            backendChannel?.write(buffer, promise: nil)
+            return
+        }
+        guard !closing else { return }
+        clientFramer.append(buffer)
+        if clientFramer.bufferedByteCount > Self.loginBufferLimit {
+            perform(machine.clientProtocolError("more than \(Self.loginBufferLimit) bytes sent during the login"))
+            return
+        }
+        processClientPackets()
+    }
+
+    func clientReadComplete() {
+        if machine.isRelaying { backendChannel?.flush() }
+    }
+
+    func clientTLSEstablished(_ facts: TLSFacts) {
+        tlsFacts = facts
+        perform(machine.tlsEstablished(facts))
+        processClientPackets()
+    }
+
+    func clientInputClosed() {
+        clientInputEnded = true
+        if machine.isRelaying, let backend = backendChannel {
+            if backendInputEnded {
+                closeEverything()
+            } else {
+                // Half-close: the backend still sees its pending bytes, then EOF.
+                backend.writeAndFlush(ByteBuffer()).whenComplete { _ in backend.close(mode: .output, promise: nil) }
+            }
+        } else if !closing {
+            machine.abandon(outcome: "client closed the connection during login")
+            closeEverything()
+        }
+    }
+
+    func clientError(_ error: Error) {
+        if let tlsError = error as? TLSServerError {
+            machine.abandon(outcome: "refused: \(tlsError)")
+            logger.debug("client TLS error", metadata: ["error": "\(tlsError)"])
+        } else {
+            logger.debug("client channel error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func clientInactive() {
+        clientClosed = true
+        clientContext = nil
+        machine.abandon(outcome: "client disconnected during login")
+        if let backend = backendChannel, !backendClosed {
+            closeAfterPendingWrites(backend)
+        }
+        finishIfDone()
+    }
+
+    func clientWritabilityChanged(isWritable: Bool) {
+        if isWritable, let context = backendContext { backendHandler?.resumeReading(context: context) }
+    }
+
+    // MARK: - Backend side
+
+    private func connectBackend() {
+        let eventLoop = clientChannel.eventLoop
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        var bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(.seconds(Int64(environment.settings.connectTimeoutSeconds)))
+            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = BackendChannelHandler(connection: loopBound.value)
+                    loopBound.value.backendHandler = handler
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+        let connected: EventLoopFuture<Channel>
+        switch environment.settings.backend {
+        case .tcp(let host, let port):
+            bootstrap = bootstrap.channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            connected = bootstrap.connect(host: host, port: port)
+        case .unixSocket(let path):
+            connected = bootstrap.connect(unixDomainSocketPath: path)
+        }
+        backendConnecting = true
+        connected.whenComplete { result in
+            let connection = loopBound.value
+            connection.backendConnecting = false
+            switch result {
+            case .success(let channel):
+                connection.backendConnected(channel)
+            case .failure(let error):
+                connection.backendConnectFailed(error)
+            }
+        }
+    }
+
+    private func backendConnected(_ channel: Channel) {
+        backendChannel = channel
+        if clientClosed || closing {
+            channel.close(promise: nil)
+            return
+        }
+    }
+
+    private func backendConnectFailed(_ error: Error) {
+        backendClosed = true
+        let reason = "backend \(environment.settings.backend): \(BackendErrorDescription.describe(error, timeoutSeconds: environment.settings.connectTimeoutSeconds))"
+        logger.warning("cannot reach the backend", metadata: ["backend": "\(environment.settings.backend)", "error": "\(reason)"])
+        if clientClosed {
+            finishIfDone()
+            return
+        }
+        perform(machine.backendFailed(reason))
+        finishIfDone()
+    }
+
+    func backendRead(_ buffer: ByteBuffer) {
+        bytesToClient += buffer.readableBytes
+        if machine.isRelaying {
+            clientChannel.write(buffer, promise: nil)
+            return
+        }
+        guard !closing else { return }
+        backendFramer.append(buffer)
+        while !closing && !machine.isRelaying {
+            do {
+                guard let packet = try backendFramer.nextPacket() else { break }
+                perform(machine.backendPacketReceived(packet))
+            } catch {
+                perform(machine.backendFailed("backend \(environment.settings.backend) sent a malformed packet (\(error))"))
+            }
+        }
+        processClientPackets()
+    }
+
+    func backendReadComplete() {
+        if machine.isRelaying { clientChannel.flush() }
+    }
+
+    func backendInputClosed() {
+        backendInputEnded = true
+        if machine.isRelaying {
+            if clientInputEnded {
+                closeEverything()
+            } else {
+                let client = clientChannel
+                client.writeAndFlush(ByteBuffer()).whenComplete { _ in client.close(mode: .output, promise: nil) }
+            }
+        } else {
+            backendLostDuringLogin()
+        }
+    }
+
+    func backendError(_ error: Error) {
+        logger.debug("backend channel error", metadata: ["error": "\(error)"])
+    }
+
+    func backendInactive() {
+        backendClosed = true
+        backendContext = nil
+        if !machine.isRelaying {
+            backendLostDuringLogin()
+        } else if !clientClosed {
+            closeAfterPendingWrites(clientChannel)
+        }
+        finishIfDone()
+    }
+
+    func backendWritabilityChanged(isWritable: Bool) {
+        if isWritable, let context = clientContext { clientHandler?.resumeReading(context: context) }
+    }
+
+    private func backendLostDuringLogin() {
+        guard !closing else { return }
+        perform(machine.backendFailed("backend \(environment.settings.backend) closed the connection during login"))
+    }
+
+    // MARK: - Actions
+
+    private func processClientPackets() {
+        while machine.wantsClientPacket && !closing {
+            do {
+                guard let packet = try clientFramer.nextPacket() else { return }
+                perform(machine.clientPacketReceived(packet))
+            } catch {
+                perform(machine.clientProtocolError("\(error)"))
+            }
+        }
+    }
+
+    private func perform(_ actions: [ClientLoginStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .sendToClient(let packet):
+                clientChannel.writeAndFlush(encodePacket(sequenceID: packet.sequenceID, payload: packet.payload), promise: nil)
+            case .sendToBackend(let packet):
+                backendChannel?.writeAndFlush(encodePacket(sequenceID: packet.sequenceID, payload: packet.payload), promise: nil)
+            case .startTLS(let failurePacket):
+                startTLS(failurePacket: failurePacket)
+            case .startRelaying:
+                startRelaying()
+            case .close:
+                closing = true
+                loginTimeout?.cancel()
+                closeAfterPendingWrites(clientChannel)
+                if let backend = backendChannel { closeAfterPendingWrites(backend) }
+            }
+        }
+    }
+
+    private func startTLS(failurePacket: Packet) {
+        guard let tlsContext = environment.tlsContext else { return }
+        let leftover = clientFramer.takeRemainingBytes()
+        let handler = TLSServerHandler(
+            context: tlsContext,
+            initialCiphertext: leftover,
+            plaintextAfterHandshakeFailure: encodePacket(sequenceID: failurePacket.sequenceID, payload: failurePacket.payload)
+        )
+        do {
+            try clientChannel.pipeline.syncOperations.addHandler(handler, position: .first)
+        } catch {
+            machine.abandon(outcome: "cannot start TLS: \(error)")
+            closeEverything()
+        }
+    }
+
+    private func startRelaying() {
+        loginTimeout?.cancel()
+        loginTimeout = nil
+        let fromClient = clientFramer.takeRemainingBytes()
+        if fromClient.readableBytes > 0 { backendChannel?.writeAndFlush(fromClient, promise: nil) }
+        let fromBackend = backendFramer.takeRemainingBytes()
+        if fromBackend.readableBytes > 0 { clientChannel.writeAndFlush(fromBackend, promise: nil) }
+        logger.debug("login relayed", metadata: ["user": "\(machine.username ?? "")"])
+    }
+
+    private func loginTimedOut() {
+        guard !machine.isRelaying, !finished else { return }
+        machine.abandon(outcome: "dropped: login not finished within connect_timeout (\(environment.settings.connectTimeoutSeconds)s)")
+        closeEverything()
+    }
+
+    /// Closes both channels now, dropping anything unsent.
+    private func closeEverything() {
+        closing = true
+        loginTimeout?.cancel()
+        clientChannel.close(promise: nil)
+        backendChannel?.close(promise: nil)
+    }
+
+    /// Closes `channel` once every byte already written to it has gone out (an empty write
+    /// completes in order after them), with a deadline so a peer that never reads cannot pin it.
+    private func closeAfterPendingWrites(_ channel: Channel) {
+        let deadline = channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+        channel.writeAndFlush(ByteBuffer()).whenComplete { _ in
+            deadline.cancel()
+            channel.close(promise: nil)
+        }
+    }
+
+    private func finishIfDone() {
+        guard !finished, clientClosed, backendClosed || (backendChannel == nil && !backendConnecting) else { return }
+        finished = true
+        loginTimeout?.cancel()
+        clientHandler = nil
+        backendHandler = nil
+        ConnectionLogLine(
+            environment: environment,
+            clientAddress: clientChannel.remoteAddress,
+            tls: tlsFacts,
+            user: machine.username,
+            outcome: machine.outcome,
+            bytesFromClient: bytesFromClient,
+            bytesToClient: bytesToClient,
+            duration: NIODeadline.now() - startedAt
+        ).emit(to: logger)
+    }
+}
+
+@available(*, unavailable)
+extension ProxyConnection: Sendable {}

@@ -1,0 +1,119 @@
+import COpenSSL
+import NIOCore
+
+/// A typed wrapper over one server-side `SSL*` and its `ByteBufferBIO`. It maps OpenSSL's return
+/// codes onto `TLSConnection.Result`; it never touches a channel. Confined to one event loop.
+final class TLSConnection {
+    enum Result: Equatable {
+        /// The operation finished.
+        case complete
+        /// OpenSSL needs more ciphertext from the peer.
+        case wantRead
+        /// The peer sent close_notify.
+        case closed
+        /// A fatal TLS error, with OpenSSL's reason.
+        case failed(String)
+    }
+
+    private let ssl: OpaquePointer
+    let bio: ByteBufferBIO
+    /// Keeps the context (and its configuration) alive for as long as this connection lives.
+    let context: TLSServerContext
+
+    init?(context: TLSServerContext, allocator: ByteBufferAllocator) {
+        guard let ssl = context.makeSSL() else { return nil }
+        self.ssl = ssl
+        self.context = context
+        self.bio = ByteBufferBIO(allocator: allocator)
+        // One BIO for both directions: SSL_set_bio then owns exactly the one reference BIO_new gave us.
+        SSL_set_bio(ssl, bio.bio, bio.bio)
+        SSL_set_accept_state(ssl)
+    }
+
+    deinit {
+        bio.detach()
+        SSL_free(ssl)
+    }
+
+    func doHandshake() -> Result {
+        OpenSSLErrorQueue.clear()
+        let rc = SSL_do_handshake(ssl)
+        if rc == 1 { return .complete }
+        return classify(rc, during: "handshake")
+    }
+
+    /// Decrypts everything available into `buffer` (appending).
+    func read(into buffer: inout ByteBuffer) -> Result {
+        while true {
+            OpenSSLErrorQueue.clear()
+            var readCount = 0
+            var rc: CInt = 0
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { pointer in
+                rc = SSL_read_ex(ssl, pointer.baseAddress, pointer.count, &readCount)
+                return rc == 1 ? readCount : 0
+            }
+            if rc != 1 {
+                return classify(rc, during: "read")
+            }
+        }
+    }
+
+    /// Encrypts `buffer` entirely into the BIO's outbound buffer.
+    func write(_ buffer: ByteBuffer) -> Result {
+        var remaining = buffer
+        while remaining.readableBytes > 0 {
+            OpenSSLErrorQueue.clear()
+            var written = 0
+            let rc = remaining.withUnsafeReadableBytes { pointer in
+                SSL_write_ex(ssl, pointer.baseAddress, pointer.count, &written)
+            }
+            if rc != 1 {
+                return classify(rc, during: "write")
+            }
+            remaining.moveReaderIndex(forwardBy: written)
+        }
+        return .complete
+    }
+
+    /// Sends close_notify (we do not wait for the peer's).
+    func shutdown() {
+        OpenSSLErrorQueue.clear()
+        _ = SSL_shutdown(ssl)
+        OpenSSLErrorQueue.clear()
+    }
+
+    /// The negotiated parameters and the client certificate's names.
+    func facts() -> TLSFacts {
+        let version = SSL_get_version(ssl).map { String(cString: $0) } ?? ""
+        let cipher = copenssl_SSL_get_cipher_name(ssl).map { String(cString: $0) } ?? ""
+        var subject: String?
+        var issuer: String?
+        if let certificate = SSL_get1_peer_certificate(ssl) {
+            subject = X509Name.oneLine(X509_get_subject_name(certificate))
+            issuer = X509Name.oneLine(X509_get_issuer_name(certificate))
+            X509_free(certificate)
+        }
+        return TLSFacts(
+            version: version,
+            cipher: cipher,
+            peerSubject: subject,
+            peerIssuer: issuer,
+            verifyResult: Int(SSL_get_verify_result(ssl)),
+            sessionReused: SSL_session_reused(ssl) == 1
+        )
+    }
+
+    private func classify(_ rc: CInt, during operation: String) -> Result {
+        let error = SSL_get_error(ssl, rc)
+        switch error {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            return .wantRead
+        case SSL_ERROR_ZERO_RETURN:
+            return .closed
+        case SSL_ERROR_SYSCALL:
+            return .failed(OpenSSLErrorQueue.drainedDescription(fallback: "unexpected end of stream during \(operation)"))
+        default:
+            return .failed(OpenSSLErrorQueue.drainedDescription(fallback: "\(operation) failed (SSL error \(error))"))
+        }
+    }
+}

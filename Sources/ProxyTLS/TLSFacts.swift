@@ -1,0 +1,49 @@
+/// What the TLS handshake established, captured once when it completes. Everything the access
+/// policy and the connection log need, in the forms MariaDB itself uses.
+public struct TLSFacts: Sendable, Equatable {
+    /// `SSL_get_version`, e.g. `TLSv1.3` (MariaDB's `Ssl_version`).
+    public var version: String
+    /// `SSL_get_cipher`, e.g. `TLS_AES_256_GCM_SHA384` (MariaDB's `Ssl_cipher`, what REQUIRE CIPHER compares).
+    public var cipher: String
+    /// The client certificate's subject in `X509_NAME_oneline` form, or nil when none was presented.
+    public var peerSubject: String?
+    /// The client certificate's issuer in `X509_NAME_oneline` form, or nil when none was presented.
+    public var peerIssuer: String?
+    /// `SSL_get_verify_result`; 0 (`X509_V_OK`) also when no certificate was presented.
+    public var verifyResult: Int
+    /// Whether the session was resumed (ticket or cache).
+    public var sessionReused: Bool
+
+    public init(version: String, cipher: String, peerSubject: String?, peerIssuer: String?, verifyResult: Int, sessionReused: Bool) {
+        self.version = version
+        self.cipher = cipher
+        self.peerSubject = peerSubject
+        self.peerIssuer = peerIssuer
+        self.verifyResult = verifyResult
+        self.sessionReused = sessionReused
+    }
+
+    /// A client certificate was presented (and, since the handshake completed, verified).
+    public var hasPeerCertificate: Bool { peerSubject != nil }
+}
+
+/// Events the TLS handler sends up the pipeline.
+public enum TLSServerEvent: Sendable {
+    /// The handshake finished; the facts are fixed for the life of the connection.
+    case handshakeCompleted(TLSFacts)
+}
+
+/// Errors the TLS handler reports through `errorCaught` before it closes the channel.
+public enum TLSServerError: Error, Sendable, CustomStringConvertible {
+    /// The handshake failed; the reason is OpenSSL's (e.g. "certificate verify failed").
+    case handshakeFailed(String)
+    /// A TLS error after the handshake (bad record, protocol violation).
+    case protocolError(String)
+
+    public var description: String {
+        switch self {
+        case .handshakeFailed(let reason): return "TLS handshake failed: \(reason)"
+        case .protocolError(let reason): return "TLS error: \(reason)"
+        }
+    }
+}

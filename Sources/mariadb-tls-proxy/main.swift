@@ -1,0 +1,104 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ProxyConfiguration
+import ProxyServer
+import ProxyTLS
+import ServiceLifecycle
+
+let programName = "mariadb-tls-proxy"
+let programVersion = "0.1.0"
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("\(programName): \(message)\n".utf8))
+    exit(1)
+}
+
+let request: CommandLineRequest
+do {
+    request = try ProxyCommandLine.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    fail("\(error)")
+}
+
+let settings: ProxySettings
+let checkOnly: Bool
+switch request {
+case .help:
+    print(ProxyCommandLine.helpText)
+    exit(0)
+case .version:
+    print("\(programName) \(programVersion) (\(OpenSSLVersion.text))")
+    exit(0)
+case .run(let parsed, let check):
+    settings = parsed
+    checkOnly = check
+}
+
+let logLevel = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = logLevel
+    return handler
+}
+let logger = Logger(label: programName)
+
+// Load every TLS file now: a missing or unreadable file, or a key that does not match, stops startup.
+let tlsContext: TLSServerContext?
+if settings.tls.isEnabled {
+    do {
+        tlsContext = try TLSServerContext(settings: settings.tls)
+    } catch {
+        fail("\(error)")
+    }
+} else {
+    tlsContext = nil
+}
+
+if checkOnly {
+    print("\(programName): configuration OK")
+    exit(0)
+}
+
+if tlsContext == nil {
+    logger.warning("no ssl_cert/ssl_key configured: TLS is not offered to clients")
+}
+// SIGHUP would terminate the process by default; reload is handled elsewhere or ignored.
+signal(SIGHUP, SIG_IGN)
+
+let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+let server = ProxyServer(settings: settings, tlsContext: tlsContext, group: group, logger: logger) { addresses in
+    var metadata: Logger.Metadata = [
+        "listen": "\(addresses.joined(separator: ", "))",
+        "backend": "\(settings.backend)",
+        "require_secure_transport": "\(settings.requireSecureTransport ? "ON" : "OFF")",
+        "version": "\(programVersion)",
+    ]
+    if let tlsContext {
+        metadata["certificate"] = "\(tlsContext.certificateSubject)"
+        if let notAfter = tlsContext.certificateNotAfter {
+            metadata["expires"] = "\(ISO8601DateFormatter().string(from: notAfter))"
+        }
+        metadata["tls_version"] = "\(settings.tls.versions.sorted().map(\.rawValue).joined(separator: ","))"
+    }
+    logger.notice("ready for connections", metadata: metadata)
+}
+
+let serviceGroup = ServiceGroup(
+    configuration: .init(
+        services: [.init(service: server)],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+    )
+)
+do {
+    try await serviceGroup.run()
+} catch {
+    logger.critical("stopped", metadata: ["error": "\(error)"])
+    try? await group.shutdownGracefully()
+    exit(1)
+}
+try? await group.shutdownGracefully()
+logger.notice("shutdown complete")
+exit(0)
