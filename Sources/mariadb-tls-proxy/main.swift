@@ -15,24 +15,24 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-let request: CommandLineRequest
+let parsed: ParsedCommandLine
 do {
-    request = try ProxyCommandLine.parse(Array(CommandLine.arguments.dropFirst()))
+    parsed = try ProxyCommandLine.parseWithWarnings(Array(CommandLine.arguments.dropFirst()))
 } catch {
     fail("\(error)")
 }
 
 let settings: ProxySettings
 let checkOnly: Bool
-switch request {
+switch parsed.request {
 case .help:
     print(ProxyCommandLine.helpText)
     exit(0)
 case .version:
     print("\(programName) \(programVersion) (\(OpenSSLVersion.text))")
     exit(0)
-case .run(let parsed, let check):
-    settings = parsed
+case .run(let runSettings, let check):
+    settings = runSettings
     checkOnly = check
 }
 
@@ -43,6 +43,9 @@ LoggingSystem.bootstrap { label in
     return handler
 }
 let logger = Logger(label: programName)
+for warning in parsed.warnings {
+    logger.warning("\(warning)")
+}
 
 // Load every TLS file now: a missing or unreadable file, or a key that does not match, stops startup.
 let tlsContext: TLSServerContext?

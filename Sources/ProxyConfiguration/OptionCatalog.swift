@@ -1,0 +1,89 @@
+/// The table of every option the proxy understands, in `--help` order.
+///
+/// Parsing, defaults (``SettingsDraft``), ``ProxyCommandLine/knownOptions`` and ``ProxyCommandLine/helpText``
+/// are all derived from ``all``; `docs/configuration.md` documents the same rows.
+enum OptionCatalog {
+    static let all: [OptionSpec] = [
+        OptionSpec(
+            name: "bind_address", kind: .addressList, defaultValue: "0.0.0.0", mariaDBVariable: "bind_address",
+            summary: "Addresses to listen on for TCP clients, comma-separated; * = all IPv4 and IPv6."
+        ) { draft, value in
+            if case .addresses(let list) = value { draft.settings.bindAddresses = list }
+        },
+        .integer("port", 0...65535, default: 3306, mariaDB: "port",
+                 "TCP port to listen on (0 = any free port).") { $0.settings.port = $1 },
+        .text("socket", placeholder: "PATH", mariaDB: "socket",
+              "Unix socket to listen on for local clients; empty = no socket.") { $0.settings.socketPath = $1 },
+        .text("backend_host", placeholder: "HOST", mariaDB: nil,
+              "Host name or IP address of the plaintext MariaDB server.") {
+            $0.backendHost = $1
+        },
+        .integer("backend_port", 1...65535, default: 3306, mariaDB: nil,
+                 "TCP port of the MariaDB server, used with backend_host.") { $0.backendPort = $1 },
+        .text("backend_socket", placeholder: "PATH", mariaDB: nil,
+              "Unix socket of the MariaDB server (instead of backend_host).") { $0.backendSocket = $1 },
+        .text("ssl_cert", placeholder: "PATH", mariaDB: "ssl_cert",
+              "PEM certificate (chain) presented to clients; enables TLS.") { $0.settings.tls.certificatePath = $1 },
+        .text("ssl_key", placeholder: "PATH", mariaDB: "ssl_key",
+              "PEM private key for ssl_cert (if only one is set, one file holds both).") {
+            $0.settings.tls.privateKeyPath = $1
+        },
+        .text("ssl_ca", placeholder: "PATH", mariaDB: "ssl_ca",
+              "PEM file of CA certificates trusted for client certificates.") { $0.settings.tls.caPath = $1 },
+        .text("ssl_capath", placeholder: "DIR", mariaDB: "ssl_capath",
+              "Directory of hashed CA certificates (c_rehash layout).") { $0.settings.tls.caDirectory = $1 },
+        .text("ssl_crl", placeholder: "PATH", mariaDB: "ssl_crl",
+              "PEM file of certificate revocation lists.") { $0.settings.tls.crlPath = $1 },
+        .text("ssl_crlpath", placeholder: "DIR", mariaDB: "ssl_crlpath",
+              "Directory of hashed certificate revocation lists.") { $0.settings.tls.crlDirectory = $1 },
+        .text("ssl_cipher", placeholder: "LIST", mariaDB: "ssl_cipher",
+              "Permitted ciphers in OpenSSL cipher-list syntax; empty = library default.") {
+            $0.settings.tls.cipher = $1
+        },
+        OptionSpec(
+            name: "tls_version", kind: .tlsVersionList, defaultValue: "TLSv1.2,TLSv1.3", mariaDBVariable: "tls_version",
+            summary: "TLS versions to accept, comma-separated (TLSv1.0 ... TLSv1.3)."
+        ) { draft, value in
+            if case .tlsVersions(let versions) = value { draft.settings.tls.versions = versions }
+        },
+        .boolean("require_secure_transport", default: false, mariaDB: "require_secure_transport",
+                 "Refuse TCP clients that do not switch to TLS (Unix socket clients are exempt).") {
+            $0.settings.requireSecureTransport = $1
+        },
+        .integer("max_connections", 1...100_000, default: 151, mariaDB: "max_connections",
+                 "Maximum number of simultaneous client connections.") { $0.settings.maxConnections = $1 },
+        .integer("connect_timeout", 2...31_536_000, default: 10, mariaDB: "connect_timeout",
+                 "Seconds a client may take to complete the handshake and login.") {
+            $0.settings.connectTimeoutSeconds = $1
+        },
+        .integer("shutdown_timeout", 0...3600, default: 30, mariaDB: nil,
+                 "Seconds open sessions get to finish on shutdown before being closed.") {
+            $0.settings.shutdownTimeoutSeconds = $1
+        },
+        OptionSpec(
+            name: "log_level", kind: .logLevel, defaultValue: "info", mariaDBVariable: nil,
+            summary: "Log verbosity: trace, debug, info, notice, warning, error or critical."
+        ) { draft, value in
+            if case .logLevel(let level) = value { draft.settings.logLevel = level }
+        },
+    ]
+
+    private static let byName: [String: OptionSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    /// Looks up a canonical (underscored) name.
+    static func named(_ canonicalName: String) -> OptionSpec? {
+        byName[canonicalName]
+    }
+
+    /// The known name closest to `canonicalName` if it is at most two edits away (ties: table order).
+    static func closest(to canonicalName: String, among candidates: [OptionSpec] = all) -> (spec: OptionSpec, distance: Int)? {
+        var best: (spec: OptionSpec, distance: Int)?
+        for spec in candidates {
+            let distance = EditDistance.between(canonicalName, spec.name)
+            if distance <= 2, distance < (best?.distance ?? .max) {
+                best = (spec, distance)
+            }
+        }
+        return best
+    }
+}

@@ -1,0 +1,66 @@
+/// Settings being assembled from assignments, before the checks that involve several options.
+///
+/// Starts from the defaults of ``OptionCatalog``; later assignments simply overwrite earlier ones,
+/// which gives MariaDB's precedence (later lines win, the command line wins over files).
+struct SettingsDraft {
+    var settings = ProxySettings()
+    // The backend is only known once host and socket are both final, so its parts are kept apart.
+    var backendHost: String?
+    var backendPort = 3306
+    var backendSocket: String?
+    /// Where each option (canonical name) was last set; defaults have no entry.
+    private(set) var sources: [String: OptionSource] = [:]
+
+    init() {
+        for spec in OptionCatalog.all {
+            guard let text = spec.defaultValue else { continue }
+            // The catalog's own defaults are valid; a test pins that.
+            spec.apply(&self, try! spec.kind.parse(text))
+        }
+    }
+
+    mutating func set(_ spec: OptionSpec, to value: OptionValue, from source: OptionSource) {
+        spec.apply(&self, value)
+        sources[spec.name] = source
+    }
+
+    /// Applies the rules that span options and returns the settings plus warnings.
+    func finish() throws(ConfigurationError) -> (settings: ProxySettings, warnings: [String]) {
+        var result = settings
+        var warnings: [String] = []
+
+        // MariaDB: if only one of ssl_cert / ssl_key is given, that file holds both certificate and key.
+        switch (result.tls.certificatePath, result.tls.privateKeyPath) {
+        case (let certificate?, nil): result.tls.privateKeyPath = certificate
+        case (nil, let key?): result.tls.certificatePath = key
+        default: break
+        }
+
+        switch (backendHost, backendSocket) {
+        case (nil, nil):
+            throw ConfigurationError("no backend configured: set backend_host (and backend_port) or backend_socket")
+        case (.some, .some):
+            throw ConfigurationError(
+                "conflicting backend: backend_host (\(origin(of: "backend_host"))) and backend_socket "
+                    + "(\(origin(of: "backend_socket"))) are both set; set only one of them")
+        case (let host?, nil):
+            result.backend = .tcp(host: host, port: backendPort)
+        case (nil, let path?):
+            result.backend = .unixSocket(path: path)
+            if let source = sources["backend_port"] {
+                warnings.append("\(source): backend_port is ignored because backend_socket is set")
+            }
+        }
+
+        if result.requireSecureTransport && !result.tls.isEnabled {
+            let source = sources["require_secure_transport"].map { "\($0): " } ?? ""
+            warnings.append(
+                "\(source)require_secure_transport is ON but no ssl_cert/ssl_key is set: TCP clients cannot connect")
+        }
+        return (result, warnings)
+    }
+
+    private func origin(of name: String) -> String {
+        sources[name]?.description ?? "default"
+    }
+}
