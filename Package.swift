@@ -61,7 +61,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "MariaDBWireTests", dependencies: ["MariaDBWire"]),
+        .testTarget(
+            name: "MariaDBWireTests",
+            dependencies: ["MariaDBWire", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(name: "ProxyConfigurationTests", dependencies: ["ProxyConfiguration"]),
         .testTarget(
             name: "ProxyServerTests",
