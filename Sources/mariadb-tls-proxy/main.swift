@@ -37,11 +37,7 @@ case .run(let runSettings, let check):
 }
 
 let logLevel = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
-LoggingSystem.bootstrap { label in
-    var handler = StreamLogHandler.standardError(label: label)
-    handler.logLevel = logLevel
-    return handler
-}
+LoggingSystem.bootstrap { _ in StderrLogHandler(logLevel: logLevel) }
 let logger = Logger(label: programName)
 for warning in parsed.warnings {
     logger.warning("\(warning)")

@@ -1,0 +1,61 @@
+import Foundation
+import Logging
+
+/// swift-log handler writing one line per event to stderr:
+/// `2026-11-25T20:08:05.123Z info connection closed conn=4 client=127.0.0.1:50942 … outcome="relayed"`.
+///
+/// The message comes first and metadata follows as `key=value` in a fixed order (connection
+/// fields first), so lines read left to right and grep well. Values with spaces are quoted.
+struct StderrLogHandler: LogHandler {
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level
+
+    /// Keys shown first, in this order; the rest follow sorted.
+    private static let leadingKeys = [
+        "conn", "client", "transport", "tls", "client_cert", "user", "outcome", "bytes_in", "bytes_out", "duration_ms",
+    ]
+
+    init(logLevel: Logger.Level) {
+        self.logLevel = logLevel
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        var line = "\(Self.timestamp()) \(event.level) \(event.message)"
+        for key in Self.orderedKeys(merged) {
+            line += " \(key)=\(Self.quoted("\(merged[key]!)"))"
+        }
+        line += "\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    static func orderedKeys(_ metadata: Logger.Metadata) -> [String] {
+        let leading = leadingKeys.filter { metadata[$0] != nil }
+        let rest = metadata.keys.filter { !leadingKeys.contains($0) }.sorted()
+        return leading + rest
+    }
+
+    static func quoted(_ value: String) -> String {
+        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    private static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var parts = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+            parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
+            Int(now.tv_nsec / 1_000_000)
+        )
+    }
+}
