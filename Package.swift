@@ -24,6 +24,8 @@ let package = Package(
             name: "MariaDBWire",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
+        // Pure per-account TLS policy: MariaDB's account SQL, host matching and ordering, acl_check_ssl.
+        .target(name: "AccessPolicy"),
         // Pure option-file and command-line parsing into validated settings.
         .target(name: "ProxyConfiguration"),
         // OpenSSL server context, ByteBuffer BIO and the NIO TLS handler.
@@ -66,6 +68,7 @@ let package = Package(
             dependencies: ["MariaDBWire", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "ProxyConfigurationTests", dependencies: ["ProxyConfiguration"]),
+        .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy"]),
         .testTarget(
             name: "ProxyServerTests",
             dependencies: [

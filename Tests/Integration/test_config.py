@@ -1,0 +1,71 @@
+"""Configuration errors and --check (test 13), plus command-line overrides."""
+
+import os
+import re
+
+import helpers
+import wire
+from helpers import option_file_line
+
+
+def assert_config_error(r: helpers.Run) -> str:
+    assert r.returncode == 1, f"rc={r.returncode} (expected 1)\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
+    assert r.stderr.strip(), "a config error must be explained on stderr"
+    assert "ready for connections" not in r.output
+    return r.stderr
+
+
+def test_unknown_option_names_file_and_line(proxies):
+    cfg = proxies.config({"bogus_option": "1"})
+    line = option_file_line(cfg, "bogus_option")
+    err = assert_config_error(proxies.run(cfg))
+    assert re.search(rf"{re.escape(cfg.name)}:{line}\b", err), f"expected '{cfg}:{line}' in stderr:\n{err}"
+
+
+def test_bad_value_names_file_line_or_option(proxies):
+    cfg = proxies.config({"port": "not-a-number"})
+    line = option_file_line(cfg, "port")
+    err = assert_config_error(proxies.run(cfg))
+    assert re.search(rf"{re.escape(cfg.name)}:{line}\b", err) or "port" in err, err
+
+
+def test_missing_backend_is_an_error(proxies):
+    cfg = proxies.config({"backend_host": None, "backend_port": None})
+    err = assert_config_error(proxies.run(cfg))
+    assert "backend" in err, err
+
+
+def test_missing_ssl_cert_file(proxies):
+    missing = str(proxies.base / "does-not-exist" / "cert.pem")
+    cfg = proxies.config({"ssl_cert": missing})
+    err = assert_config_error(proxies.run(cfg))
+    assert "ssl_cert" in err or missing in err, err
+    # --check loads the TLS files too.
+    err = assert_config_error(proxies.run(cfg, "--check"))
+    assert "ssl_cert" in err or missing in err, err
+
+
+def test_key_not_matching_cert(proxies, certs):
+    cfg = proxies.config({"ssl_key": certs.client_key})  # server cert + client key
+    assert_config_error(proxies.run(cfg))
+    assert_config_error(proxies.run(cfg, "--check"))
+
+
+def test_check_good_config_exits_0_without_listening(proxies):
+    cfg = proxies.config()
+    text = cfg.read_text()
+    port = int(re.search(r"^port=(\d+)$", text, re.M).group(1))
+    sock = re.search(r"^socket=(.+)$", text, re.M).group(1)
+    r = proxies.run(cfg, "--check")
+    assert r.returncode == 0, r.output
+    assert "ready for connections" not in r.output
+    assert not helpers.port_is_listening(port)
+    assert not os.path.exists(sock), "--check must not create the unix socket"
+
+
+def test_command_line_overrides_option_file(proxies, certs):
+    port = helpers.free_port()
+    proxies.start(extra_args=(f"--port={port}",))
+    assert helpers.port_is_listening(port)
+    with wire.Connection.tcp("127.0.0.1", port) as c:
+        assert c.login("app", "app-pass", tls=wire.client_tls_context(certs.ca)).is_ok
