@@ -41,6 +41,7 @@ let package = Package(
         .target(
             name: "ProxyServer",
             dependencies: [
+                "AccessPolicy",
                 "MariaDBWire",
                 "ProxyConfiguration",
                 "ProxyTLS",
@@ -54,6 +55,7 @@ let package = Package(
         .executableTarget(
             name: "mariadb-tls-proxy",
             dependencies: [
+                "AccessPolicy",
                 "ProxyConfiguration",
                 "ProxyServer",
                 "ProxyTLS",
@@ -72,7 +74,7 @@ let package = Package(
         .testTarget(
             name: "ProxyServerTests",
             dependencies: [
-                "ProxyServer", "MariaDBWire", "ProxyConfiguration",
+                "ProxyServer", "MariaDBWire", "ProxyConfiguration", "AccessPolicy", "ProxyTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]

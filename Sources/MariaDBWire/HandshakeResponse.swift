@@ -172,7 +172,7 @@ public struct HandshakeResponse: Sendable, Equatable {
     }
 
     /// MariaDB strips one pair of surrounding single quotes, then clips the name to 128 characters.
-    private static func serverUsername(_ bytes: [UInt8]) -> String {
+    static func serverUsername(_ bytes: [UInt8]) -> String {
         var bytes = bytes[...]
         if bytes.count > 1, bytes.first == UInt8(ascii: "'"), bytes.last == UInt8(ascii: "'") {
             bytes = bytes.dropFirst().dropLast()

@@ -50,6 +50,18 @@ enum OptionCatalog {
                  "Refuse TCP clients that do not switch to TLS (Unix socket clients are exempt).") {
             $0.settings.requireSecureTransport = $1
         },
+        .text("accounts", placeholder: "PATH", mariaDB: nil,
+              "Per-account TLS requirements: CREATE USER / ALTER USER / GRANT ... REQUIRE statements.") {
+            $0.settings.accountsPath = $1
+        },
+        .boolean("strict_accounts", default: false, mariaDB: nil,
+                 "Refuse users the accounts file does not mention (default: the backend alone decides).") {
+            $0.settings.strictAccounts = $1
+        },
+        .boolean("skip_name_resolve", default: true, mariaDB: "skip_name_resolve",
+                 "Match account hosts by IP only (no DNS); OFF resolves client names as MariaDB does.") {
+            $0.settings.skipNameResolve = $1
+        },
         .integer("max_connections", 1...100_000, default: 151, mariaDB: "max_connections",
                  "Maximum number of simultaneous client connections.") { $0.settings.maxConnections = $1 },
         .integer("connect_timeout", 2...31_536_000, default: 10, mariaDB: "connect_timeout",

@@ -59,6 +59,9 @@ public struct ProxySettings: Sendable, Equatable {
     public var backend: BackendEndpoint = .tcp(host: "127.0.0.1", port: 3306)
     public var tls = TLSSettings()
     public var requireSecureTransport = false                // require_secure_transport
+    public var accountsPath: String? = nil                   // accounts (policy file in MariaDB's SQL)
+    public var strictAccounts = false                        // strict_accounts
+    public var skipNameResolve = true                        // skip_name_resolve
     public var maxConnections = 151                          // max_connections
     public var connectTimeoutSeconds = 10                    // connect_timeout
     public var shutdownTimeoutSeconds = 30                   // shutdown_timeout

@@ -1,3 +1,4 @@
+import AccessPolicy
 import MariaDBWire
 import NIOCore
 import ProxyTLS
@@ -23,6 +24,18 @@ struct ClientLoginStateMachine {
         var requireSecureTransport: Bool
         /// TLS is offered (CLIENT_SSL in the greeting) only when a server context is configured.
         var tlsAvailable: Bool
+        /// Per-account REQUIRE rules; nil = no accounts file (the backend alone decides).
+        var policy: AccessPolicy? = nil
+        /// Refuse users the accounts file does not mention.
+        var strictAccounts = false
+        var skipNameResolve = true
+    }
+
+    /// The answer to a COM_CHANGE_USER seen in the relayed session.
+    enum ChangeUserDecision: Equatable {
+        case forward
+        /// Answer the client with this packet and drop the command.
+        case refuse(Packet)
     }
 
     enum Action: Equatable {
@@ -57,6 +70,14 @@ struct ClientLoginStateMachine {
     /// For the connection log.
     private(set) var username: String?
     private(set) var outcome = "incomplete"
+    /// The accounts-file row that decided (for the connection log), e.g. `'alice'@'%' (accounts.sql:3:1)`.
+    private(set) var matchedAccount: String?
+    /// Who the client is for host matching; known before the greeting is sent, as in MariaDB.
+    private(set) var identity: ClientIdentity?
+    /// The backend's greeting, held until the client's identity is known.
+    private var heldGreeting: Packet?
+    /// Capabilities the session runs with after login (for parsing COM_CHANGE_USER).
+    private(set) var sessionCapabilities: CapabilityFlags = []
     /// The sequence id the client expects from the next server packet.
     private var nextClientSequence: UInt8 = 0
 
@@ -75,10 +96,26 @@ struct ClientLoginStateMachine {
     var isRelaying: Bool { state == .relaying }
     var greetingSent: Bool { state != .awaitingBackendGreeting }
 
+    /// The client's address as MariaDB would see it (resolved off the event loop when
+    /// skip_name_resolve is OFF). The greeting goes out only once this is known.
+    mutating func clientIdentified(_ identity: ClientIdentity) -> [Action] {
+        guard self.identity == nil else { return [] }
+        self.identity = identity
+        if let greeting = heldGreeting {
+            heldGreeting = nil
+            return backendGreetingReceived(greeting)
+        }
+        return []
+    }
+
     // MARK: - Events
 
     mutating func backendGreetingReceived(_ packet: Packet) -> [Action] {
         guard state == .awaitingBackendGreeting else { return [] }
+        guard identity != nil else {
+            heldGreeting = packet
+            return []
+        }
         if packet.payload.readableBytes > 0, packet.payload.getInteger(at: packet.payload.readerIndex, as: UInt8.self) == 0xFF {
             // The backend refused us before greeting (1040, 1129, 1130…): pass its words on unchanged.
             let reason = (try? ERRPacket.decode(packet.payload)).map { "backend refused: \($0.code) \($0.message)" } ?? "backend refused"
@@ -222,13 +259,65 @@ struct ClientLoginStateMachine {
             return badHandshake("malformed HandshakeResponse (\(error))", sequenceID: expected &+ 1)
         }
         username = response.username
+        if case .deny(let reason) = checkAccount(user: response.username) {
+            // Exactly what MariaDB answers for an unmet REQUIRE; the reason stays in our log.
+            let err = MariaDBError.accessDenied(
+                user: response.username, host: identity?.displayHost ?? "", usingPassword: !response.authResponse.isEmpty)
+            return close(
+                outcome: "refused: 1045 \(reason)",
+                sending: [.sendToClient(Packet(sequenceID: expected &+ 1, payload: err.encode()))]
+            )
+        }
         // The backend has no TLS and must not switch on compression the proxy cannot see.
         var forwardedCapabilities = sslRequestCapabilities ?? response.capabilities
         forwardedCapabilities.remove([.ssl, .compress, .zstdCompression, .sslVerifyServerCert])
+        sessionCapabilities = forwardedCapabilities.intersection(advertisedCapabilities)
         let payload = HandshakeResponse.rewriteCapabilities(of: packet.payload, to: forwardedCapabilities)
         state = .authenticating(mapper)
         nextClientSequence = expected &+ 1
         return [.sendToBackend(Packet(sequenceID: 1, payload: payload))]
+    }
+
+    /// COM_CHANGE_USER in the relayed session: MariaDB re-runs the account's REQUIRE check against
+    /// this connection's TLS facts (but not require_secure_transport, the transport is already up).
+    mutating func changeUserRequested(_ payload: ByteBuffer) -> ChangeUserDecision {
+        let request: ChangeUserRequest
+        do {
+            request = try ChangeUserRequest.decode(payload, capabilities: sessionCapabilities)
+        } catch {
+            // What we cannot read must not reach the backend unchecked.
+            return .refuse(Packet(sequenceID: 1, payload: MariaDBError.badHandshake().encode()))
+        }
+        switch checkAccount(user: request.username) {
+        case .allow:
+            username = request.username
+            return .forward
+        case .deny(let reason):
+            lastChangeUserRefusal = reason
+            let err = MariaDBError.accessDenied(
+                user: request.username, host: identity?.displayHost ?? "", usingPassword: !request.authResponse.isEmpty)
+            return .refuse(Packet(sequenceID: 1, payload: err.encode()))
+        }
+    }
+
+    /// Why the last COM_CHANGE_USER was refused (for the log).
+    private(set) var lastChangeUserRefusal: String?
+
+    /// The proxy-side account check (MariaDB's acl_check_ssl on the row MariaDB would pick).
+    private mutating func checkAccount(user: String) -> PolicyDecision {
+        guard let policy = configuration.policy, let identity else { return .allow }
+        switch policy.match(user: user, client: identity, skipNameResolve: configuration.skipNameResolve) {
+        case .notMentioned:
+            matchedAccount = nil
+            return configuration.strictAccounts
+                ? .deny(reason: "strict_accounts: user '\(user)' is not in the accounts file") : .allow
+        case .noMatchingRow:
+            matchedAccount = nil
+            return .deny(reason: "no account row for user '\(user)' matches host '\(identity.displayHost)'")
+        case .matched(let row):
+            matchedAccount = "\(row.account) (\(row.definedAt))"
+            return row.requirement.evaluate(ConnectionSecurity(tlsFacts))
+        }
     }
 
     private mutating func badHandshake(_ reason: String, sequenceID: UInt8) -> [Action] {
@@ -246,5 +335,23 @@ struct ClientLoginStateMachine {
         self.outcome = outcome
         state = .closed
         return actions + [.close]
+    }
+}
+
+extension ConnectionSecurity {
+    /// The policy's view of this connection's TLS (nil = plaintext).
+    init(_ facts: TLSFacts?) {
+        guard let facts else {
+            self = .plaintext
+            return
+        }
+        self.init(
+            isTLS: true,
+            cipher: facts.cipher,
+            peerCertificatePresented: facts.hasPeerCertificate,
+            verifyResultIsOK: facts.verifyResult == 0,
+            peerSubject: facts.peerSubject,
+            peerIssuer: facts.peerIssuer
+        )
     }
 }

@@ -8,6 +8,8 @@ struct ConnectionLogLine {
     let clientAddress: SocketAddress?
     let tls: TLSFacts?
     let user: String?
+    /// The accounts-file row that decided, if any.
+    let account: String?
     let outcome: String
     let bytesFromClient: Int
     let bytesToClient: Int
@@ -26,6 +28,9 @@ struct ConnectionLogLine {
         ]
         if let subject = tls?.peerSubject {
             metadata["client_cert"] = "\(subject)"
+        }
+        if let account {
+            metadata["account"] = "\(account)"
         }
         return metadata
     }

@@ -1,3 +1,4 @@
+import AccessPolicy
 import Logging
 import MariaDBWire
 import NIOCore
@@ -12,6 +13,7 @@ struct ConnectionEnvironment: Sendable {
     let transport: ClientTransport
     let settings: ProxySettings
     let tlsContext: TLSServerContext?
+    let policy: AccessPolicy?
     let logger: Logger
 }
 
@@ -34,6 +36,13 @@ final class ProxyConnection {
 
     private var clientFramer = PacketFramer()
     private var backendFramer = PacketFramer()
+    /// Relay phase: finds COM_CHANGE_USER in the client's stream.
+    private var commandTracker = CommandBoundaryTracker()
+    /// Up to 4 bytes of a packet header split across reads (relay phase).
+    private var relayCarry: ByteBuffer?
+    /// A COM_CHANGE_USER packet being collected before it is checked.
+    private var heldChangeUser: ByteBuffer?
+    private static let changeUserLimit = 1 << 20
     private var loginTimeout: Scheduled<Void>?
     private var closing = false
     private var clientClosed = false
@@ -57,7 +66,10 @@ final class ProxyConnection {
         self.machine = ClientLoginStateMachine(configuration: .init(
             transport: environment.transport,
             requireSecureTransport: environment.settings.requireSecureTransport,
-            tlsAvailable: environment.tlsContext != nil
+            tlsAvailable: environment.tlsContext != nil,
+            policy: environment.policy,
+            strictAccounts: environment.settings.strictAccounts,
+            skipNameResolve: environment.settings.skipNameResolve
         ))
         var logger = environment.logger
         logger[metadataKey: "conn"] = "\(environment.id)"
@@ -86,13 +98,35 @@ final class ProxyConnection {
         loginTimeout = clientChannel.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
             loginTimedOut()
         }
+        identifyClient()
         connectBackend()
+    }
+
+    /// MariaDB resolves the client's host before it sends the greeting; so do we (off the event
+    /// loop, and only when skip_name_resolve is OFF).
+    private func identifyClient() {
+        let transport = environment.transport
+        let address = clientChannel.remoteAddress
+        guard transport == .tcp, !environment.settings.skipNameResolve, let ip = ClientAddress.normalizedIP(address) else {
+            perform(machine.clientIdentified(ClientAddress.identity(transport: transport, address: address, resolvedHost: nil)))
+            return
+        }
+        let loopBound = NIOLoopBound(self, eventLoop: clientChannel.eventLoop)
+        NIOThreadPool.singleton.runIfActive(eventLoop: clientChannel.eventLoop) {
+            ClientAddress.resolveHostName(ip: ip)
+        }.whenComplete { result in
+            let connection = loopBound.value
+            let name = (try? result.get()) ?? nil
+            connection.perform(connection.machine.clientIdentified(
+                ClientAddress.identity(transport: transport, address: address, resolvedHost: name)))
+            connection.processClientPackets()
+        }
     }
 
     func clientRead(_ buffer: ByteBuffer) {
         bytesFromClient += buffer.readableBytes
         if machine.isRelaying {
-            backendChannel?.write(buffer, promise: nil)
+            relayFromClient(buffer)
             return
         }
         guard !closing else { return }
@@ -209,8 +243,8 @@ final class ProxyConnection {
     }
 
     func backendRead(_ buffer: ByteBuffer) {
-        bytesToClient += buffer.readableBytes
         if machine.isRelaying {
+            bytesToClient += buffer.readableBytes
             clientChannel.write(buffer, promise: nil)
             return
         }
@@ -286,6 +320,7 @@ final class ProxyConnection {
         for action in actions {
             switch action {
             case .sendToClient(let packet):
+                bytesToClient += 4 + packet.payload.readableBytes
                 clientChannel.writeAndFlush(encodePacket(sequenceID: packet.sequenceID, payload: packet.payload), promise: nil)
             case .sendToBackend(let packet):
                 backendChannel?.writeAndFlush(encodePacket(sequenceID: packet.sequenceID, payload: packet.payload), promise: nil)
@@ -322,10 +357,94 @@ final class ProxyConnection {
         loginTimeout?.cancel()
         loginTimeout = nil
         let fromClient = clientFramer.takeRemainingBytes()
-        if fromClient.readableBytes > 0 { backendChannel?.writeAndFlush(fromClient, promise: nil) }
+        if fromClient.readableBytes > 0 {
+            relayFromClient(fromClient)
+            backendChannel?.flush()
+        }
         let fromBackend = backendFramer.takeRemainingBytes()
-        if fromBackend.readableBytes > 0 { clientChannel.writeAndFlush(fromBackend, promise: nil) }
+        if fromBackend.readableBytes > 0 {
+            bytesToClient += fromBackend.readableBytes
+            clientChannel.writeAndFlush(fromBackend, promise: nil)
+        }
         logger.debug("login relayed", metadata: ["user": "\(machine.username ?? "")"])
+    }
+
+    // MARK: - Relay, client → backend
+
+    /// Forwards client bytes, holding back any COM_CHANGE_USER until the policy has seen it.
+    /// The common case (no carry, no change-user) forwards the buffer as it came.
+    private func relayFromClient(_ buffer: ByteBuffer) {
+        var input = buffer
+        if var pending = heldChangeUser ?? relayCarry {
+            heldChangeUser = nil
+            relayCarry = nil
+            pending.writeBuffer(&input)
+            input = pending
+        }
+        while input.readableBytes > 0 {
+            switch commandTracker.scan(input) {
+            case .forward(let count):
+                if count == input.readableBytes {
+                    backendChannel?.write(input, promise: nil)
+                    return
+                }
+                if count > 0, let head = input.readSlice(length: count) {
+                    backendChannel?.write(head, promise: nil)
+                }
+                // An incomplete header: keep its few bytes (copied, so the big buffer is released).
+                relayCarry = Self.copy(input)
+                return
+            case .changeUser(let offset):
+                if offset > 0, let head = input.readSlice(length: offset) {
+                    backendChannel?.write(head, promise: nil)
+                }
+                guard let packet = takeChangeUserPacket(from: &input) else { return }
+                handleChangeUser(packet)
+            }
+        }
+    }
+
+    /// The whole COM_CHANGE_USER packet (header included) if it has arrived; otherwise keeps
+    /// what there is in `heldChangeUser` and returns nil.
+    private func takeChangeUserPacket(from input: inout ByteBuffer) -> ByteBuffer? {
+        guard let low = input.getInteger(at: input.readerIndex, endianness: .little, as: UInt16.self),
+              let high = input.getInteger(at: input.readerIndex + 2, as: UInt8.self)
+        else { return nil }
+        let total = 4 + (Int(low) | Int(high) << 16)
+        if total > Self.changeUserLimit {
+            machine.abandon(outcome: "closed: oversized COM_CHANGE_USER")
+            logger.warning("closing session: COM_CHANGE_USER packet of \(total) bytes", metadata: ["user": "\(machine.username ?? "")"])
+            closeEverything()
+            input.moveReaderIndex(forwardBy: input.readableBytes)
+            return nil
+        }
+        guard input.readableBytes >= total else {
+            heldChangeUser = Self.copy(input)
+            input.moveReaderIndex(forwardBy: input.readableBytes)
+            return nil
+        }
+        return input.readSlice(length: total)
+    }
+
+    private static func copy(_ buffer: ByteBuffer) -> ByteBuffer {
+        var copy = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+        copy.writeImmutableBuffer(buffer)
+        return copy
+    }
+
+    private func handleChangeUser(_ packet: ByteBuffer) {
+        let payload = packet.getSlice(at: packet.readerIndex + 4, length: packet.readableBytes - 4) ?? ByteBuffer()
+        switch machine.changeUserRequested(payload) {
+        case .forward:
+            logger.info("COM_CHANGE_USER allowed", metadata: ["user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")"])
+            backendChannel?.write(packet, promise: nil)
+        case .refuse(let answer):
+            logger.warning("COM_CHANGE_USER refused", metadata: [
+                "user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")",
+                "reason": "\(machine.lastChangeUserRefusal ?? "malformed packet")",
+            ])
+            clientChannel.writeAndFlush(encodePacket(sequenceID: answer.sequenceID, payload: answer.payload), promise: nil)
+        }
     }
 
     private func loginTimedOut() {
@@ -363,6 +482,7 @@ final class ProxyConnection {
             clientAddress: clientChannel.remoteAddress,
             tls: tlsFacts,
             user: machine.username,
+            account: machine.matchedAccount,
             outcome: machine.outcome,
             bytesFromClient: bytesFromClient,
             bytesToClient: bytesToClient,

@@ -1,3 +1,4 @@
+import AccessPolicy
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -17,6 +18,7 @@ public final class ProxyServer: Service, Sendable {
     struct Snapshot: Sendable {
         var settings: ProxySettings
         var tlsContext: TLSServerContext?
+        var policy: AccessPolicy?
     }
 
     private let group: EventLoopGroup
@@ -31,13 +33,14 @@ public final class ProxyServer: Service, Sendable {
     public init(
         settings: ProxySettings,
         tlsContext: TLSServerContext?,
+        policy: AccessPolicy? = nil,
         group: EventLoopGroup,
         logger: Logger,
         onReady: @escaping @Sendable ([String]) -> Void = { _ in }
     ) {
         self.group = group
         self.logger = logger
-        self.snapshot = NIOLockedValueBox(Snapshot(settings: settings, tlsContext: tlsContext))
+        self.snapshot = NIOLockedValueBox(Snapshot(settings: settings, tlsContext: tlsContext, policy: policy))
         self.limiter = ConnectionLimiter(limit: settings.maxConnections)
         self.onReady = onReady
     }
@@ -131,6 +134,7 @@ public final class ProxyServer: Service, Sendable {
             transport: transport,
             settings: current.settings,
             tlsContext: current.tlsContext,
+            policy: current.policy,
             logger: logger
         )
         try ProxyConnection(clientChannel: channel, environment: environment).install()

@@ -1,3 +1,4 @@
+import AccessPolicy
 import Foundation
 import Logging
 import NIOCore
@@ -55,6 +56,24 @@ if settings.tls.isEnabled {
     tlsContext = nil
 }
 
+// The accounts file: a syntax error stops startup with file:line:column.
+let policy: AccessPolicy?
+if let accountsPath = settings.accountsPath {
+    do {
+        policy = try AccessPolicy.load(path: accountsPath)
+    } catch {
+        fail("\(error)")
+    }
+    for warning in policy?.warnings(skipNameResolve: settings.skipNameResolve) ?? [] {
+        logger.warning("\(warning)")
+    }
+} else {
+    policy = nil
+    if settings.strictAccounts {
+        fail("strict_accounts is ON but no accounts file is configured (set accounts = PATH)")
+    }
+}
+
 if checkOnly {
     print("\(programName): configuration OK")
     exit(0)
@@ -67,13 +86,16 @@ if tlsContext == nil {
 signal(SIGHUP, SIG_IGN)
 
 let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-let server = ProxyServer(settings: settings, tlsContext: tlsContext, group: group, logger: logger) { addresses in
+let server = ProxyServer(settings: settings, tlsContext: tlsContext, policy: policy, group: group, logger: logger) { addresses in
     var metadata: Logger.Metadata = [
         "listen": "\(addresses.joined(separator: ", "))",
         "backend": "\(settings.backend)",
         "require_secure_transport": "\(settings.requireSecureTransport ? "ON" : "OFF")",
         "version": "\(programVersion)",
     ]
+    if let policy, let path = settings.accountsPath {
+        metadata["accounts"] = "\(path) (\(policy.rows.count) rows)"
+    }
     if let tlsContext {
         metadata["certificate"] = "\(tlsContext.certificateSubject)"
         if let notAfter = tlsContext.certificateNotAfter {

@@ -39,9 +39,22 @@ struct OptionValidationTests {
         #expect(ProxyCommandLine.knownOptions == [
             "bind_address", "port", "socket", "backend_host", "backend_port", "backend_socket",
             "ssl_cert", "ssl_key", "ssl_ca", "ssl_capath", "ssl_crl", "ssl_crlpath", "ssl_cipher",
-            "tls_version", "require_secure_transport", "max_connections", "connect_timeout",
+            "tls_version", "require_secure_transport", "accounts", "strict_accounts", "skip_name_resolve",
+            "max_connections", "connect_timeout",
             "shutdown_timeout", "log_level",
         ])
+    }
+
+    @Test func accountOptions() throws {
+        let defaults = try settings("")
+        #expect(defaults.accountsPath == nil)
+        #expect(defaults.strictAccounts == false)
+        #expect(defaults.skipNameResolve == true)
+        let set = try settings("accounts = /etc/p/accounts.sql\nstrict_accounts\nskip_name_resolve = OFF")
+        #expect(set.accountsPath == "/etc/p/accounts.sql")
+        #expect(set.strictAccounts)
+        #expect(!set.skipNameResolve)
+        #expect(try settings("skip-skip-name-resolve").skipNameResolve == false)
     }
 
     // MARK: bind_address, port, socket

@@ -1,3 +1,4 @@
+import AccessPolicy
 import MariaDBWire
 import NIOCore
 import ProxyTLS
@@ -50,7 +51,9 @@ import Testing
     static let facts = TLSFacts(version: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", peerSubject: nil, peerIssuer: nil, verifyResult: 0, sessionReused: false)
 
     func machine(transport: ClientTransport = .tcp, requireSecureTransport: Bool = false, tls: Bool = true) -> Machine {
-        Machine(configuration: .init(transport: transport, requireSecureTransport: requireSecureTransport, tlsAvailable: tls))
+        var m = Machine(configuration: .init(transport: transport, requireSecureTransport: requireSecureTransport, tlsAvailable: tls))
+        _ = m.clientIdentified(transport == .tcp ? .tcp(ip: "127.0.0.1", resolvedHost: nil) : .unixSocket())
+        return m
     }
 
     func sentToClient(_ actions: [Machine.Action]) -> [Packet] {
@@ -72,6 +75,13 @@ import Testing
         #expect(sent.authPluginData == Array(1...20))
         #expect(sent.serverVersion == "5.5.5-10.11.19-MariaDB")
         #expect(sent.capabilities.contains(.mariaDBStmtBulkOperations))
+    }
+
+    @Test func greetingWaitsForTheClientIdentity() throws {
+        var m = Machine(configuration: .init(transport: .tcp, requireSecureTransport: false, tlsAvailable: true))
+        #expect(m.backendGreetingReceived(Self.greeting()).isEmpty)
+        let actions = m.clientIdentified(.tcp(ip: "10.0.0.1", resolvedHost: "db.example.com"))
+        #expect(sentToClient(actions).first?.sequenceID == 0)
     }
 
     @Test func noSSLOfferedWithoutCertificate() throws {

@@ -1,0 +1,75 @@
+import NIOCore
+
+/// `COM_CHANGE_USER` (0x11): a new login inside an established session. MariaDB re-runs the
+/// account's REQUIRE check on it, so the proxy must read at least the user name and whether a
+/// password was sent.
+public struct ChangeUserRequest: Sendable, Equatable {
+    public var username: String
+    /// Empty when the client sent no password.
+    public var authResponse: [UInt8]
+    public var database: String?
+    public var characterSet: UInt16?
+    public var authPluginName: String?
+
+    public init(username: String, authResponse: [UInt8] = [], database: String? = nil, characterSet: UInt16? = nil, authPluginName: String? = nil) {
+        self.username = username
+        self.authResponse = authResponse
+        self.database = database
+        self.characterSet = characterSet
+        self.authPluginName = authPluginName
+    }
+
+    /// Decodes the payload (starting with the 0x11 command byte) with the session's negotiated
+    /// capabilities, as MariaDB's `parse_com_change_user_packet()` lays it out: user NUL, auth data
+    /// (1-byte length with SECURE_CONNECTION, else NUL-terminated), db NUL, then optionally the
+    /// 2-byte character set, the plugin name (PLUGIN_AUTH) and connection attributes.
+    public static func decode(_ payload: ByteBuffer, capabilities: CapabilityFlags) throws(WireError) -> ChangeUserRequest {
+        var reader = PayloadReader(payload, context: "COM_CHANGE_USER")
+        guard try reader.readUInt8("command") == CommandByte.changeUser else {
+            throw reader.malformed("not a COM_CHANGE_USER packet")
+        }
+        let user = try reader.readNullTerminated("user name")
+        var auth: [UInt8]
+        if capabilities.contains(.secureConnection) {
+            let length = try reader.readUInt8("auth response length")
+            auth = try reader.readBytes(Int(length), "auth response")
+        } else {
+            auth = try reader.readNullTerminated("auth response")
+        }
+        if auth == [0] { auth = [] }
+        let database = reader.readNullTerminatedOrRest().bytes
+        var request = ChangeUserRequest(
+            username: HandshakeResponse.serverUsername(user),
+            authResponse: auth,
+            database: database.isEmpty ? nil : String(decoding: database, as: UTF8.self)
+        )
+        if reader.remaining >= 2 {
+            request.characterSet = try reader.readUInt16("character set")
+        }
+        if capabilities.contains(.pluginAuth), !reader.isAtEnd {
+            let plugin = reader.readNullTerminatedOrRest().bytes
+            request.authPluginName = String(decoding: plugin, as: UTF8.self)
+        }
+        return request
+    }
+
+    /// Encodes a COM_CHANGE_USER payload (for tests and scripted clients).
+    public func encode(capabilities: CapabilityFlags, allocator: ByteBufferAllocator = .init()) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 64 + username.utf8.count + authResponse.count)
+        buffer.writeInteger(CommandByte.changeUser)
+        buffer.writeNullTerminatedString(username)
+        if capabilities.contains(.secureConnection) {
+            buffer.writeInteger(UInt8(min(authResponse.count, 255)))
+            buffer.writeBytes(authResponse.prefix(255))
+        } else {
+            buffer.writeBytes(authResponse)
+            buffer.writeInteger(UInt8(0))
+        }
+        buffer.writeNullTerminatedString(database ?? "")
+        buffer.writeInteger(characterSet ?? 45, endianness: .little)
+        if capabilities.contains(.pluginAuth) {
+            buffer.writeNullTerminatedString(authPluginName ?? "mysql_native_password")
+        }
+        return buffer
+    }
+}
