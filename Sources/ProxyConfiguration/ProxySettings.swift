@@ -66,6 +66,7 @@ public struct ProxySettings: Sendable, Equatable {
     public var connectTimeoutSeconds = 10                    // connect_timeout
     public var shutdownTimeoutSeconds = 30                   // shutdown_timeout
     public var logLevel: LogLevelSetting = .info             // log_level
+    public var metricsAddress: String? = nil                 // metrics_address (host:port of /metrics)
 
     public init() {}
 }

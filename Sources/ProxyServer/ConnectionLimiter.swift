@@ -3,10 +3,16 @@ import Synchronization
 /// Counts open client connections across all event loops for `max_connections`.
 final class ConnectionLimiter: Sendable {
     private let open = Atomic<Int>(0)
-    private let limit: Int
+    private let currentLimit: Atomic<Int>
 
     init(limit: Int) {
-        self.limit = limit
+        self.currentLimit = Atomic(limit)
+    }
+
+    /// `max_connections`; a reload may change it (connections already open stay open).
+    var limit: Int {
+        get { currentLimit.load(ordering: .relaxed) }
+        set { currentLimit.store(newValue, ordering: .relaxed) }
     }
 
     /// Takes a slot, or returns false when `max_connections` are already open.

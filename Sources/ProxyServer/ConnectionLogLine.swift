@@ -36,6 +36,7 @@ struct ConnectionLogLine {
     }
 
     func emit(to logger: Logger) {
+        ProxyMetrics.connectionEnded(outcome: outcome)
         logger.info("connection closed", metadata: metadata)
     }
 

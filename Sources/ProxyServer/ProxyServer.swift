@@ -14,16 +14,10 @@ import Synchronization
 /// As a `Service` it binds, logs that it is ready, serves until graceful shutdown (SIGTERM/SIGINT),
 /// then stops accepting, lets sessions finish for up to `shutdown_timeout`, and closes the rest.
 public final class ProxyServer: Service, Sendable {
-    /// What new connections use. Each connection keeps the snapshot it was accepted with.
-    struct Snapshot: Sendable {
-        var settings: ProxySettings
-        var tlsContext: TLSServerContext?
-        var policy: AccessPolicy?
-    }
-
     private let group: EventLoopGroup
     private let logger: Logger
-    private let snapshot: NIOLockedValueBox<Snapshot>
+    /// What new connections use. Each connection keeps the snapshot it was accepted with.
+    private let snapshot: NIOLockedValueBox<ServerSnapshot>
     private let limiter: ConnectionLimiter
     private let registry = ConnectionRegistry()
     private let nextConnectionID = Atomic<UInt64>(0)
@@ -31,22 +25,20 @@ public final class ProxyServer: Service, Sendable {
 
     /// - Parameter onReady: called with the listen addresses once every listener is bound.
     public init(
-        settings: ProxySettings,
-        tlsContext: TLSServerContext?,
-        policy: AccessPolicy? = nil,
+        snapshot: ServerSnapshot,
         group: EventLoopGroup,
         logger: Logger,
         onReady: @escaping @Sendable ([String]) -> Void = { _ in }
     ) {
         self.group = group
         self.logger = logger
-        self.snapshot = NIOLockedValueBox(Snapshot(settings: settings, tlsContext: tlsContext, policy: policy))
-        self.limiter = ConnectionLimiter(limit: settings.maxConnections)
+        self.snapshot = NIOLockedValueBox(snapshot)
+        self.limiter = ConnectionLimiter(limit: snapshot.settings.maxConnections)
         self.onReady = onReady
     }
 
     public func run() async throws {
-        let settings = snapshot.withLockedValue { $0.settings }
+        let settings = currentSnapshot.settings
         var listeners: [Channel] = []
         do {
             if settings.port != 0 || !settings.bindAddresses.isEmpty {
@@ -73,11 +65,43 @@ public final class ProxyServer: Service, Sendable {
             for listener in boundListeners { listener.close(promise: nil) }
         }
         if let path = settings.socketPath { unlink(path) }
-        await drainConnections(timeoutSeconds: settings.shutdownTimeoutSeconds)
+        await drainConnections(timeoutSeconds: currentSnapshot.settings.shutdownTimeoutSeconds)
     }
 
     /// Number of client connections open now.
     public var openConnections: Int { registry.count }
+
+    /// The snapshot new connections get now.
+    public var currentSnapshot: ServerSnapshot { snapshot.withLockedValue { $0 } }
+
+    /// Swaps in a reloaded snapshot for new connections; open sessions keep theirs. Settings that
+    /// cannot change while running (listen addresses, port, socket path) keep their current values;
+    /// the returned notes name each one that differed ("needs a restart").
+    public func install(_ reloaded: ServerSnapshot) -> [String] {
+        snapshot.withLockedValue { current in
+            var settings = reloaded.settings
+            var notes: [String] = []
+            if settings.bindAddresses != current.settings.bindAddresses {
+                notes.append("bind_address changed to \(settings.bindAddresses.joined(separator: ",")): needs a restart")
+                settings.bindAddresses = current.settings.bindAddresses
+            }
+            if settings.port != current.settings.port {
+                notes.append("port changed to \(settings.port): needs a restart")
+                settings.port = current.settings.port
+            }
+            if settings.socketPath != current.settings.socketPath {
+                notes.append("socket changed to \(settings.socketPath ?? "(none)"): needs a restart")
+                settings.socketPath = current.settings.socketPath
+            }
+            if settings.logLevel != current.settings.logLevel {
+                notes.append("log_level changed to \(settings.logLevel.rawValue): needs a restart")
+                settings.logLevel = current.settings.logLevel
+            }
+            limiter.limit = settings.maxConnections
+            current = ServerSnapshot(settings: settings, tlsContext: reloaded.tlsContext, policy: reloaded.policy)
+            return notes
+        }
+    }
 
     // MARK: - Listeners
 
@@ -124,11 +148,13 @@ public final class ProxyServer: Service, Sendable {
             return
         }
         registry.add(channel)
+        ProxyMetrics.openConnections.record(registry.count)
         channel.closeFuture.whenComplete { [limiter, registry] _ in
             limiter.release()
             registry.remove(channel)
+            ProxyMetrics.openConnections.record(registry.count)
         }
-        let current = snapshot.withLockedValue { $0 }
+        let current = currentSnapshot
         let environment = ConnectionEnvironment(
             id: nextConnectionID.wrappingAdd(1, ordering: .relaxed).newValue,
             transport: transport,

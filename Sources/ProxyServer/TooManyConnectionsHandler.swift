@@ -22,6 +22,7 @@ final class TooManyConnectionsHandler: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(encodePacket(sequenceID: 0, payload: payload))).whenComplete { _ in
             channel.close(promise: nil)
         }
+        ProxyMetrics.connectionEnded(outcome: "refused: 1040 too many connections")
         logger.warning("connection closed", metadata: [
             "client": "\(ConnectionLogLine.describe(context.remoteAddress, transport: transport))",
             "transport": "\(transport.logName)",

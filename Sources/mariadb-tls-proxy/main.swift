@@ -1,8 +1,9 @@
-import AccessPolicy
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
+import Prometheus
 import ProxyConfiguration
 import ProxyServer
 import ProxyTLS
@@ -16,9 +17,13 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+// SIGHUP's default action would terminate the process before the reload service traps it.
+signal(SIGHUP, SIG_IGN)
+
+let arguments = Array(CommandLine.arguments.dropFirst())
 let parsed: ParsedCommandLine
 do {
-    parsed = try ProxyCommandLine.parseWithWarnings(Array(CommandLine.arguments.dropFirst()))
+    parsed = try ProxyCommandLine.parseWithWarnings(arguments)
 } catch {
     fail("\(error)")
 }
@@ -40,38 +45,19 @@ case .run(let runSettings, let check):
 let logLevel = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
 LoggingSystem.bootstrap { _ in StderrLogHandler(logLevel: logLevel) }
 let logger = Logger(label: programName)
-for warning in parsed.warnings {
+let metricsRegistry = PrometheusCollectorRegistry()
+MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
+
+// Load every TLS file and the accounts file now: a missing or unreadable file, a key that does not
+// match, or a policy syntax error stops startup with one line naming the option or file:line:column.
+let snapshot: ServerSnapshot
+do {
+    snapshot = try ServerSnapshot.load(settings: settings)
+} catch {
+    fail("\(error)")
+}
+for warning in parsed.warnings + snapshot.warnings {
     logger.warning("\(warning)")
-}
-
-// Load every TLS file now: a missing or unreadable file, or a key that does not match, stops startup.
-let tlsContext: TLSServerContext?
-if settings.tls.isEnabled {
-    do {
-        tlsContext = try TLSServerContext(settings: settings.tls)
-    } catch {
-        fail("\(error)")
-    }
-} else {
-    tlsContext = nil
-}
-
-// The accounts file: a syntax error stops startup with file:line:column.
-let policy: AccessPolicy?
-if let accountsPath = settings.accountsPath {
-    do {
-        policy = try AccessPolicy.load(path: accountsPath)
-    } catch {
-        fail("\(error)")
-    }
-    for warning in policy?.warnings(skipNameResolve: settings.skipNameResolve) ?? [] {
-        logger.warning("\(warning)")
-    }
-} else {
-    policy = nil
-    if settings.strictAccounts {
-        fail("strict_accounts is ON but no accounts file is configured (set accounts = PATH)")
-    }
 }
 
 if checkOnly {
@@ -79,36 +65,46 @@ if checkOnly {
     exit(0)
 }
 
-if tlsContext == nil {
+if snapshot.tlsContext == nil {
     logger.warning("no ssl_cert/ssl_key configured: TLS is not offered to clients")
 }
-// SIGHUP would terminate the process by default; reload is handled elsewhere or ignored.
-signal(SIGHUP, SIG_IGN)
+CertificateExpiry.warnIfClose(snapshot.tlsContext, logger: logger)
 
 let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-let server = ProxyServer(settings: settings, tlsContext: tlsContext, policy: policy, group: group, logger: logger) { addresses in
+let server = ProxyServer(snapshot: snapshot, group: group, logger: logger) { addresses in
     var metadata: Logger.Metadata = [
         "listen": "\(addresses.joined(separator: ", "))",
         "backend": "\(settings.backend)",
         "require_secure_transport": "\(settings.requireSecureTransport ? "ON" : "OFF")",
         "version": "\(programVersion)",
     ]
-    if let policy, let path = settings.accountsPath {
-        metadata["accounts"] = "\(path) (\(policy.rows.count) rows)"
-    }
-    if let tlsContext {
+    if let tlsContext = snapshot.tlsContext {
         metadata["certificate"] = "\(tlsContext.certificateSubject)"
         if let notAfter = tlsContext.certificateNotAfter {
             metadata["expires"] = "\(ISO8601DateFormatter().string(from: notAfter))"
         }
         metadata["tls_version"] = "\(settings.tls.versions.sorted().map(\.rawValue).joined(separator: ","))"
     }
+    if let policy = snapshot.policy, let path = settings.accountsPath {
+        metadata["accounts"] = "\(path) (\(policy.rows.count) rows)"
+    }
     logger.notice("ready for connections", metadata: metadata)
 }
 
+var metricsChannel: Channel?
+if let address = settings.metricsAddress {
+    do {
+        metricsChannel = try await MetricsEndpoint.bind(address: address, registry: metricsRegistry, group: group)
+        logger.notice("serving metrics", metadata: ["address": "http://\(address)/metrics"])
+    } catch {
+        fail("cannot serve metrics on '\(address)': \(error)")
+    }
+}
+
+let reloader = ReloadService(arguments: arguments, server: server, logger: logger, notifier: ReloadNotifier())
 let serviceGroup = ServiceGroup(
     configuration: .init(
-        services: [.init(service: server)],
+        services: [.init(service: server), .init(service: reloader)],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger
     )
@@ -120,6 +116,7 @@ do {
     try? await group.shutdownGracefully()
     exit(1)
 }
+metricsChannel?.close(promise: nil)
 try? await group.shutdownGracefully()
 logger.notice("shutdown complete")
 exit(0)

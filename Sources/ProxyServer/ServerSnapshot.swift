@@ -1,0 +1,72 @@
+import AccessPolicy
+import ProxyConfiguration
+import ProxyTLS
+
+/// Everything new connections are served with: the settings, the TLS context built from them and
+/// the compiled accounts file. Immutable; startup builds one, every reload builds a new one and
+/// swaps it in only if all of it loaded. Each connection keeps the snapshot it was accepted with.
+public struct ServerSnapshot: Sendable {
+    public let settings: ProxySettings
+    public let tlsContext: TLSServerContext?
+    public let policy: AccessPolicy?
+
+    public init(settings: ProxySettings, tlsContext: TLSServerContext?, policy: AccessPolicy?) {
+        self.settings = settings
+        self.tlsContext = tlsContext
+        self.policy = policy
+    }
+
+    /// Loads the TLS files and the accounts file named by `settings`. Blocking file I/O: call it
+    /// off the event loops.
+    public static func load(settings: ProxySettings) throws(SnapshotLoadError) -> ServerSnapshot {
+        var tlsContext: TLSServerContext?
+        if settings.tls.isEnabled {
+            do {
+                tlsContext = try TLSServerContext(settings: settings.tls)
+            } catch {
+                throw .tls(error)
+            }
+        }
+        var policy: AccessPolicy?
+        if let path = settings.accountsPath {
+            do {
+                policy = try AccessPolicy.load(path: path)
+            } catch {
+                throw .accounts(error)
+            }
+        } else if settings.strictAccounts {
+            throw .invalid("strict_accounts is ON but no accounts file is configured (set accounts = PATH)")
+        }
+        return ServerSnapshot(settings: settings, tlsContext: tlsContext, policy: policy)
+    }
+
+    /// Warnings worth logging whenever this snapshot is installed.
+    public var warnings: [String] {
+        policy?.warnings(skipNameResolve: settings.skipNameResolve) ?? []
+    }
+}
+
+/// Why a snapshot could not be built.
+public enum SnapshotLoadError: Error, Sendable, CustomStringConvertible {
+    case tls(TLSConfigurationError)
+    case accounts(PolicyParseError)
+    case invalid(String)
+
+    /// For startup: the option or file at fault and what was expected.
+    public var description: String {
+        switch self {
+        case .tls(let error): return "\(error)"
+        case .accounts(let error): return "\(error)"
+        case .invalid(let message): return message
+        }
+    }
+
+    /// For a reload, worded as MariaDB's FLUSH SSL reports it where TLS is at fault.
+    public var reloadMessage: String {
+        switch self {
+        case .tls(let error): return "Failed to refresh SSL, error: \(error.mariaDBReason) (\(error))"
+        case .accounts(let error): return "Failed to reload the accounts file: \(error)"
+        case .invalid(let message): return "Failed to reload: \(message)"
+        }
+    }
+}

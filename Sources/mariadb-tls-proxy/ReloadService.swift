@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+import ProxyConfiguration
+import ProxyServer
+import ServiceLifecycle
+import UnixSignals
+
+/// SIGHUP = MariaDB's `FLUSH SSL`, made transactional: re-read the option file(s) and the accounts
+/// file, rebuild the TLS context (certificate, key, CA, CRL, ciphers, TLS versions), and swap the
+/// whole snapshot in for new connections only if every part loaded. On any failure nothing changes.
+struct ReloadService: Service {
+    let arguments: [String]
+    let server: ProxyServer
+    let logger: Logger
+    let notifier: ReloadNotifier
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            reload()
+        }
+    }
+
+    /// One reload; blocking file I/O runs here, on the signal task, never on an event loop.
+    func reload() {
+        notifier.reloading()
+        let outcome = Self.load(arguments: arguments)
+        switch outcome {
+        case .failure(let message):
+            ReloadCounters.failed.increment()
+            logger.error("\(message)", metadata: ["reload": "failed"])
+            notifier.reloaded(status: "reload failed, previous configuration kept: \(message)")
+        case .success(let snapshot, let warnings):
+            for warning in warnings + snapshot.warnings { logger.warning("\(warning)") }
+            for note in server.install(snapshot) { logger.warning("\(note)") }
+            ReloadCounters.succeeded.increment()
+            var metadata: Logger.Metadata = ["reload": "succeeded"]
+            if let tls = snapshot.tlsContext {
+                metadata["certificate"] = "\(tls.certificateSubject)"
+                if let notAfter = tls.certificateNotAfter { metadata["expires"] = "\(ISO8601DateFormatter().string(from: notAfter))" }
+            }
+            if let policy = snapshot.policy { metadata["accounts"] = "\(policy.rows.count) rows" }
+            logger.notice("reload succeeded: new connections use the reloaded certificate and accounts", metadata: metadata)
+            CertificateExpiry.warnIfClose(snapshot.tlsContext, logger: logger)
+            notifier.reloaded(status: "reload succeeded")
+        }
+    }
+
+    enum Outcome {
+        case success(ServerSnapshot, warnings: [String])
+        case failure(String)
+    }
+
+    /// Parses the command line and its option files again, then builds the snapshot.
+    static func load(arguments: [String]) -> Outcome {
+        let parsed: ParsedCommandLine
+        do {
+            parsed = try ProxyCommandLine.parseWithWarnings(arguments)
+        } catch {
+            return .failure("Failed to reload the option file: \(error)")
+        }
+        guard case .run(let settings, _) = parsed.request else {
+            return .failure("Failed to reload: the command line no longer asks to run")
+        }
+        do {
+            return .success(try ServerSnapshot.load(settings: settings), warnings: parsed.warnings)
+        } catch {
+            return .failure(error.reloadMessage)
+        }
+    }
+}
+
+/// What the reload tells the service manager; the systemd notifier in production.
+struct ReloadNotifier: Sendable {
+    var onReloading: @Sendable () -> Void = {}
+    var onReloaded: @Sendable (_ status: String) -> Void = { _ in }
+
+    func reloading() { onReloading() }
+    func reloaded(status: String) { onReloaded(status) }
+}
