@@ -22,14 +22,20 @@ public final class ProxyServer: Service, Sendable {
     private let registry = ConnectionRegistry()
     private let nextConnectionID = Atomic<UInt64>(0)
     private let onReady: @Sendable ([String]) -> Void
+    private let inheritedListeners: [InheritedListener]
 
-    /// - Parameter onReady: called with the listen addresses once every listener is bound.
+    /// - Parameters:
+    ///   - inheritedListeners: listening sockets handed over by the service manager (socket
+    ///     activation); when given, they replace `bind_address`/`port`/`socket`.
+    ///   - onReady: called with the listen addresses once every listener is bound.
     public init(
         snapshot: ServerSnapshot,
         group: EventLoopGroup,
         logger: Logger,
+        inheritedListeners: [InheritedListener] = [],
         onReady: @escaping @Sendable ([String]) -> Void = { _ in }
     ) {
+        self.inheritedListeners = inheritedListeners
         self.group = group
         self.logger = logger
         self.snapshot = NIOLockedValueBox(snapshot)
@@ -41,19 +47,24 @@ public final class ProxyServer: Service, Sendable {
         let settings = currentSnapshot.settings
         var listeners: [Channel] = []
         do {
-            if settings.port != 0 || !settings.bindAddresses.isEmpty {
+            if !inheritedListeners.isEmpty {
+                for inherited in inheritedListeners {
+                    listeners.append(try await adopt(inherited))
+                }
+            } else {
                 for address in settings.bindAddresses {
                     listeners.append(try await bindTCP(host: address, port: settings.port))
                 }
-            }
-            if let path = settings.socketPath {
-                listeners.append(try await bindUnix(path: path))
+                if let path = settings.socketPath {
+                    listeners.append(try await bindUnix(path: path))
+                }
             }
         } catch {
             for listener in listeners { try? await listener.close() }
             throw error
         }
         let addresses = listeners.map { Self.describeListener($0, socketPath: settings.socketPath) }
+        let unlinkSocket = inheritedListeners.isEmpty ? settings.socketPath : nil
         onReady(addresses)
 
         let boundListeners = listeners
@@ -64,7 +75,8 @@ public final class ProxyServer: Service, Sendable {
         } onGracefulShutdown: {
             for listener in boundListeners { listener.close(promise: nil) }
         }
-        if let path = settings.socketPath { unlink(path) }
+        // A socket the service manager created is its to remove.
+        if let path = unlinkSocket { unlink(path) }
         await drainConnections(timeoutSeconds: currentSnapshot.settings.shutdownTimeoutSeconds)
     }
 
@@ -106,7 +118,11 @@ public final class ProxyServer: Service, Sendable {
     // MARK: - Listeners
 
     private func bindTCP(host: String, port: Int) async throws -> Channel {
-        try await ServerBootstrap(group: group)
+        try await tcpBootstrap().bind(host: host, port: port).get()
+    }
+
+    private func tcpBootstrap() -> ServerBootstrap {
+        ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
@@ -114,17 +130,25 @@ public final class ProxyServer: Service, Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture { try self.accept(channel, transport: .tcp) }
             }
-            .bind(host: host, port: port)
-            .get()
     }
 
-    private func bindUnix(path: String) async throws -> Channel {
-        let channel = try await ServerBootstrap(group: group)
+    private func unixBootstrap() -> ServerBootstrap {
+        ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture { try self.accept(channel, transport: .unixSocket) }
             }
+    }
+
+    /// A listening socket from the service manager: NIO takes ownership of the descriptor.
+    private func adopt(_ inherited: InheritedListener) async throws -> Channel {
+        let bootstrap = inherited.isUnixSocket ? unixBootstrap() : tcpBootstrap()
+        return try await bootstrap.withBoundSocket(inherited.fileDescriptor).get()
+    }
+
+    private func bindUnix(path: String) async throws -> Channel {
+        let channel = try await unixBootstrap()
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
             .get()
         // Like mariadbd's socket: any local user may connect; the login decides the rest.
@@ -134,7 +158,7 @@ public final class ProxyServer: Service, Sendable {
 
     private static func describeListener(_ channel: Channel, socketPath: String?) -> String {
         guard let address = channel.localAddress else { return "?" }
-        if address.protocol == .unix { return socketPath ?? "unix socket" }
+        if address.protocol == .unix { return address.pathname ?? socketPath ?? "unix socket" }
         let ip = address.ipAddress ?? "?"
         return address.protocol == .inet6 ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)"
     }
@@ -180,5 +204,18 @@ public final class ProxyServer: Service, Sendable {
         }
         await registry.waitUntilEmpty()
         deadline.cancel()
+    }
+}
+
+/// A listening socket inherited from the service manager (systemd socket activation).
+public struct InheritedListener: Sendable, Equatable {
+    public var fileDescriptor: Int32
+    public var isUnixSocket: Bool
+    public var name: String
+
+    public init(fileDescriptor: Int32, isUnixSocket: Bool, name: String) {
+        self.fileDescriptor = fileDescriptor
+        self.isUnixSocket = isUnixSocket
+        self.name = name
     }
 }
