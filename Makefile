@@ -5,9 +5,15 @@
 #   make test    deps, release build, unit tests (swift test), integration suite (pytest)
 #   make demo    release build, then scripts/demo.sh
 #   make clean   remove build products, demo state and Python caches
+#   make install       binary, systemd units, sysusers entry, example config, docs (docs/operations.md)
+#   make uninstall     remove what install put in place, except config and the system user
+#   make verify-units  systemd-analyze verify (and an offline security review) of systemd/*
 #
 # Variables: SWIFT (default swift), PYTHON (python3), PROXY_BIN, PYTEST_ARGS (-q),
 #            SWIFT_BUILD_FLAGS, SWIFT_TEST_FLAGS.
+# Install variables: DESTDIR (staging root), PREFIX (/usr/local), BINDIR ($(PREFIX)/bin),
+#            SYSCONFDIR (/etc), UNITDIR ($(PREFIX)/lib/systemd/system),
+#            SYSUSERSDIR ($(PREFIX)/lib/sysusers.d), DOCDIR ($(PREFIX)/share/doc/mariadb-tls-proxy).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -65,3 +71,83 @@ clean:
 # Also drops fetched package checkouts (the next build downloads them again).
 distclean: clean
 	rm -rf .build
+
+# --- Installation (systemd) ------------------------------------------------------------------
+# The units in systemd/ name /usr/local/bin, /etc/mariadb-tls-proxy and the default DOCDIR;
+# install rewrites those paths for the chosen PREFIX/SYSCONFDIR/DOCDIR. Existing configuration
+# is never overwritten. With an empty DESTDIR, as root, on a systemd host, install also creates
+# the system user (systemd-sysusers) and runs systemctl daemon-reload; it starts nothing.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DOCDIR ?= $(PREFIX)/share/doc/mariadb-tls-proxy
+CONFDIR := $(SYSCONFDIR)/mariadb-tls-proxy
+UNITS := mariadb-tls-proxy.service mariadb-tls-proxy.socket
+CONFIG_EXAMPLES := mariadb-tls-proxy.cnf accounts.sql
+DOCS := README.md docs/operations.md docs/configuration.md docs/access-policy.md docs/architecture.md
+# The paths as written in systemd/* and config/*, and what they become.
+SUBSTITUTE_PATHS := sed -e 's|/usr/local/bin/mariadb-tls-proxy|$(BINDIR)/mariadb-tls-proxy|g' \
+	-e 's|/usr/local/share/doc/mariadb-tls-proxy|$(DOCDIR)|g' \
+	-e 's|/etc/mariadb-tls-proxy|$(CONFDIR)|g'
+
+.PHONY: install uninstall verify-units
+
+install:
+	@test -x "$(PROXY_BIN)" || $(MAKE) --no-print-directory build
+	install -d -m 0755 "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(SYSUSERSDIR)" "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(CONFDIR)"
+	install -m 0755 "$(PROXY_BIN)" "$(DESTDIR)$(BINDIR)/mariadb-tls-proxy"
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for unit in $(UNITS); do \
+		$(SUBSTITUTE_PATHS) "systemd/$$unit" > "$$tmp/$$unit"; \
+		echo "install -m 0644 systemd/$$unit $(DESTDIR)$(UNITDIR)/$$unit"; \
+		install -m 0644 "$$tmp/$$unit" "$(DESTDIR)$(UNITDIR)/$$unit"; \
+	done; \
+	for file in $(CONFIG_EXAMPLES); do \
+		target="$(DESTDIR)$(CONFDIR)/$$file"; \
+		if [ -e "$$target" ]; then echo "keeping existing $$target"; continue; fi; \
+		$(SUBSTITUTE_PATHS) "config/$$file" > "$$tmp/$$file"; \
+		echo "install -m 0644 config/$$file $$target"; \
+		install -m 0644 "$$tmp/$$file" "$$target"; \
+	done
+	install -m 0644 systemd/sysusers.conf "$(DESTDIR)$(SYSUSERSDIR)/mariadb-tls-proxy.conf"
+	install -m 0644 $(DOCS) "$(DESTDIR)$(DOCDIR)/"
+	@# Certificates and keys go to CONFDIR/tls: readable by the service's group, not by others.
+	@if [ ! -d "$(DESTDIR)$(CONFDIR)/tls" ]; then install -d -m 0750 "$(DESTDIR)$(CONFDIR)/tls"; fi
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		if command -v systemd-sysusers >/dev/null; then \
+			echo "systemd-sysusers $(SYSUSERSDIR)/mariadb-tls-proxy.conf"; \
+			systemd-sysusers "$(SYSUSERSDIR)/mariadb-tls-proxy.conf"; \
+		fi; \
+		if getent group mariadb-tls-proxy >/dev/null; then chgrp mariadb-tls-proxy "$(CONFDIR)/tls"; fi; \
+		if [ -d /run/systemd/system ]; then echo "systemctl daemon-reload"; systemctl daemon-reload; fi; \
+	fi
+	@echo "installed; next: edit $(CONFDIR)/mariadb-tls-proxy.cnf, put certificates in $(CONFDIR)/tls/, then"
+	@echo "  systemctl enable --now mariadb-tls-proxy.service   (or mariadb-tls-proxy.socket; see $(DOCDIR)/operations.md)"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/mariadb-tls-proxy"
+	rm -f $(addprefix "$(DESTDIR)$(UNITDIR)/,$(addsuffix ",$(UNITS)))
+	rm -f "$(DESTDIR)$(SYSUSERSDIR)/mariadb-tls-proxy.conf"
+	rm -f $(addprefix "$(DESTDIR)$(DOCDIR)/,$(addsuffix ",$(notdir $(DOCS))))
+	-rmdir "$(DESTDIR)$(DOCDIR)" 2>/dev/null
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then echo "systemctl daemon-reload"; systemctl daemon-reload; fi
+	@echo "kept $(CONFDIR) and the mariadb-tls-proxy user; remove them by hand if no longer needed"
+
+# Verifies copies of the shipped units whose ExecStart= names an existing executable (the
+# release binary if built, else /bin/true), and fails on any message, not only on errors:
+# systemd-analyze only warns about unknown keys. The security review fails above exposure 3.0
+# (--threshold counts tenths); the shipped unit scores 1.8.
+verify-units:
+	@command -v systemd-analyze >/dev/null || { echo "make: systemd-analyze not found (apt-get install systemd)" >&2; exit 1; }
+	@bin="$(PROXY_BIN)"; if [ ! -x "$$bin" ]; then echo "($(PROXY_BIN) not built; verifying with /bin/true as ExecStart)"; bin=/bin/true; fi; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for unit in $(UNITS); do sed -e "s|/usr/local/bin/mariadb-tls-proxy|$$bin|g" "systemd/$$unit" > "$$tmp/$$unit"; done; \
+	echo "systemd-analyze verify $(UNITS)"; \
+	out=$$(systemd-analyze verify $(addprefix "$$tmp"/,$(UNITS)) 2>&1) || { echo "$$out" >&2; exit 1; }; \
+	if [ -n "$$out" ]; then echo "$$out" >&2; exit 1; fi; \
+	echo "systemd-analyze security --offline=yes mariadb-tls-proxy.service"; \
+	systemd-analyze security --offline=yes --threshold=30 "$$tmp/mariadb-tls-proxy.service" | tail -n 1; \
+	echo "units OK"

@@ -39,6 +39,22 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // libsystemd (libsystemd-dev): sd_notify, socket activation, watchdog, sd_journal_sendv.
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        // Service-manager integration: notifications, watchdog, inherited sockets, journal logging.
+        .target(
+            name: "SystemdIntegration",
+            dependencies: [
+                "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Listeners, per-connection login state machine, backend connector and relay.
         .target(
             name: "ProxyServer",
@@ -61,6 +77,7 @@ let package = Package(
             name: "mariadb-tls-proxy",
             dependencies: [
                 "AccessPolicy",
+                "SystemdIntegration",
                 "ProxyConfiguration",
                 "ProxyServer",
                 "ProxyTLS",
@@ -78,6 +95,15 @@ let package = Package(
             dependencies: ["MariaDBWire", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "ProxyConfigurationTests", dependencies: ["ProxyConfiguration"]),
+        .testTarget(
+            name: "SystemdIntegrationTests",
+            dependencies: [
+                "SystemdIntegration",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy"]),
         .testTarget(
             name: "ProxyServerTests",

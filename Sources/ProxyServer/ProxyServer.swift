@@ -22,6 +22,7 @@ public final class ProxyServer: Service, Sendable {
     private let registry = ConnectionRegistry()
     private let nextConnectionID = Atomic<UInt64>(0)
     private let onReady: @Sendable ([String]) -> Void
+    private let onStopping: @Sendable () -> Void
     private let inheritedListeners: [InheritedListener]
 
     /// - Parameters:
@@ -33,8 +34,10 @@ public final class ProxyServer: Service, Sendable {
         group: EventLoopGroup,
         logger: Logger,
         inheritedListeners: [InheritedListener] = [],
+        onStopping: @escaping @Sendable () -> Void = {},
         onReady: @escaping @Sendable ([String]) -> Void = { _ in }
     ) {
+        self.onStopping = onStopping
         self.inheritedListeners = inheritedListeners
         self.group = group
         self.logger = logger
@@ -72,7 +75,8 @@ public final class ProxyServer: Service, Sendable {
             for listener in boundListeners {
                 try? await listener.closeFuture.get()
             }
-        } onGracefulShutdown: {
+        } onGracefulShutdown: { [onStopping] in
+            onStopping()
             for listener in boundListeners { listener.close(promise: nil) }
         }
         // A socket the service manager created is its to remove.

@@ -15,10 +15,10 @@ import Musl
 ///
 /// | swift-log metadata | journal field(s) |
 /// | --- | --- |
-/// | `client` | `CLIENT_ADDR` |
+/// | `client` (`192.0.2.7:50942`) | `CLIENT_ADDR`, plus `CLIENT_IP` (`192.0.2.7`) |
 /// | `user` | `USER_NAME` |
 /// | `tls` (`TLSv1.3/TLS_AES_256_GCM_SHA384`) | `TLS`, plus `TLS_VERSION` and `CIPHER` |
-/// | `outcome` | `OUTCOME` |
+/// | `outcome` (`refused: 1045 …`) | `OUTCOME`, plus `OUTCOME_KIND` (`refused`) |
 /// | `conn` | `CONNECTION_ID` |
 /// | `client_cert` | `CLIENT_CERT_SUBJECT` |
 /// | anything else, e.g. `bytes_in` | upper-cased, other characters → `_`: `BYTES_IN` |
@@ -50,8 +50,8 @@ public enum Journal {
     /// standard fields, then metadata sorted by journal field name. Pure, for tests.
     ///
     /// `source` (swift-log's module) goes to `CODE_MODULE`. Metadata whose name would collide with a
-    /// standard field (e.g. `message`) is prefixed with `META_` rather than overriding it; an explicit
-    /// `tls_version`/`cipher` metadata value wins over the one split from `tls`.
+    /// standard field (e.g. `message`) is prefixed with `META_` rather than overriding it; explicit
+    /// metadata (e.g. `tls_version`) wins over a field derived from another one (``derivedFields(_:)``).
     public static func fields(
         message: String,
         level: Logger.Level,
@@ -74,16 +74,45 @@ public enum Journal {
         for (key, value) in metadata {
             extra[fieldName(forMetadataKey: key)] = "\(value)"
         }
-        if let tls = extra["TLS"], let slash = tls.firstIndex(of: "/") {
-            let version = String(tls[..<slash])
-            let cipher = String(tls[tls.index(after: slash)...])
-            if !version.isEmpty, extra["TLS_VERSION"] == nil { extra["TLS_VERSION"] = version }
-            if !cipher.isEmpty, extra["CIPHER"] == nil { extra["CIPHER"] = cipher }
+        for (name, value) in derivedFields(extra) where extra[name] == nil {
+            extra[name] = value
         }
         for name in extra.keys.sorted() {
             fields.append("\(name)=\(extra[name]!)")
         }
         return fields
+    }
+
+    /// Fields split out of connection metadata so `journalctl` can match them exactly:
+    /// `TLS_VERSION`/`CIPHER` from `TLS`, `CLIENT_IP` from `CLIENT_ADDR` (`ip:port` or `[ip6]:port`),
+    /// and `OUTCOME_KIND` from `OUTCOME` (the text before the first ": ", e.g. `refused`).
+    static func derivedFields(_ fields: [String: String]) -> [String: String] {
+        var derived: [String: String] = [:]
+        if let tls = fields["TLS"], let slash = tls.firstIndex(of: "/") {
+            let version = tls[..<slash]
+            let cipher = tls[tls.index(after: slash)...]
+            if !version.isEmpty { derived["TLS_VERSION"] = String(version) }
+            if !cipher.isEmpty { derived["CIPHER"] = String(cipher) }
+        }
+        if let client = fields["CLIENT_ADDR"], let ip = hostPart(ofAddress: client) {
+            derived["CLIENT_IP"] = ip
+        }
+        if let outcome = fields["OUTCOME"] {
+            derived["OUTCOME_KIND"] = outcome.firstRange(of: ": ").map { String(outcome[..<$0.lowerBound]) } ?? outcome
+        }
+        return derived
+    }
+
+    /// `192.0.2.7` from `192.0.2.7:50942`, `2001:db8::1` from `[2001:db8::1]:50942`; nil without a port
+    /// (e.g. `localhost` for unix-socket clients).
+    static func hostPart(ofAddress address: String) -> String? {
+        if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
+            let host = address[address.index(after: address.startIndex)..<close]
+            return host.isEmpty || !address[close...].hasPrefix("]:") ? nil : String(host)
+        }
+        let parts = address.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, UInt16(parts[1]) != nil else { return nil }
+        return String(parts[0])
     }
 
     /// syslog(3) priority for a swift-log level (journald's `PRIORITY`; `journalctl -p`).

@@ -10,14 +10,15 @@ import Musl
 /// A swift-log handler that writes structured entries to the systemd journal with
 /// `sd_journal_sendv(3)`; the fields are ``Journal/fields(message:level:metadata:source:file:function:line:)``.
 ///
-/// Use it when ``Journal/stderrIsJournal`` is true (the daemon runs as a unit with stderr in the
-/// journal); elsewhere a plain stderr handler is the better choice. Then
+/// Use it only when ``Journal/stderrIsJournal`` is true (the daemon runs as a unit with stderr in
+/// the journal); elsewhere a plain stderr handler is the right choice. Then
 /// `journalctl -u mariadb-tls-proxy OUTCOME=denied` or `CLIENT_ADDR=…` select connection lines.
 ///
 /// Each entry is one datagram to journald, sent synchronously from the logging thread; there is
-/// no buffering and nothing to flush at exit. If journald cannot be reached, the entry is written
-/// to stderr with a `<priority>` prefix instead (the stream journald parses), so nothing is lost
-/// silently.
+/// no buffering and nothing to flush at exit. When journald is not running at all, libsystemd
+/// drops entries silently (it treats a missing `/run/systemd/journal/socket` as success), hence
+/// the ``Journal/stderrIsJournal`` check. Any other send error writes the entry to stderr with a
+/// `<priority>` prefix instead (the format journald's stdout stream parses).
 public struct JournalLogHandler: LogHandler {
     /// The `Logger`'s label; not sent (every entry carries ``Journal/syslogIdentifier``).
     public let label: String
@@ -83,7 +84,7 @@ public struct JournalLogHandler: LogHandler {
     private static func writeToStderr(_ fields: [String], level: Logger.Level) {
         let message = fields.first.map { String($0.dropFirst("MESSAGE=".count)) } ?? ""
         let rest = fields.dropFirst().filter { !$0.hasPrefix("PRIORITY=") && !$0.hasPrefix("SYSLOG_IDENTIFIER=") && !$0.hasPrefix("CODE_") }
-        let text = (["<\(Journal.priority(for: level))>\(message)"] + rest).joined(separator: " ")
+        let text = (["<\(Journal.priority(for: level))>\(message)"] + Array(rest)).joined(separator: " ")
         let line = text.split(whereSeparator: \.isNewline).joined(separator: " ") + "\n"
         var bytes = Array(line.utf8)
         _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }

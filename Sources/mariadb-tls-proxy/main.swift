@@ -8,6 +8,7 @@ import ProxyConfiguration
 import ProxyServer
 import ProxyTLS
 import ServiceLifecycle
+import SystemdIntegration
 
 let programName = "mariadb-tls-proxy"
 let programVersion = "0.1.0"
@@ -43,7 +44,12 @@ case .run(let runSettings, let check):
 }
 
 let logLevel = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
-LoggingSystem.bootstrap { _ in StderrLogHandler(logLevel: logLevel) }
+// Under systemd with stderr connected to the journal, log structured fields through sd_journal_sendv.
+if Journal.stderrIsJournal {
+    LoggingSystem.bootstrap { label in JournalLogHandler(label: label, logLevel: logLevel) }
+} else {
+    LoggingSystem.bootstrap { _ in StderrLogHandler(logLevel: logLevel) }
+}
 let logger = Logger(label: programName)
 let metricsRegistry = PrometheusCollectorRegistry()
 MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
@@ -70,8 +76,27 @@ if snapshot.tlsContext == nil {
 }
 CertificateExpiry.warnIfClose(snapshot.tlsContext, logger: logger)
 
+// Socket activation: listening sockets from systemd replace bind_address/port/socket.
+var inherited: [InheritedListener] = []
+for socket in SocketActivation.inheritedSockets() {
+    switch socket.kind {
+    case .tcp: inherited.append(InheritedListener(fileDescriptor: socket.fileDescriptor, isUnixSocket: false, name: socket.name))
+    case .unix: inherited.append(InheritedListener(fileDescriptor: socket.fileDescriptor, isUnixSocket: true, name: socket.name))
+    case .other: fail("inherited socket '\(socket.name)' (fd \(socket.fileDescriptor)) is not a listening TCP or unix stream socket")
+    }
+}
+if !inherited.isEmpty {
+    logger.notice("using sockets from the service manager", metadata: ["sockets": "\(inherited.map(\.name).joined(separator: ","))"])
+}
+
 let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-let server = ProxyServer(snapshot: snapshot, group: group, logger: logger) { addresses in
+let server = ProxyServer(
+    snapshot: snapshot,
+    group: group,
+    logger: logger,
+    inheritedListeners: inherited,
+    onStopping: { SystemdNotifier.stopping(status: "stopping: waiting for open sessions") }
+) { addresses in
     var metadata: Logger.Metadata = [
         "listen": "\(addresses.joined(separator: ", "))",
         "backend": "\(settings.backend)",
@@ -89,6 +114,7 @@ let server = ProxyServer(snapshot: snapshot, group: group, logger: logger) { add
         metadata["accounts"] = "\(path) (\(policy.rows.count) rows)"
     }
     logger.notice("ready for connections", metadata: metadata)
+    SystemdNotifier.ready(status: "listening on \(addresses.joined(separator: ", "))\(ServiceStatus.certificateSummary(snapshot.tlsContext))")
 }
 
 var metricsChannel: Channel?
@@ -101,10 +127,28 @@ if let address = settings.metricsAddress {
     }
 }
 
-let reloader = ReloadService(arguments: arguments, server: server, logger: logger, notifier: ReloadNotifier())
+let reloader = ReloadService(
+    arguments: arguments,
+    server: server,
+    logger: logger,
+    notifier: ReloadNotifier(
+        onReloading: { SystemdNotifier.reloading() },
+        onReloaded: { status in SystemdNotifier.readyAfterReload(status: status) }
+    )
+)
+// Services stop in reverse order: the reloader first, then the server drains its sessions while
+// the watchdog keeps pinging (it stops last).
+var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+if SystemdNotifier.isEnabled {
+    if WatchdogService.interval != nil {
+        services.append(.init(service: WatchdogService(logger: logger)))
+    }
+    services.append(.init(service: ServiceStatus(server: server)))
+}
+services += [.init(service: server), .init(service: reloader)]
 let serviceGroup = ServiceGroup(
     configuration: .init(
-        services: [.init(service: server), .init(service: reloader)],
+        services: services,
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger
     )
