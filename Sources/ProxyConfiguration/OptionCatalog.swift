@@ -72,6 +72,10 @@ enum OptionCatalog {
                  "Seconds open sessions get to finish on shutdown before being closed.") {
             $0.settings.shutdownTimeoutSeconds = $1
         },
+        .text("user", placeholder: "NAME", mariaDB: "user",
+              "Switch to this user (and its groups) after binding, when started as root.") {
+            $0.settings.user = $1
+        },
         .text("metrics_address", placeholder: "HOST:PORT", mariaDB: nil,
               "Serve Prometheus metrics at http://HOST:PORT/metrics; empty = off.") {
             $0.settings.metricsAddress = $1

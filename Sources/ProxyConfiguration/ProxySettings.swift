@@ -67,6 +67,7 @@ public struct ProxySettings: Sendable, Equatable {
     public var shutdownTimeoutSeconds = 30                   // shutdown_timeout
     public var logLevel: LogLevelSetting = .info             // log_level
     public var metricsAddress: String? = nil                 // metrics_address (host:port of /metrics)
+    public var user: String? = nil                           // user (drop root privileges after binding)
 
     public init() {}
 }

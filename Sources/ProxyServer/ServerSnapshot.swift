@@ -1,4 +1,5 @@
 import AccessPolicy
+import Foundation
 import ProxyConfiguration
 import ProxyTLS
 
@@ -42,7 +43,18 @@ public struct ServerSnapshot: Sendable {
 
     /// Warnings worth logging whenever this snapshot is installed.
     public var warnings: [String] {
-        policy?.warnings(skipNameResolve: settings.skipNameResolve) ?? []
+        var warnings = policy?.warnings(skipNameResolve: settings.skipNameResolve) ?? []
+        if let key = settings.tls.privateKeyPath, let mode = Self.permissionBits(of: key), mode & 0o077 != 0 {
+            warnings.append(
+                "private key '\(key)' is readable or writable by group or others (mode \(String(mode, radix: 8))); use chmod 600 or 640 with a dedicated group")
+        }
+        return warnings
+    }
+
+    private static func permissionBits(of path: String) -> UInt32? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return UInt32(status.st_mode) & 0o777
     }
 }
 

@@ -113,6 +113,14 @@ let server = ProxyServer(
     if let policy = snapshot.policy, let path = settings.accountsPath {
         metadata["accounts"] = "\(path) (\(policy.rows.count) rows)"
     }
+    if let user = settings.user {
+        do {
+            if let note = try PrivilegeDrop.switchUser(to: user) { logger.notice("\(note)") }
+        } catch {
+            // Serving as root when told not to would be worse than not serving.
+            fail("\(error)")
+        }
+    }
     logger.notice("ready for connections", metadata: metadata)
     SystemdNotifier.ready(status: "listening on \(addresses.joined(separator: ", "))\(ServiceStatus.certificateSummary(snapshot.tlsContext))")
 }

@@ -41,7 +41,7 @@ struct OptionValidationTests {
             "ssl_cert", "ssl_key", "ssl_ca", "ssl_capath", "ssl_crl", "ssl_crlpath", "ssl_cipher",
             "tls_version", "require_secure_transport", "accounts", "strict_accounts", "skip_name_resolve",
             "max_connections", "connect_timeout",
-            "shutdown_timeout", "metrics_address", "log_level",
+            "shutdown_timeout", "user", "metrics_address", "log_level",
         ])
     }
 
