@@ -7,6 +7,11 @@ public enum MariaDBError: Sendable {
         ERRPacket(code: 1040, sqlState: "08004", message: "Too many connections")
     }
 
+    /// 1156 (08S01) `Got packets out of order`: a packet with an unexpected sequence id.
+    public static func packetsOutOfOrder() -> ERRPacket {
+        ERRPacket(code: 1156, sqlState: "08S01", message: "Got packets out of order")
+    }
+
     /// 1043 (08S01) `Bad handshake`: malformed login packets and failed TLS handshakes.
     public static func badHandshake() -> ERRPacket {
         ERRPacket(code: 1043, sqlState: "08S01", message: "Bad handshake")

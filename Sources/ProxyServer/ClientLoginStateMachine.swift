@@ -85,13 +85,20 @@ struct ClientLoginStateMachine {
         self.configuration = configuration
     }
 
-    /// Whether the glue should hand the next framed client packet in now.
+    /// Whether the glue should hand the next framed client packet in now. During authentication
+    /// only a reply to the backend's last packet is taken; anything the client pipelines behind
+    /// its login stays queued and enters the relay (and its COM_CHANGE_USER check) after the OK,
+    /// which is when MariaDB reads it as a command.
     var wantsClientPacket: Bool {
         switch state {
-        case .awaitingFirstClientPacket, .awaitingHandshakeResponse, .authenticating: return true
+        case .awaitingFirstClientPacket, .awaitingHandshakeResponse: return true
+        case .authenticating: return clientTurn
         default: return false
         }
     }
+
+    /// During authentication: the backend sent an AuthSwitch/AuthMoreData the client must answer.
+    private var clientTurn = false
 
     var isRelaying: Bool { state == .relaying }
     var greetingSent: Bool { state != .awaitingBackendGreeting }
@@ -148,7 +155,15 @@ struct ClientLoginStateMachine {
         case .awaitingHandshakeResponse:
             return handshakeResponse(packet, mapper: SequenceMapper(offset: 1))
         case .authenticating(let mapper):
-            nextClientSequence = packet.sequenceID &+ 1
+            // An auth reply must carry the sequence id the backend's packet asked for; MariaDB
+            // answers anything else with 1156 and closes.
+            guard packet.sequenceID == nextClientSequence else {
+                let err = MariaDBError.packetsOutOfOrder()
+                return close(
+                    outcome: "refused: 1156 packets out of order during authentication",
+                    sending: [.sendToClient(Packet(sequenceID: nextClientSequence, payload: err.encode()))])
+            }
+            clientTurn = false
             return [.sendToBackend(Packet(sequenceID: mapper.backendSequence(forClient: packet.sequenceID), payload: packet.payload))]
         default:
             return []
@@ -177,7 +192,8 @@ struct ClientLoginStateMachine {
         case .error(let err):
             return close(outcome: "refused by backend: \(err.code) \(err.message)", sending: [.sendToClient(forwarded)])
         default:
-            // AuthSwitchRequest, AuthMoreData, or something we do not know: the client decides.
+            // AuthSwitchRequest, AuthMoreData, or something we do not know: the client answers it.
+            clientTurn = true
             return [.sendToClient(forwarded)]
         }
     }

@@ -6,21 +6,33 @@ import NIOCore
 /// sees it (MariaDB re-runs REQUIRE on it; without this a client could log in as an account with
 /// no requirement and then switch to one that has one).
 ///
-/// Only packet headers are read: a command starts at a packet with sequence id 0 (continuation
-/// packets of a ≥ 16 MiB command, LOAD DATA contents and auth round trips have other ids). No
-/// allocation; the caller keeps at most 4 carried bytes when a buffer ends inside a header.
+/// Only packet headers and each command's first byte are read, following the server's own rules
+/// for what the next client packet is:
+/// - after a packet of exactly 0xFFFFFF bytes comes a continuation of the same message;
+/// - after a `COM_QUERY`, a packet with a non-zero sequence id starts LOAD DATA LOCAL file
+///   contents, which run until an empty packet — their ids wrap through 0, so inside them 0 is
+///   not a command (a server that did not ask for a file closes the connection on such a packet);
+/// - otherwise a packet with sequence id 0 is a new command; other ids are replies within the
+///   current command (a COM_CHANGE_USER's authentication round trips).
+/// No allocation; the caller keeps at most 4 carried bytes when a buffer ends inside a header.
 struct CommandBoundaryTracker {
     enum Scan: Equatable {
         /// Forward the first `count` readable bytes. Keep the rest (< 5 bytes, an incomplete header
         /// plus command byte) and present it again in front of the next bytes.
         case forward(count: Int)
         /// A COM_CHANGE_USER packet's header starts at this offset: forward the bytes before it,
-        /// hold the packet until it is complete.
+        /// hold the packet until it is complete, then scan on from the byte after it.
         case changeUser(offset: Int)
     }
 
     /// Payload bytes of the current packet not yet seen.
     private var payloadRemaining = 0
+    /// The previous packet was 0xFFFFFF bytes long: the next one continues it.
+    private var continuation = false
+    /// The last complete message was a COM_QUERY (a LOAD DATA LOCAL request may follow).
+    private var afterQuery = false
+    /// Inside LOAD DATA LOCAL file contents.
+    private var inLocalInfile = false
 
     mutating func scan(_ buffer: ByteBuffer) -> Scan {
         let end = buffer.readableBytes
@@ -41,14 +53,29 @@ struct CommandBoundaryTracker {
                   let sequenceID = buffer.getInteger(at: base + offset + 3, as: UInt8.self)
             else { return .forward(count: offset) }
             let length = Int(low) | Int(high) << 16
-            if sequenceID == 0 && length > 0 {
+            let isCommandStart = !continuation && !inLocalInfile && sequenceID == 0 && length > 0
+            if isCommandStart {
                 guard available >= 5, let command = buffer.getInteger(at: base + offset + 4, as: UInt8.self) else {
                     return .forward(count: offset)
                 }
                 if command == CommandByte.changeUser {
+                    afterQuery = false
+                    continuation = false
                     return .changeUser(offset: offset)
                 }
+                afterQuery = command == CommandByte.query
+            } else if continuation {
+                // Part of the message before; its kind does not change.
+            } else if inLocalInfile {
+                if length == 0 { inLocalInfile = false }
+            } else if afterQuery && sequenceID != 0 {
+                // The server asked for a local file: contents follow until an empty packet.
+                inLocalInfile = length > 0
+                afterQuery = false
+            } else {
+                afterQuery = false
             }
+            continuation = length == 0xFF_FFFF
             offset += 4
             payloadRemaining = length
         }

@@ -36,13 +36,8 @@ final class ProxyConnection {
 
     private var clientFramer = PacketFramer()
     private var backendFramer = PacketFramer()
-    /// Relay phase: finds COM_CHANGE_USER in the client's stream.
-    private var commandTracker = CommandBoundaryTracker()
-    /// Up to 4 bytes of a packet header split across reads (relay phase).
-    private var relayCarry: ByteBuffer?
-    /// A COM_CHANGE_USER packet being collected before it is checked.
-    private var heldChangeUser: ByteBuffer?
-    private static let changeUserLimit = 1 << 20
+    /// Relay phase: holds back COM_CHANGE_USER in the client's stream for the policy check.
+    private var changeUserInterceptor = ChangeUserInterceptor()
     private var loginTimeout: Scheduled<Void>?
     private var closing = false
     private var clientClosed = false
@@ -126,7 +121,7 @@ final class ProxyConnection {
     func clientRead(_ buffer: ByteBuffer) {
         bytesFromClient += buffer.readableBytes
         if machine.isRelaying {
-            relayFromClient(buffer)
+            if !closing { relayFromClient(buffer) }
             return
         }
         guard !closing else { return }
@@ -372,64 +367,18 @@ final class ProxyConnection {
     // MARK: - Relay, client → backend
 
     /// Forwards client bytes, holding back any COM_CHANGE_USER until the policy has seen it.
-    /// The common case (no carry, no change-user) forwards the buffer as it came.
     private func relayFromClient(_ buffer: ByteBuffer) {
-        var input = buffer
-        if var pending = heldChangeUser ?? relayCarry {
-            heldChangeUser = nil
-            relayCarry = nil
-            pending.writeBuffer(&input)
-            input = pending
-        }
-        while input.readableBytes > 0 {
-            switch commandTracker.scan(input) {
-            case .forward(let count):
-                if count == input.readableBytes {
-                    backendChannel?.write(input, promise: nil)
-                    return
-                }
-                if count > 0, let head = input.readSlice(length: count) {
-                    backendChannel?.write(head, promise: nil)
-                }
-                // An incomplete header: keep its few bytes (copied, so the big buffer is released).
-                relayCarry = Self.copy(input)
-                return
-            case .changeUser(let offset):
-                if offset > 0, let head = input.readSlice(length: offset) {
-                    backendChannel?.write(head, promise: nil)
-                }
-                guard let packet = takeChangeUserPacket(from: &input) else { return }
-                handleChangeUser(packet)
-            }
-        }
-    }
-
-    /// The whole COM_CHANGE_USER packet (header included) if it has arrived; otherwise keeps
-    /// what there is in `heldChangeUser` and returns nil.
-    private func takeChangeUserPacket(from input: inout ByteBuffer) -> ByteBuffer? {
-        guard let low = input.getInteger(at: input.readerIndex, endianness: .little, as: UInt16.self),
-              let high = input.getInteger(at: input.readerIndex + 2, as: UInt8.self)
-        else { return nil }
-        let total = 4 + (Int(low) | Int(high) << 16)
-        if total > Self.changeUserLimit {
+        let backend = backendChannel
+        let result = changeUserInterceptor.feed(
+            buffer,
+            forward: { backend?.write($0, promise: nil) },
+            changeUser: { handleChangeUser($0) }
+        )
+        if case .oversized(let total) = result {
             machine.abandon(outcome: "closed: oversized COM_CHANGE_USER")
             logger.warning("closing session: COM_CHANGE_USER packet of \(total) bytes", metadata: ["user": "\(machine.username ?? "")"])
             closeEverything()
-            input.moveReaderIndex(forwardBy: input.readableBytes)
-            return nil
         }
-        guard input.readableBytes >= total else {
-            heldChangeUser = Self.copy(input)
-            input.moveReaderIndex(forwardBy: input.readableBytes)
-            return nil
-        }
-        return input.readSlice(length: total)
-    }
-
-    private static func copy(_ buffer: ByteBuffer) -> ByteBuffer {
-        var copy = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
-        copy.writeImmutableBuffer(buffer)
-        return copy
     }
 
     private func handleChangeUser(_ packet: ByteBuffer) {

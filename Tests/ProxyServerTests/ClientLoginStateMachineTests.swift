@@ -222,4 +222,32 @@ import Testing
         #expect(sentToClient(actions) == [refusal])
         #expect(actions.last == .close)
     }
+
+    @Test func packetsPipelinedBehindTheLoginWaitForTheRelay() {
+        var m = machine()
+        _ = m.backendGreetingReceived(Self.greeting())
+        _ = m.clientPacketReceived(Self.response(seq: 1))
+        // The backend has not asked anything: a pipelined command is not an auth reply.
+        #expect(!m.wantsClientPacket)
+        var switchPayload = ByteBuffer(bytes: [0xFE])
+        switchPayload.writeString("mysql_native_password\0")
+        switchPayload.writeBytes(Array(repeating: 1, count: 21))
+        _ = m.backendPacketReceived(Packet(sequenceID: 2, payload: switchPayload))
+        #expect(m.wantsClientPacket)
+        #expect(sentToBackend(m.clientPacketReceived(Packet(sequenceID: 3, payload: ByteBuffer(bytes: Array(repeating: 7, count: 20))))).first?.sequenceID == 3)
+        #expect(!m.wantsClientPacket)
+    }
+
+    @Test func authReplyWithTheWrongSequenceIsOutOfOrder() throws {
+        var m = machine()
+        _ = m.backendGreetingReceived(Self.greeting())
+        _ = m.clientPacketReceived(Self.response(seq: 1))
+        var switchPayload = ByteBuffer(bytes: [0xFE])
+        switchPayload.writeString("mysql_native_password\0")
+        _ = m.backendPacketReceived(Packet(sequenceID: 2, payload: switchPayload))
+        let actions = m.clientPacketReceived(Packet(sequenceID: 0, payload: ByteBuffer(bytes: [0x11, 0x41])))
+        #expect(sentToBackend(actions).isEmpty)
+        #expect(try ERRPacket.decode(try #require(sentToClient(actions).first).payload).code == 1156)
+        #expect(actions.last == .close)
+    }
 }

@@ -76,4 +76,32 @@ import Testing
         let rest = Array(big[50_000...]) + Self.changeUser
         #expect(tracker.scan(ByteBuffer(bytes: rest)) == .changeUser(offset: big.count - 50_000))
     }
+
+    @Test func localInfileContentsWrapThroughSequenceZeroWithoutBeingCommands() {
+        var tracker = CommandBoundaryTracker()
+        var stream = Self.packet(0, [0x03] + Array("LOAD DATA LOCAL INFILE 'x' INTO TABLE t".utf8))
+        var seq: UInt8 = 2
+        for _ in 0..<300 {
+            stream += Self.packet(seq, [0x11, 0x41, 0x42])  // file bytes that look like COM_CHANGE_USER
+            seq &+= 1
+        }
+        stream += Self.packet(seq, [])  // end of file
+        let before = stream.count
+        stream += Self.changeUser
+        #expect(tracker.scan(ByteBuffer(bytes: stream)) == .changeUser(offset: before))
+    }
+
+    @Test func nonZeroSequenceAfterAnotherCommandIsNotAFileAndEndsNothing() {
+        var tracker = CommandBoundaryTracker()
+        // COM_PING, then a stray seq-2 packet (the server would close), then a change-user: found.
+        let stream = Self.packet(0, [0x0E]) + Self.packet(2, [0x41]) + Self.changeUser
+        #expect(tracker.scan(ByteBuffer(bytes: stream)) == .changeUser(offset: stream.count - Self.changeUser.count))
+    }
+
+    @Test func continuationPacketsOfALargeQueryAreNotAFile() {
+        var tracker = CommandBoundaryTracker()
+        let full = [UInt8(0xFF), 0xFF, 0xFF, 0x00, 0x03] + Array(repeating: UInt8(0x20), count: 0xFF_FFFF - 1)
+        let stream = full + Self.packet(1, [0x20, 0x20]) + Self.changeUser
+        #expect(tracker.scan(ByteBuffer(bytes: stream)) == .changeUser(offset: stream.count - Self.changeUser.count))
+    }
 }
