@@ -10,6 +10,8 @@ public struct ChangeUserRequest: Sendable, Equatable {
     public var database: String?
     public var characterSet: UInt16?
     public var authPluginName: String?
+    /// False when the name has non-ASCII bytes in a character set the proxy cannot convert exactly.
+    public var usernameIsExact = true
 
     public init(username: String, authResponse: [UInt8] = [], database: String? = nil, characterSet: UInt16? = nil, authPluginName: String? = nil) {
         self.username = username
@@ -23,7 +25,9 @@ public struct ChangeUserRequest: Sendable, Equatable {
     /// capabilities, as MariaDB's `parse_com_change_user_packet()` lays it out: user NUL, auth data
     /// (1-byte length with SECURE_CONNECTION, else NUL-terminated), db NUL, then optionally the
     /// 2-byte character set, the plugin name (PLUGIN_AUTH) and connection attributes.
-    public static func decode(_ payload: ByteBuffer, capabilities: CapabilityFlags) throws(WireError) -> ChangeUserRequest {
+    /// `sessionCollation`: the character set the session runs with, used for the name when the packet
+    /// carries none of its own.
+    public static func decode(_ payload: ByteBuffer, capabilities: CapabilityFlags, sessionCollation: UInt16 = 45) throws(WireError) -> ChangeUserRequest {
         var reader = PayloadReader(payload, context: "COM_CHANGE_USER")
         guard try reader.readUInt8("command") == CommandByte.changeUser else {
             throw reader.malformed("not a COM_CHANGE_USER packet")
@@ -39,13 +43,18 @@ public struct ChangeUserRequest: Sendable, Equatable {
         if auth == [0] { auth = [] }
         let database = reader.readNullTerminatedOrRest().bytes
         var request = ChangeUserRequest(
-            username: HandshakeResponse.serverUsername(user),
+            username: "",
             authResponse: auth,
             database: database.isEmpty ? nil : String(decoding: database, as: UTF8.self)
         )
         if reader.remaining >= 2 {
             request.characterSet = try reader.readUInt16("character set")
         }
+        // Converted to utf8 with the packet's character set; unlike the login, MariaDB neither
+        // strips quotes nor clips the name here.
+        let converted = CharacterSetConversion.toUTF8(user, collation: request.characterSet ?? sessionCollation)
+        request.username = converted ?? String(decoding: user, as: UTF8.self)
+        request.usernameIsExact = converted != nil
         if capabilities.contains(.pluginAuth), !reader.isAtEnd {
             let plugin = reader.readNullTerminatedOrRest().bytes
             request.authPluginName = String(decoding: plugin, as: UTF8.self)

@@ -24,6 +24,9 @@ public struct HandshakeResponse: Sendable, Equatable {
     public var connectAttributes: [ConnectAttribute]
     /// Whether the packet used the 4.1 layout (32-byte fixed part).
     public var isProtocol41: Bool
+    /// False when the user name has non-ASCII bytes in a character set the proxy cannot convert
+    /// exactly as MariaDB would (then `username` is only a lossy rendering; fail closed).
+    public var usernameIsExact = true
 
     /// MariaDB refuses connection attributes longer than this.
     public static let maxConnectAttributesLength = 65535
@@ -97,7 +100,10 @@ public struct HandshakeResponse: Sendable, Equatable {
             maxPacketSize = try reader.readUInt24("max packet size")
         }
 
-        let username = Self.serverUsername(try reader.readNullTerminated("user name"))
+        // MariaDB converts the name from the client's character set before anything else.
+        let rawUsername = try reader.readNullTerminated("user name")
+        let converted = CharacterSetConversion.toUTF8(rawUsername, collation: UInt16(characterSet))
+        let username = Self.serverUsername(converted.map { Array($0.utf8) } ?? rawUsername)
         let wantsDatabase = negotiated.contains(.connectWithDB)
 
         // Auth response, encoded per the negotiated flags. A field that runs to the end without its terminator
@@ -153,10 +159,12 @@ public struct HandshakeResponse: Sendable, Equatable {
         }
         // Anything after the attributes (e.g. MySQL 8's zstd level) is ignored, as MariaDB does.
 
-        return HandshakeResponse(
+        var response = HandshakeResponse(
             capabilities: capabilities, maxPacketSize: maxPacketSize, characterSet: characterSet,
             username: username, authResponse: authResponse, database: database, authPluginName: authPluginName,
             connectAttributes: connectAttributes, isProtocol41: isProtocol41)
+        response.usernameIsExact = converted != nil
+        return response
     }
 
     /// Key/value pairs inside the attributes block. The server only validates the block's total length and keeps

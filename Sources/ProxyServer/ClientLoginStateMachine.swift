@@ -78,6 +78,8 @@ struct ClientLoginStateMachine {
     private var heldGreeting: Packet?
     /// Capabilities the session runs with after login (for parsing COM_CHANGE_USER).
     private(set) var sessionCapabilities: CapabilityFlags = []
+    /// The client's character set from its login (for COM_CHANGE_USER names without their own).
+    private var sessionCollation: UInt16 = 45
     /// The sequence id the client expects from the next server packet.
     private var nextClientSequence: UInt8 = 0
 
@@ -275,7 +277,8 @@ struct ClientLoginStateMachine {
             return badHandshake("malformed HandshakeResponse (\(error))", sequenceID: expected &+ 1)
         }
         username = response.username
-        if case .deny(let reason) = checkAccount(user: response.username) {
+        sessionCollation = UInt16(response.characterSet)
+        if case .deny(let reason) = checkAccount(user: response.username, exact: response.usernameIsExact) {
             // Exactly what MariaDB answers for an unmet REQUIRE; the reason stays in our log.
             let err = MariaDBError.accessDenied(
                 user: response.username, host: identity?.displayHost ?? "", usingPassword: !response.authResponse.isEmpty)
@@ -299,12 +302,12 @@ struct ClientLoginStateMachine {
     mutating func changeUserRequested(_ payload: ByteBuffer) -> ChangeUserDecision {
         let request: ChangeUserRequest
         do {
-            request = try ChangeUserRequest.decode(payload, capabilities: sessionCapabilities)
+            request = try ChangeUserRequest.decode(payload, capabilities: sessionCapabilities, sessionCollation: sessionCollation)
         } catch {
             // What we cannot read must not reach the backend unchecked.
             return .refuse(Packet(sequenceID: 1, payload: MariaDBError.badHandshake().encode()))
         }
-        switch checkAccount(user: request.username) {
+        switch checkAccount(user: request.username, exact: request.usernameIsExact) {
         case .allow:
             username = request.username
             return .forward
@@ -320,8 +323,13 @@ struct ClientLoginStateMachine {
     private(set) var lastChangeUserRefusal: String?
 
     /// The proxy-side account check (MariaDB's acl_check_ssl on the row MariaDB would pick).
-    private mutating func checkAccount(user: String) -> PolicyDecision {
+    private mutating func checkAccount(user: String, exact: Bool) -> PolicyDecision {
         guard let policy = configuration.policy, let identity else { return .allow }
+        guard exact else {
+            // Without MariaDB's exact conversion we could match a different account: fail closed.
+            matchedAccount = nil
+            return .deny(reason: "user name has non-ASCII bytes in a character set the proxy cannot convert")
+        }
         switch policy.match(user: user, client: identity, skipNameResolve: configuration.skipNameResolve) {
         case .notMentioned:
             matchedAccount = nil

@@ -109,6 +109,14 @@ public final class ProxyServer: Service, Sendable {
                 notes.append("socket changed to \(settings.socketPath ?? "(none)"): needs a restart")
                 settings.socketPath = current.settings.socketPath
             }
+            if settings.metricsAddress != current.settings.metricsAddress {
+                notes.append("metrics_address changed to \(settings.metricsAddress ?? "(none)"): needs a restart")
+                settings.metricsAddress = current.settings.metricsAddress
+            }
+            if settings.user != current.settings.user {
+                notes.append("user changed to \(settings.user ?? "(none)"): needs a restart")
+                settings.user = current.settings.user
+            }
             if settings.logLevel != current.settings.logLevel {
                 notes.append("log_level changed to \(settings.logLevel.rawValue): needs a restart")
                 settings.logLevel = current.settings.logLevel
