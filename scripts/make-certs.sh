@@ -8,12 +8,20 @@
 #   other-ca.pem / other-ca-key.pem       "Other CA" (self-signed, CA:TRUE)
 #   other-client-cert.pem / -key.pem      CN=client, O=Example (from Other CA; same subject, other issuer)
 #   ca-bundle.pem                         ca.pem + other-ca.pem
+# Client certificates with known subjects (access-policy tests, REQUIRE SUBJECT/ISSUER):
+#   alice-cert.pem / alice-key.pem        C=US/ST=Oregon/L=Portland/O=My Dom, Inc./CN=alice (from CA 1)
+#   bob-cert.pem / bob-key.pem            C=US/O=Example/CN=bob (from CA 1)
+#   jurgen-cert.pem / jurgen-key.pem      C=DE/O=Example/CN=Jürgen Größe in UTF-8 (from CA 1)
+#   alice-other-cert.pem / -key.pem       alice's subject, from Other CA (only the issuer differs)
+#   rogue-ca.pem / rogue-ca-key.pem       "Rogue CA" (in no bundle: nothing trusts it)
+#   rogue-client-cert.pem / -key.pem      alice's subject, from Rogue CA (fails verification)
 #
 # To add a certificate, add one line at the bottom:
 #   make_ca   NAME "SUBJECT"                       -> NAME.pem, NAME-key.pem
 #   make_leaf NAME CA_NAME "SUBJECT" server|client [SAN] [DAYS]
 #                                                  -> NAME-cert.pem, NAME-key.pem
 # SUBJECT uses openssl's "/K=V/K=V" form; SAN uses openssl's subjectAltName syntax.
+# Prefix the call with UTF8=1 for a subject written in UTF-8 (openssl req -utf8).
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -60,7 +68,9 @@ make_leaf() { # NAME CA_NAME SUBJECT server|client [SAN] [DAYS]
         echo "authorityKeyIdentifier=keyid,issuer"
         [[ -n $san ]] && echo "subjectAltName=$san"
     } >"$ext"
-    openssl req -new -sha256 -key "$name-key.pem" -subj "$subject" -out "$name.csr"
+    # shellcheck disable=SC2046 # UTF8=1 adds the one word -utf8
+    openssl req -new -sha256 $([[ -n ${UTF8:-} ]] && echo -utf8) -key "$name-key.pem" -subj "$subject" \
+        -out "$name.csr"
     openssl x509 -req -sha256 -days "$days" -in "$name.csr" \
         -CA "$ca.pem" -CAkey "$ca-key.pem" -set_serial "0x$(openssl rand -hex 16)" \
         -extfile "$ext" -out "$name-cert.pem" 2>/dev/null
@@ -72,6 +82,13 @@ make_leaf server       ca       "/CN=localhost" server "DNS:localhost,IP:127.0.0
 make_leaf client       ca       "/O=Example/CN=client" client
 make_ca   other-ca     "/CN=Other CA"
 make_leaf other-client other-ca "/O=Example/CN=client" client
+
+make_leaf alice        ca       "/C=US/ST=Oregon/L=Portland/O=My Dom, Inc./CN=alice" client
+make_leaf bob          ca       "/C=US/O=Example/CN=bob" client
+UTF8=1 make_leaf jurgen ca      "/C=DE/O=Example/CN=Jürgen Größe" client
+make_leaf alice-other  other-ca "/C=US/ST=Oregon/L=Portland/O=My Dom, Inc./CN=alice" client
+make_ca   rogue-ca     "/CN=Rogue CA"
+make_leaf rogue-client rogue-ca "/C=US/ST=Oregon/L=Portland/O=My Dom, Inc./CN=alice" client
 
 cat ca.pem other-ca.pem >ca-bundle.pem
 # Certificates are public; keys stay 0600. The proxy may run as another user in the demo.

@@ -15,6 +15,13 @@
 #   'ed'@'%'  IDENTIFIED VIA ed25519 USING PASSWORD('ed-pass')
 #   both: GRANT SELECT ON *.*; the anonymous ''@... accounts are removed.
 # Stop it with scripts/stop-backend.sh DIR.
+#
+# BACKEND_EXTRA_OPTS: extra mariadbd options, appended after the defaults (so they win), split
+# on whitespace (no quoting; paths must not contain spaces). For example a TLS-enabled
+# "reference" server:  BACKEND_EXTRA_OPTS="--ssl --ssl-cert=C --ssl-key=K --ssl-ca=CA --skip-name-resolve"
+# BACKEND_TMPDIR: a private tmpdir for mariadb-install-db and mariadbd (created if missing).
+# Unset, both use the default (/tmp); a server starting up deletes every #sql* file in its tmpdir,
+# so servers started at the same time should each have their own.
 set -euo pipefail
 
 if [[ $# -lt 1 || $# -gt 2 ]]; then
@@ -39,6 +46,12 @@ SOCKET=$DIR/mysqld.sock
 PIDFILE=$DIR/mysqld.pid
 ERRLOG=$DIR/error.log
 TIMEOUT=${BACKEND_START_TIMEOUT:-120}
+read -r -a EXTRA_OPTS <<<"${BACKEND_EXTRA_OPTS:-}"
+TMPDIR_OPT=()
+if [[ -n ${BACKEND_TMPDIR:-} ]]; then
+    mkdir -p "$BACKEND_TMPDIR"
+    TMPDIR_OPT=(--tmpdir="$BACKEND_TMPDIR")
+fi
 
 if [[ ${#SOCKET} -ge 100 ]]; then
     die "socket path too long for AF_UNIX (${#SOCKET} chars): $SOCKET"
@@ -61,7 +74,7 @@ ADMIN_USER=$(id -un)
 
 if [[ ! -d $DATADIR/mysql ]]; then
     rm -rf "$DATADIR"
-    mariadb-install-db --no-defaults --datadir="$DATADIR" "${USER_OPT[@]}" \
+    mariadb-install-db --no-defaults --datadir="$DATADIR" "${USER_OPT[@]}" "${TMPDIR_OPT[@]}" \
         --auth-root-authentication-method=socket --skip-test-db \
         >"$DIR/install-db.log" 2>&1 ||
         { cat "$DIR/install-db.log" >&2; die "mariadb-install-db failed"; }
@@ -73,7 +86,7 @@ rm -f "$PIDFILE" "$SOCKET"
 "$MARIADBD" --no-defaults --skip-ssl \
     --datadir="$DATADIR" --socket="$SOCKET" --port="$PORT" --bind-address=127.0.0.1 \
     --pid-file="$PIDFILE" --log-error="$ERRLOG" --max-allowed-packet=256M \
-    --innodb-buffer-pool-size=64M --skip-log-bin "${USER_OPT[@]}" \
+    --innodb-buffer-pool-size=64M --skip-log-bin "${USER_OPT[@]}" "${TMPDIR_OPT[@]}" "${EXTRA_OPTS[@]}" \
     </dev/null >>"$ERRLOG" 2>&1 &
 PID=$!
 

@@ -28,6 +28,17 @@ public enum CharacterSetConversion {
         return nil
     }
 
+    /// Text for a client whose character set is latin1 (MariaDB converts messages to
+    /// character_set_results); nil for every other set, which the caller sends as UTF-8.
+    public static func fromUTF8(_ text: String, collation: UInt16) -> [UInt8]? {
+        guard latin1Collations.contains(collation) else { return nil }
+        return text.unicodeScalars.map { scalar in
+            if scalar.value < 0x80 || (0xA0...0xFF).contains(scalar.value) { return UInt8(scalar.value) }
+            if let index = (0x80...0x9F).first(where: { windows1252(UInt8($0)) == scalar }) { return UInt8(index) }
+            return UInt8(ascii: "?")
+        }
+    }
+
     /// Windows-1252, which MariaDB calls latin1; its five unassigned bytes map to C1 controls as MariaDB does.
     private static func windows1252(_ byte: UInt8) -> Unicode.Scalar {
         let high: [UInt32] = [

@@ -36,8 +36,11 @@ public struct ERRPacket: Sendable, Equatable, Error {
     /// Encodes the packet. With `sqlState` nil or `includeSQLState` false no `#` marker is written (pre-greeting
     /// errors). The SQLSTATE is forced to exactly 5 bytes (clipped, or padded with "0"); the message is clipped to
     /// 511 bytes at a character boundary.
-    public func encode(includeSQLState: Bool = true, allocator: ByteBufferAllocator = .init()) -> ByteBuffer {
-        let messageBytes = Self.clippedUTF8(message, maxBytes: Self.maxMessageBytes)
+    /// `collation`: the client's character set; MariaDB converts the message to it
+    /// (character_set_results). nil or a set the proxy does not convert: UTF-8.
+    public func encode(includeSQLState: Bool = true, collation: UInt16? = nil, allocator: ByteBufferAllocator = .init()) -> ByteBuffer {
+        let messageBytes = collation.flatMap { CharacterSetConversion.fromUTF8(message, collation: $0) }.map { Array($0.prefix(Self.maxMessageBytes)) }
+            ?? Self.clippedUTF8(message, maxBytes: Self.maxMessageBytes)
         var out = allocator.buffer(capacity: 9 + messageBytes.count)
         out.writeInteger(UInt8(0xFF))
         out.writeInteger(code, endianness: .little)

@@ -284,7 +284,7 @@ struct ClientLoginStateMachine {
                 user: response.username, host: identity?.displayHost ?? "", usingPassword: !response.authResponse.isEmpty)
             return close(
                 outcome: "refused: 1045 \(reason)",
-                sending: [.sendToClient(Packet(sequenceID: expected &+ 1, payload: err.encode()))]
+                sending: [.sendToClient(Packet(sequenceID: expected &+ 1, payload: err.encode(collation: sessionCollation)))]
             )
         }
         // The backend has no TLS and must not switch on compression the proxy cannot see.
@@ -315,7 +315,7 @@ struct ClientLoginStateMachine {
             lastChangeUserRefusal = reason
             let err = MariaDBError.accessDenied(
                 user: request.username, host: identity?.displayHost ?? "", usingPassword: !request.authResponse.isEmpty)
-            return .refuse(Packet(sequenceID: 1, payload: err.encode()))
+            return .refuse(Packet(sequenceID: 1, payload: err.encode(collation: request.characterSet ?? sessionCollation)))
         }
     }
 

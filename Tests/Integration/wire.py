@@ -10,6 +10,7 @@ text-protocol queries.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import socket
 import ssl
@@ -55,9 +56,12 @@ DEFAULT_CLIENT_CAPS = (
 )
 
 CHARSET_UTF8MB4_GENERAL_CI = 45
+CHARSET_LATIN1_SWEDISH_CI = 8
 MAX_PACKET = 1 << 24
 COM_QUIT = 0x01
 COM_QUERY = 0x03
+COM_PING = 0x0E
+COM_CHANGE_USER = 0x11
 
 # The 36 bytes `openssl s_client -starttls mysql` and testssl.sh send (section 9):
 # header 20 00 00 01, caps 0x007FAE85, max packet 0x01000000, charset 0x21, 23 zeros.
@@ -234,7 +238,7 @@ def ssl_request_payload(caps: int, charset: int = CHARSET_UTF8MB4_GENERAL_CI, ex
 def handshake_response_payload(
     *,
     caps: int,
-    user: str,
+    user: str | bytes,
     auth_response: bytes,
     plugin: str = "mysql_native_password",
     database: str | None = None,
@@ -245,7 +249,7 @@ def handshake_response_payload(
     """HandshakeResponse41; `caps` must be the negotiated capabilities (client & server)."""
     ext = 0 if caps & CLIENT_LONG_PASSWORD else ext_caps
     out = struct.pack("<IIB", caps, MAX_PACKET, charset) + bytes(19) + struct.pack("<I", ext)
-    out += user.encode() + b"\x00"
+    out += _name_bytes(user) + b"\x00"
     if caps & CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA:
         out += lenenc_str(auth_response)
     elif caps & CLIENT_SECURE_CONNECTION:
@@ -254,6 +258,45 @@ def handshake_response_payload(
         out += auth_response + b"\x00"
     if caps & CLIENT_CONNECT_WITH_DB:
         out += (database or "").encode() + b"\x00"
+    if caps & CLIENT_PLUGIN_AUTH:
+        out += plugin.encode() + b"\x00"
+    if caps & CLIENT_CONNECT_ATTRS:
+        blob = b"".join(lenenc_str(k.encode()) + lenenc_str(v.encode()) for k, v in (attrs or {}).items())
+        out += lenenc_str(blob)
+    return out
+
+
+def _name_bytes(user: str | bytes) -> bytes:
+    """A user name as sent: str in UTF-8, bytes as given (e.g. latin1 with a latin1 charset)."""
+    return user if isinstance(user, bytes) else user.encode()
+
+
+def change_user_payload(
+    *,
+    caps: int,
+    user: str | bytes,
+    auth_response: bytes,
+    database: str | None = None,
+    charset: int = CHARSET_UTF8MB4_GENERAL_CI,
+    plugin: str = "mysql_native_password",
+    attrs: dict[str, str] | None = None,
+) -> bytes:
+    """COM_CHANGE_USER (0x11); `caps` are the session's negotiated capabilities.
+
+    0x11, user NUL, auth response (1-byte length + bytes with CLIENT_SECURE_CONNECTION, else
+    NUL-terminated), database NUL, charset (2 bytes LE, PROTOCOL_41), plugin name NUL
+    (PLUGIN_AUTH), connect attributes (CONNECT_ATTRS).
+    """
+    out = bytes([COM_CHANGE_USER]) + _name_bytes(user) + b"\x00"
+    if caps & CLIENT_SECURE_CONNECTION:
+        if len(auth_response) > 255:
+            raise ValueError("auth response too long for COM_CHANGE_USER")
+        out += bytes([len(auth_response)]) + auth_response
+    else:
+        out += auth_response + b"\x00"
+    out += (database or "").encode() + b"\x00"
+    if caps & CLIENT_PROTOCOL_41:
+        out += struct.pack("<H", charset)
     if caps & CLIENT_PLUGIN_AUTH:
         out += plugin.encode() + b"\x00"
     if caps & CLIENT_CONNECT_ATTRS:
@@ -301,6 +344,10 @@ class Connection:
         self.caps = 0  # capabilities as sent (SSLRequest / HandshakeResponse)
         self.tls = False
         self.seq = 0  # next expected/last used sequence id in the connection phase
+        # The seed mysql_native_password answers use: the greeting's scramble, replaced by the
+        # one in an AuthSwitchRequest (the server keeps using that one, e.g. for COM_CHANGE_USER).
+        self.scramble: bytes = b""
+        self._held: list[bytes] | None = None  # see buffered()
 
     # -- construction ---------------------------------------------------------
     @classmethod
@@ -355,8 +402,25 @@ class Connection:
     def send_packet(self, payload: bytes, seq: int) -> None:
         if len(payload) >= 0xFFFFFF:
             raise ValueError("payload too large for this helper")
-        self.sock.sendall(len(payload).to_bytes(3, "little") + bytes([seq & 0xFF]) + payload)
+        data = len(payload).to_bytes(3, "little") + bytes([seq & 0xFF]) + payload
+        if self._held is not None:
+            self._held.append(data)
+        else:
+            self.sock.sendall(data)
         self.seq = seq
+
+    @contextlib.contextmanager
+    def buffered(self, *, send: bool = True):
+        """Collect the packets sent inside the block; on exit send them in one write (pipelined),
+        or, with send=False, only keep them (the yielded list) for the caller to send."""
+        held: list[bytes] = []
+        self._held = held
+        try:
+            yield held
+        finally:
+            self._held = None
+        if send:
+            self.sock.sendall(b"".join(held))
 
     def send_raw(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -366,6 +430,7 @@ class Connection:
         """Read the first server packet; raises ServerError if it is an ERR."""
         pkt = self.read_packet()
         self.greeting = Greeting.parse(pkt)
+        self.scramble = self.greeting.scramble
         return self.greeting
 
     def read_first_packet(self) -> Packet:
@@ -373,6 +438,7 @@ class Connection:
         pkt = self.read_packet()
         if not pkt.is_err:
             self.greeting = Greeting.parse(pkt)
+            self.scramble = self.greeting.scramble
         return pkt
 
     def send_ssl_request(self, caps: int = DEFAULT_CLIENT_CAPS, seq: int = 1) -> None:
@@ -401,13 +467,14 @@ class Connection:
 
     def send_handshake_response(
         self,
-        user: str,
+        user: str | bytes,
         password: str,
         *,
         seq: int,
         caps: int | None = None,
         database: str | None = None,
         attrs: dict[str, str] | None = None,
+        charset: int = CHARSET_UTF8MB4_GENERAL_CI,
     ) -> None:
         assert self.greeting is not None, "read the greeting first"
         if caps is None:
@@ -426,6 +493,7 @@ class Connection:
             auth_response=native_password_scramble(password, self.greeting.scramble),
             plugin="mysql_native_password",
             database=database,
+            charset=charset,
             attrs=attrs,
         )
         self.send_packet(payload, seq)
@@ -446,18 +514,21 @@ class Connection:
                 data = body[end + 1 :]
                 if plugin != "mysql_native_password":
                     raise ProtocolError(f"auth switch to unsupported plugin {plugin!r}")
-                self.send_packet(native_password_scramble(password, data.rstrip(b"\x00")), pkt.seq + 1)
+                seed = data[:20] if len(data) >= 20 else data.rstrip(b"\x00")
+                self.scramble = seed
+                self.send_packet(native_password_scramble(password, seed), pkt.seq + 1)
                 continue
             raise ProtocolError(f"unexpected auth packet seq={pkt.seq}: {pkt.payload[:32]!r}")
 
     def login(
         self,
-        user: str,
+        user: str | bytes,
         password: str,
         *,
         tls: ssl.SSLContext | None = None,
         database: str | None = None,
         caps: int = DEFAULT_CLIENT_CAPS,
+        charset: int = CHARSET_UTF8MB4_GENERAL_CI,
     ) -> Packet:
         """Complete login from a fresh connection (reads the greeting if not yet read)."""
         if self.greeting is None:
@@ -469,7 +540,7 @@ class Connection:
             seq = 2
         else:
             self.caps = caps & ~CLIENT_SSL
-        self.send_handshake_response(user, password, seq=seq, database=database)
+        self.send_handshake_response(user, password, seq=seq, database=database, charset=charset)
         return self.read_auth_result(password)
 
     # -- command phase --------------------------------------------------------
@@ -505,6 +576,71 @@ class Connection:
                     row.append(p[pos : pos + n].decode("utf-8", "replace"))
                     pos += n
             rows.append(row)
+
+    def change_user(
+        self,
+        user: str | bytes,
+        password: str,
+        *,
+        database: str | None = None,
+        charset: int = CHARSET_UTF8MB4_GENERAL_CI,
+        attrs: dict[str, str] | None = None,
+    ) -> Packet:
+        """COM_CHANGE_USER (seq 0) with a native scramble of the current seed; follows an
+        AuthSwitchRequest (answering with the password scrambled with its new 20-byte seed).
+        Returns the final OK packet; raises ServerError on ERR (its seq is in `.err.seq`)."""
+        self.send_change_user(user, password, database=database, charset=charset, attrs=attrs)
+        return self.read_auth_result(password)
+
+    def send_change_user(
+        self,
+        user: str | bytes,
+        password: str,
+        *,
+        database: str | None = None,
+        charset: int = CHARSET_UTF8MB4_GENERAL_CI,
+        attrs: dict[str, str] | None = None,
+    ) -> None:
+        """Only send the COM_CHANGE_USER packet (read the answer with read_auth_result)."""
+        if self.greeting is None:
+            raise ProtocolError("log in first")
+        negotiated = self.caps & self.greeting.capabilities
+        payload = change_user_payload(
+            caps=negotiated,
+            user=user,
+            auth_response=native_password_scramble(password, self.scramble),
+            database=database,
+            charset=charset,
+            attrs=attrs,
+        )
+        self.send_packet(payload, 0)
+
+    def ping(self) -> Packet:
+        self.send_packet(bytes([COM_PING]), 0)
+        pkt = self.read_packet()
+        if pkt.is_err:
+            raise ServerError(ErrPacket.parse(pkt))
+        return pkt
+
+    def load_data_local(self, sql: str, chunks: list[bytes]) -> Packet:
+        """LOAD DATA LOCAL INFILE: COM_QUERY, the server's 0xFB file request (seq 1), then each
+        chunk as one packet (seq 2, 3, … wrapping at 256), an empty packet, and the OK (or ERR).
+        The session must have been opened with CLIENT_LOCAL_FILES."""
+        self.send_packet(bytes([COM_QUERY]) + sql.encode(), 0)
+        req = self.read_packet()
+        if req.is_err:
+            raise ServerError(ErrPacket.parse(req))
+        if req.payload[:1] != b"\xfb":
+            raise ProtocolError(f"expected a LOCAL INFILE request, got {req.payload[:16]!r}")
+        seq = req.seq
+        for chunk in chunks:
+            seq = (seq + 1) & 0xFF
+            self.send_packet(chunk, seq)
+        self.send_packet(b"", (seq + 1) & 0xFF)
+        pkt = self.read_packet()
+        if pkt.is_err:
+            raise ServerError(ErrPacket.parse(pkt))
+        return pkt
 
     def quit(self) -> None:
         try:

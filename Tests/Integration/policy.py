@@ -1,0 +1,445 @@
+"""Access-policy test data: accounts, client variants, the differential matrix (no pytest here).
+
+One table of accounts drives everything:
+  * reference_sql() (hand-written, every REQUIRE form, several spellings) runs as is on the
+    TLS-enabled reference mariadbd, which is the oracle;
+  * the plaintext backend behind the proxy gets the same users and passwords, REQUIRE NONE
+    (`backend_sql()`), with the same host rows (except where an account says otherwise);
+  * the proxy's accounts file is exported from the reference server with the pipeline in
+    docs/access-policy.md (`SHOW CREATE USER` for every row of mysql.user), so the paste-in
+    path is what is tested.
+
+A matrix cell is (user, client variant, transport); its outcome is what `mariadb --no-defaults
+... -e "SELECT CURRENT_USER()"` printed: `OK user@host` or the client's `ERROR nnnn (state): text`.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import helpers
+
+# ---------------------------------------------------------------------------
+# Certificates (scripts/make-certs.sh) and their one-line (X509_NAME_oneline) names
+# ---------------------------------------------------------------------------
+ALICE_SUBJECT = "/C=US/ST=Oregon/L=Portland/O=My Dom, Inc./CN=alice"
+BOB_SUBJECT = "/C=US/O=Example/CN=bob"
+# CN=Jürgen Größe in UTF-8: OpenSSL's one-line form escapes every non-ASCII byte as \xHH.
+JURGEN_SUBJECT = r"/C=DE/O=Example/CN=J\xC3\xBCrgen Gr\xC3\xB6\xC3\x9Fe"
+CA1_NAME = "/CN=Test CA 1"
+OTHER_CA_NAME = "/CN=Other CA"
+ROGUE_CA_NAME = "/CN=Rogue CA"
+
+# name in the certs dir -> (subject, issuer) as X509_NAME_oneline prints them
+CLIENT_CERTS: dict[str, tuple[str, str]] = {
+    "alice": (ALICE_SUBJECT, CA1_NAME),
+    "bob": (BOB_SUBJECT, CA1_NAME),
+    "jurgen": (JURGEN_SUBJECT, CA1_NAME),
+    "alice-other": (ALICE_SUBJECT, OTHER_CA_NAME),
+    "rogue-client": (ALICE_SUBJECT, ROGUE_CA_NAME),
+}
+
+CIPHER_TLS12 = "ECDHE-RSA-AES256-GCM-SHA384"
+CIPHER_TLS12_B = "ECDHE-RSA-AES128-GCM-SHA256"
+CIPHER_TLS13 = "TLS_AES_256_GCM_SHA384"  # what a TLS 1.3 client negotiates by default
+CIPHER_TLS13_B = "TLS_AES_128_GCM_SHA256"
+
+
+def oneline_name(cert_path: str, which: str = "subject") -> str:
+    """`openssl x509 -noout -subject -nameopt compat`: the X509_NAME_oneline form MariaDB compares."""
+    r = helpers.run([helpers.which("openssl") or "openssl", "x509", "-noout", f"-{which}", "-nameopt", "compat",
+                     "-in", cert_path], timeout=30)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.strip()
+    prefix = f"{which}="
+    assert out.startswith(prefix), out
+    return out[len(prefix):]
+
+
+def sql_str(value: str) -> str:
+    """A MariaDB string literal: backslashes and quotes escaped (`\\x` must be written `\\\\x`)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# ---------------------------------------------------------------------------
+# Accounts
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Account:
+    user: str
+    host: str
+    password: str | None
+    require: str  # for humans
+    backend_host: str | None = None  # the plaintext backend's host for this row, if different
+
+
+def pw(user: str) -> str:
+    return f"pw-{user}"
+
+
+LONG_USER = "L" * 128  # USERNAME_CHAR_LENGTH: the longest user name MariaDB keeps
+LONG_UTF8_USER = "é" * 128  # the same in characters; 256 bytes in UTF-8
+
+
+ACCOUNTS: list[Account] = [
+    Account("r_none", "%", pw("r_none"), "NONE"),
+    Account("r_ssl", "%", pw("r_ssl"), "SSL"),
+    Account("r_x509", "%", pw("r_x509"), "X509"),
+    Account("r_subject", "%", pw("r_subject"), "SUBJECT alice"),
+    Account("r_issuer", "%", pw("r_issuer"), "ISSUER CA 1"),
+    Account("r_cipher12", "%", pw("r_cipher12"), f"CIPHER {CIPHER_TLS12}"),
+    Account("r_cipher13", "%", pw("r_cipher13"), f"CIPHER {CIPHER_TLS13}"),
+    Account("r_combo", "%", pw("r_combo"), f"SUBJECT alice AND ISSUER CA 1 AND CIPHER {CIPHER_TLS13}"),
+    Account("r_utf8", "%", pw("r_utf8"), "SUBJECT Jürgen Größe (non-ASCII)"),
+    Account("r_nopw", "%", None, "SSL, no password"),
+    Account("alice", "localhost", pw("alice"), "NONE (seed page)"),
+    Account("alice", "%", pw("alice"), f"SUBJECT alice AND ISSUER CA 1 AND CIPHER {CIPHER_TLS12} (seed page)"),
+    Account("u", "127.0.0.1", pw("u"), "X509"),
+    Account("u", "%", pw("u"), "SSL"),
+    Account("n", "127.0.0.0/255.0.0.0", pw("n"), "SUBJECT bob"),
+    Account("n", "localhost", pw("n"), "X509"),
+    # Mentioned in the file for a host no test client has; the backend would accept 'x'@'%'.
+    Account("x", "10.9.9.9", pw("x"), "NONE", backend_host="%"),
+    # Names the server rewrites before the lookup (not in the matrix; see test_user_name_spellings):
+    # it clips names to 128 characters and converts them from the client's character set.
+    Account(LONG_USER, "%", pw("long"), "SSL (a 128-character name)"),
+    Account(LONG_UTF8_USER, "%", pw("long-utf8"), "SSL (128 two-byte characters)"),
+    Account("josé", "%", pw("jose"), "SSL (a non-ASCII name)"),
+]
+
+# On the plaintext backend only (strict_accounts tests): the accounts file never mentions it.
+BACKEND_ONLY: list[Account] = [Account("stranger", "%", pw("stranger"), "NONE (not in the accounts file)")]
+
+USERS: list[str] = list(dict.fromkeys(a.user for a in ACCOUNTS
+                                      if a.user not in (LONG_USER, LONG_UTF8_USER, "josé")))
+PASSWORDS: dict[str, str | None] = {a.user: a.password for a in ACCOUNTS + BACKEND_ONLY}
+
+# Run as is on the reference server; also fed, unchanged, to a proxy (the "handwritten" source).
+# Several spellings on purpose: quotes of each kind, bare user (= '%'), ALTER USER, GRANT ...
+# REQUIRE, AND-joined and space-joined tls options, multi-line statements, comments.
+_REFERENCE_SQL = string.Template(r"""-- Accounts for the access-policy tests: every REQUIRE form, written the ways admins write them.
+CREATE USER 'r_none'@'%' IDENTIFIED BY 'pw-r_none';
+CREATE USER 'r_ssl'@'%' IDENTIFIED BY 'pw-r_ssl' REQUIRE SSL;
+CREATE USER r_x509 IDENTIFIED BY 'pw-r_x509' REQUIRE X509;  # a bare user name is user@'%'
+CREATE USER 'r_subject'@'%' IDENTIFIED BY 'pw-r_subject' REQUIRE SUBJECT $ALICE;
+CREATE USER "r_issuer"@"%" IDENTIFIED BY 'pw-r_issuer';
+ALTER USER "r_issuer"@"%" REQUIRE ISSUER $CA1;
+GRANT USAGE ON *.* TO `r_cipher12`@`%` IDENTIFIED BY 'pw-r_cipher12' REQUIRE CIPHER '$CIPHER_TLS12';
+CREATE USER 'r_cipher13'@'%' IDENTIFIED BY 'pw-r_cipher13' REQUIRE CIPHER '$CIPHER_TLS13';
+/* SUBJECT, ISSUER and CIPHER together; the last two joined by a space, not AND */
+CREATE USER 'r_combo'@'%' IDENTIFIED BY 'pw-r_combo'
+  REQUIRE SUBJECT $ALICE AND ISSUER $CA1 CIPHER '$CIPHER_TLS13';
+-- CN=Jürgen Größe: OpenSSL's one-line form has \xHH escapes, whose backslashes SQL writes as \\.
+CREATE USER 'r_utf8'@'%' IDENTIFIED BY 'pw-r_utf8' REQUIRE SUBJECT $JURGEN;
+CREATE USER 'r_nopw'@'%' REQUIRE SSL;
+CREATE USER 'gone'@'%' IDENTIFIED BY 'pw-gone' REQUIRE X509;
+DROP USER 'gone'@'%';
+
+-- The example from "Securing Connections for Client and Server", adapted to our certificates:
+CREATE USER 'alice'@'localhost'
+  IDENTIFIED BY 'pw-alice'
+  REQUIRE NONE;
+
+CREATE USER 'alice'@'%'
+  IDENTIFIED BY 'pw-alice'
+  REQUIRE SUBJECT $ALICE
+  AND ISSUER $CA1
+  AND CIPHER '$CIPHER_TLS12';
+
+-- One user, different requirements per host row.
+CREATE USER 'u'@'127.0.0.1' IDENTIFIED BY 'pw-u' REQUIRE X509;
+CREATE USER 'u'@'%' IDENTIFIED BY 'pw-u' REQUIRE SSL;
+CREATE USER 'n'@'127.0.0.0/255.0.0.0' IDENTIFIED BY 'pw-n' REQUIRE SUBJECT $BOB;
+CREATE USER 'n'@'localhost' IDENTIFIED BY 'pw-n' REQUIRE X509;
+CREATE USER 'x'@'10.9.9.9' IDENTIFIED BY 'pw-x';
+GRANT SELECT, INSERT ON policytest.* TO 'r_none'@'%';  -- no REQUIRE: the requirement stays NONE
+CREATE USER '$LONG_USER'@'%' IDENTIFIED BY 'pw-long' REQUIRE SSL;
+CREATE USER '$LONG_UTF8_USER'@'%' IDENTIFIED BY 'pw-long-utf8' REQUIRE SSL;
+CREATE USER 'josé'@'%' IDENTIFIED BY 'pw-jose' REQUIRE SSL;
+""")
+
+
+def reference_sql() -> str:
+    return _REFERENCE_SQL.substitute(
+        ALICE=sql_str(ALICE_SUBJECT), BOB=sql_str(BOB_SUBJECT), JURGEN=sql_str(JURGEN_SUBJECT),
+        CA1=sql_str(CA1_NAME), CIPHER_TLS12=CIPHER_TLS12, CIPHER_TLS13=CIPHER_TLS13, LONG_USER=LONG_USER,
+        LONG_UTF8_USER=LONG_UTF8_USER)
+
+
+# Run on both servers before the accounts (a table for the LOAD DATA LOCAL test).
+SCHEMA_SQL = """CREATE DATABASE IF NOT EXISTS policytest;
+CREATE TABLE IF NOT EXISTS policytest.t (line VARBINARY(64));
+"""
+
+
+def backend_sql() -> str:
+    """The plaintext backend: the same users and passwords, no REQUIRE (the proxy enforces it)."""
+    lines = []
+    for a in ACCOUNTS + BACKEND_ONLY:
+        ident = f" IDENTIFIED BY {sql_str(a.password)}" if a.password is not None else ""
+        lines.append(f"CREATE USER {sql_str(a.user)}@{sql_str(a.backend_host or a.host)}{ident};")
+    lines.append("GRANT SELECT, INSERT ON policytest.* TO 'r_none'@'%';")
+    return "\n".join(lines) + "\n"
+
+
+def expected_reference_rows() -> set[tuple[str, str]]:
+    return {(a.user, a.host) for a in ACCOUNTS}
+
+
+def sql_utf8(socket_path: str, admin_user: str, sql: str) -> str:
+    """Run SQL (from stdin) as the admin over the socket in utf8mb4; returns the batch output."""
+    r = helpers.run([helpers.which("mariadb") or "mariadb", "--no-defaults", f"--socket={socket_path}",
+                     f"--user={admin_user}", "--batch", "--skip-column-names", "--default-character-set=utf8mb4"],
+                    input=sql, timeout=60)
+    assert r.returncode == 0, f"SQL failed on {socket_path}:\n{r.stderr}"
+    return r.stdout
+
+
+def user_rows(socket_path: str, admin_user: str) -> set[tuple[str, str]]:
+    out = sql_utf8(socket_path, admin_user, "SELECT user, host FROM mysql.user")
+    return {tuple(line.split("\t")) for line in out.splitlines()}  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------
+# Exporting the policy from the reference server (docs/access-policy.md)
+# ---------------------------------------------------------------------------
+_EXPORT_SHOW_CREATE_USER = r"""
+M="mariadb --no-defaults --socket=$1 --user=$2 --default-character-set=utf8mb4"
+$M -N -B -e "SELECT CONCAT('SHOW CREATE USER \`', user, '\`@\`', host, '\`;') FROM mysql.user" \
+  | $M -N -B -r | sed 's/$/;/'
+"""
+
+_EXPORT_SHOW_GRANTS = r"""
+M="mariadb --no-defaults --socket=$1 --user=$2 --default-character-set=utf8mb4"
+$M -N -B -e "SELECT CONCAT('SHOW GRANTS FOR \`', user, '\`@\`', host, '\`;') FROM mysql.user" \
+  | $M -N -B -r | sed 's/$/;/'
+"""
+
+
+# Three ways to write the same accounts file, each fed to its own proxies in the matrix:
+# SHOW CREATE USER output (the documented export), SHOW GRANTS output, and REFERENCE_SQL itself.
+ACCOUNT_SOURCES = ("show-create-user", "show-grants", "handwritten")
+
+
+def export_accounts(socket_path: str, admin_user: str, *, grants: bool = False) -> str:
+    """The documented export pipeline (in UTF-8: the tests run in the C locale, where the
+    client would otherwise pick latin1 and write 'josé' as the single byte 0xE9)."""
+    script = _EXPORT_SHOW_GRANTS if grants else _EXPORT_SHOW_CREATE_USER
+    r = helpers.run(["bash", "-o", "pipefail", "-c", script, "export", socket_path, admin_user], timeout=60)
+    assert r.returncode == 0 and r.stdout.strip(), f"export failed (rc={r.returncode}): {r.stderr}"
+    return r.stdout
+
+
+def statement_line(text: str, user: str, host: str) -> int:
+    """1-based line of the exported `CREATE USER `user`@`host`` (or GRANT ... TO) statement."""
+    needle = f"`{user}`@`{host}`"
+    for i, line in enumerate(text.splitlines(), start=1):
+        if needle in line and (line.startswith("CREATE USER") or line.startswith("GRANT ")):
+            return i
+    raise KeyError(needle)
+
+
+# ---------------------------------------------------------------------------
+# Client variants and endpoints
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    tls: bool
+    cert: str | None = None  # NAME for NAME-cert.pem / NAME-key.pem
+    tls_version: str | None = None
+    cipher: str | None = None
+
+
+VARIANTS: list[Variant] = [
+    Variant("plain", False),
+    Variant("tls", True),
+    Variant("tls+alice", True, "alice"),
+    Variant("tls+bob", True, "bob"),
+    Variant("tls+jurgen", True, "jurgen"),
+    Variant("tls+alice@other-ca", True, "alice-other"),
+    # A certificate no CA in the bundle signed: TLS 1.2 fails inside the handshake (always 2026);
+    # TLS 1.3 fails after the client has finished it, so the client sees 2026 or 2013 (a race).
+    Variant("tls1.2+untrusted", True, "rogue-client", "TLSv1.2"),
+    Variant("tls1.3+untrusted", True, "rogue-client", "TLSv1.3"),
+    Variant("tls1.2/AES256", True, None, "TLSv1.2", CIPHER_TLS12),
+    Variant("tls1.2/AES128", True, None, "TLSv1.2", CIPHER_TLS12_B),
+    Variant("tls1.2/AES256+alice", True, "alice", "TLSv1.2", CIPHER_TLS12),
+    Variant("tls1.2/AES256+alice@other-ca", True, "alice-other", "TLSv1.2", CIPHER_TLS12),
+    Variant("tls1.3", True, None, "TLSv1.3"),
+    Variant("tls1.3/AES128+alice", True, "alice", "TLSv1.3", CIPHER_TLS13_B),
+]
+VARIANT = {v.name: v for v in VARIANTS}
+TRANSPORTS = ("tcp", "socket")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a target listens: TCP on 127.0.0.1:port and/or a unix socket."""
+    port: int
+    socket: str
+
+
+QUERY = "SELECT CURRENT_USER()"
+
+
+_ACCOUNT_PASSWORD = object()  # client_argv's default: the password the table gives the user
+
+
+def client_argv(ep: Endpoint, transport: str, variant: Variant, user: str, certs_dir: Path, *,
+                password: object = _ACCOUNT_PASSWORD, query: str = QUERY) -> list[str]:
+    """`mariadb --no-defaults ... --execute=QUERY` for one cell (password None: no --password)."""
+    if password is _ACCOUNT_PASSWORD:
+        password = PASSWORDS.get(user)
+    assert password is None or isinstance(password, str)
+    extra: list[str] = []
+    if variant.tls_version:
+        extra.append(f"--tls-version={variant.tls_version}")
+    if variant.cipher:
+        extra.append(f"--ssl-cipher={variant.cipher}")
+    return helpers.mariadb_argv(
+        port=ep.port if transport == "tcp" else None,
+        socket_path=ep.socket if transport == "socket" else None,
+        user=user, password=password, ssl=variant.tls,
+        ca=str(certs_dir / "ca-bundle.pem"), verify=True,
+        cert=str(certs_dir / f"{variant.cert}-cert.pem") if variant.cert else None,
+        key=str(certs_dir / f"{variant.cert}-key.pem") if variant.cert else None,
+        batch=True, execute=query, extra=extra)
+
+
+ERROR_RE = re.compile(r"^ERROR (\d+) \(([0-9A-Z]{5})\)(?: at line \d+)?: (.*)$", re.M)
+
+
+# The server rejected the client certificate. Under TLS 1.3 the alert reaches a client that has
+# already sent its login, so the same rejection shows as either line (mariadb-semantics.md).
+CERT_REJECTED = "ERROR 2026|2013: client certificate rejected (TLS alert unknown ca)"
+_CERT_REJECTED_LINES = (
+    "ERROR 2026 (HY000): TLS/SSL error: tlsv1 alert unknown ca",
+    "ERROR 2013 (HY000): Lost connection to server at 'sending authentication information', system error: 104",
+    "ERROR 2013 (HY000): Lost connection to server at 'sending authentication information', system error: 32",
+)
+
+
+def outcome_of(r: helpers.Run) -> str:
+    """`OK <CURRENT_USER()>` or the client's error line (without `at line N`)."""
+    if r.returncode == 0:
+        return "OK " + r.stdout.strip()
+    m = ERROR_RE.search(r.stderr)
+    if m:
+        line = f"ERROR {m.group(1)} ({m.group(2)}): {m.group(3).strip()}"
+        return CERT_REJECTED if line in _CERT_REJECTED_LINES else line
+    return f"rc={r.returncode}: {r.stderr.strip()[:120]}"
+
+
+def error_code(outcome: str) -> int | None:
+    m = re.match(r"ERROR (\d+)", outcome)
+    return int(m.group(1)) if m else None
+
+
+def run_client(ep: Endpoint, transport: str, variant: Variant, user: str, certs_dir: Path, **kw) -> str:
+    return outcome_of(helpers.run(client_argv(ep, transport, variant, user, certs_dir, **kw), timeout=60))
+
+
+Cell = tuple[str, str, str]  # (user, variant name, transport)
+
+
+def all_cells(users: list[str] = USERS, variants: list[Variant] = VARIANTS,
+              transports: tuple[str, ...] = TRANSPORTS) -> list[Cell]:
+    return [(u, v.name, t) for t in transports for u in users for v in variants]
+
+
+@dataclass
+class MatrixRun:
+    outcomes: dict[Cell, str]
+    seconds: float
+
+
+def run_matrix(endpoints: dict[str, Endpoint], cells: list[Cell], certs_dir: Path, *,
+               workers: int = 6) -> MatrixRun:
+    """Run every cell with the CLI (in a thread pool); `endpoints` maps transport -> Endpoint."""
+    start = time.monotonic()
+
+    def one(cell: Cell) -> tuple[Cell, str]:
+        user, vname, transport = cell
+        return cell, run_client(endpoints[transport], transport, VARIANT[vname], user, certs_dir)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = dict(pool.map(one, cells))
+    return MatrixRun(outcomes, time.monotonic() - start)
+
+
+def mismatch_table(rows: list[tuple[Cell, str, str]], left: str = "reference (MariaDB)",
+                   right: str = "proxy") -> str:
+    """A readable, aligned table of (cell, expected, got) rows."""
+    head = ("account", "client", "transport", left, right)
+    body = [(u, v, t, a, b) for (u, v, t), a, b in rows]
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(4)]
+    lines = []
+    for r in [head, *body]:
+        lines.append(" | ".join(r[i].ljust(widths[i]) for i in range(4)) + " | " + r[4])
+        if r is head:
+            lines.append("-+-".join("-" * w for w in widths) + "-+-" + "-" * len(right))
+    return f"{len(rows)} mismatch(es):\n" + "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# The proxy's log
+# ---------------------------------------------------------------------------
+_FIELD_RE = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def log_fields(line: str) -> dict[str, str]:
+    """key=value fields of a proxy log line (quoted values unescaped)."""
+    out = {}
+    for key, value in _FIELD_RE.findall(line):
+        if value.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        out[key] = value
+    return out
+
+
+ACCOUNT_FIELD_RE = re.compile(r"^('(?:[^']|'')*'@'[^']*') \((.*):(\d+):(\d+)\)$")
+
+
+def account_field(value: str) -> tuple[str, str, int, int] | None:
+    """`'u'@'h' (file:line:col)` -> ("'u'@'h'", file, line, col)."""
+    m = ACCOUNT_FIELD_RE.match(value)
+    return (m.group(1), m.group(2), int(m.group(3)), int(m.group(4))) if m else None
+
+
+def current_user_to_account(current_user: str) -> str:
+    """`u@h` (CURRENT_USER()) -> `'u'@'h'`."""
+    user, _, host = current_user.rpartition("@")
+    return f"'{user}'@'{host}'"
+
+
+# ---------------------------------------------------------------------------
+# Starting the two private servers (scripts/start-backend.sh, concurrently)
+# ---------------------------------------------------------------------------
+def start_server_async(scripts: Path, d: Path, extra_opts: list[str]) -> subprocess.Popen:
+    env = helpers.clean_env()
+    env["BACKEND_EXTRA_OPTS"] = " ".join(extra_opts)
+    # Started side by side: each needs its own tmpdir (a starting mariadbd deletes /tmp/#sql*).
+    env["BACKEND_TMPDIR"] = str(d / "tmp")
+    return subprocess.Popen(["bash", str(scripts / "start-backend.sh"), str(d), str(helpers.free_port())],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+def finish_server(p: subprocess.Popen, d: Path, timeout: float = 240) -> dict[str, str]:
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError(f"start-backend.sh {d} did not finish within {timeout}s:\n{out}\n{err}")
+    if p.returncode != 0:
+        log = (d / "error.log").read_text(errors="replace")[-4000:] if (d / "error.log").exists() else ""
+        raise AssertionError(f"start-backend.sh {d} failed (rc={p.returncode}):\n{out}\n{err}\n{log}")
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
