@@ -64,6 +64,10 @@ enum OptionCatalog {
         },
         .integer("max_connections", 1...100_000, default: 151, mariaDB: "max_connections",
                  "Maximum number of simultaneous client connections.") { $0.settings.maxConnections = $1 },
+        .integer("max_handshakes", 1...100_000, default: 64, mariaDB: nil,
+                 "TLS handshakes in progress at once; beyond it new connections wait in the accept queue.") {
+            $0.settings.maxHandshakes = $1
+        },
         .integer("connect_timeout", 2...31_536_000, default: 10, mariaDB: "connect_timeout",
                  "Seconds a client may take to complete the handshake and login.") {
             $0.settings.connectTimeoutSeconds = $1

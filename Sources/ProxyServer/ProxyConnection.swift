@@ -14,6 +14,7 @@ struct ConnectionEnvironment: Sendable {
     let settings: ProxySettings
     let tlsContext: TLSServerContext?
     let policy: AccessPolicy?
+    let handshakeGate: HandshakeGate
     let logger: Logger
 }
 
@@ -50,6 +51,8 @@ final class ProxyConnection {
     private var bytesFromClient = 0
     private var bytesToClient = 0
     private var tlsFacts: TLSFacts?
+    /// This connection holds one of the `max_handshakes` slots.
+    private var handshakeInFlight = false
 
     /// Bytes a client may have buffered during the login before it is a protocol error
     /// (a HandshakeResponse with connection attributes is at most ~64 KiB).
@@ -139,6 +142,7 @@ final class ProxyConnection {
 
     func clientTLSEstablished(_ facts: TLSFacts) {
         tlsFacts = facts
+        endHandshake()
         perform(machine.tlsEstablished(facts))
         processClientPackets()
     }
@@ -167,7 +171,15 @@ final class ProxyConnection {
         }
     }
 
+    private func endHandshake() {
+        if handshakeInFlight {
+            handshakeInFlight = false
+            environment.handshakeGate.end()
+        }
+    }
+
     func clientInactive() {
+        endHandshake()
         clientClosed = true
         clientContext = nil
         machine.abandon(outcome: "client disconnected during login")
@@ -340,6 +352,8 @@ final class ProxyConnection {
             initialCiphertext: leftover,
             plaintextAfterHandshakeFailure: encodePacket(sequenceID: failurePacket.sequenceID, payload: failurePacket.payload)
         )
+        handshakeInFlight = true
+        environment.handshakeGate.begin()
         do {
             try clientChannel.pipeline.syncOperations.addHandler(handler, position: .first)
         } catch {

@@ -19,6 +19,7 @@ public final class ProxyServer: Service, Sendable {
     /// What new connections use. Each connection keeps the snapshot it was accepted with.
     private let snapshot: NIOLockedValueBox<ServerSnapshot>
     private let limiter: ConnectionLimiter
+    private let handshakeGate: HandshakeGate
     private let registry = ConnectionRegistry()
     private let nextConnectionID = Atomic<UInt64>(0)
     private let onReady: @Sendable ([String]) -> Void
@@ -43,6 +44,7 @@ public final class ProxyServer: Service, Sendable {
         self.logger = logger
         self.snapshot = NIOLockedValueBox(snapshot)
         self.limiter = ConnectionLimiter(limit: snapshot.settings.maxConnections)
+        self.handshakeGate = HandshakeGate(limit: snapshot.settings.maxHandshakes)
         self.onReady = onReady
     }
 
@@ -66,6 +68,7 @@ public final class ProxyServer: Service, Sendable {
             for listener in listeners { try? await listener.close() }
             throw error
         }
+        handshakeGate.register(listeners: listeners)
         let addresses = listeners.map { Self.describeListener($0, socketPath: settings.socketPath) }
         let unlinkSocket = inheritedListeners.isEmpty ? settings.socketPath : nil
         onReady(addresses)
@@ -122,6 +125,7 @@ public final class ProxyServer: Service, Sendable {
                 settings.logLevel = current.settings.logLevel
             }
             limiter.limit = settings.maxConnections
+            handshakeGate.setLimit(settings.maxHandshakes)
             current = ServerSnapshot(settings: settings, tlsContext: reloaded.tlsContext, policy: reloaded.policy)
             return notes
         }
@@ -197,6 +201,7 @@ public final class ProxyServer: Service, Sendable {
             settings: current.settings,
             tlsContext: current.tlsContext,
             policy: current.policy,
+            handshakeGate: handshakeGate,
             logger: logger
         )
         try ProxyConnection(clientChannel: channel, environment: environment).install()

@@ -78,8 +78,21 @@ public final class TLSServerContext: @unchecked Sendable {
         _ = copenssl_SSL_CTX_set_options(context, options)
     }
 
+    /// TLS ≤ 1.2 ciphers when `ssl_cipher` is not set: AEAD with forward secrecy only, strongest
+    /// first (the server's order wins). TLS 1.3 suites are all AEAD with forward secrecy already.
+    public static let defaultTLS12Ciphers = [
+        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+        "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-CHACHA20-POLY1305", "DHE-RSA-AES128-GCM-SHA256",
+    ].joined(separator: ":")
+
     private static func applyCipher(_ cipher: String?, to context: OpaquePointer) throws(TLSConfigurationError) {
-        guard let cipher, !cipher.isEmpty else { return }
+        guard let cipher, !cipher.isEmpty else {
+            _ = SSL_CTX_set_cipher_list(context, defaultTLS12Ciphers)
+            OpenSSLErrorQueue.clear()
+            return
+        }
         // As MariaDB: the one value goes to both the TLS 1.3 suites and the TLS ≤ 1.2 list; it is an error
         // only if both reject it (a TLS 1.2-only list leaves the TLS 1.3 suites at their defaults).
         let suitesOK = SSL_CTX_set_ciphersuites(context, cipher) == 1
