@@ -113,7 +113,7 @@ struct EnvironmentTests {
                     // First ping at once, then every 100 ms.
                     let clock = ContinuousClock()
                     let start = clock.now
-                    for _ in 0..<3 { #expect(listener.receive() == "WATCHDOG=1") }
+                    for _ in 0..<3 { #expect(await listener.receiveAsync() == "WATCHDOG=1") }
                     #expect(clock.now - start >= .milliseconds(150))
                     trigger.triggerGracefulShutdown()
                     try await group.waitForAll()  // run() returns

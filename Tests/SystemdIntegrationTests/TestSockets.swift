@@ -109,6 +109,19 @@ final class NotifyListener {
         return String(decoding: buffer[..<count], as: UTF8.self)
     }
 
+    /// Waits for a datagram without blocking a cooperative thread (the service under test needs
+    /// one to send it): polls non-blockingly, for at most `timeout`.
+    func receiveAsync(timeout: Duration = .seconds(10)) async -> String? {
+        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count >= 0 { return String(decoding: buffer[..<count], as: UTF8.self) }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return nil
+    }
+
     /// True when nothing is queued (non-blocking check).
     func isEmpty() -> Bool {
         var buffer = [UInt8](repeating: 0, count: 16)
