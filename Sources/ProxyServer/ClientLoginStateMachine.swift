@@ -217,8 +217,19 @@ struct ClientLoginStateMachine {
 
     /// The client broke the protocol (framing error, oversized packet): MariaDB's 1043.
     mutating func clientProtocolError(_ reason: String) -> [Action] {
-        guard state != .closed, state != .relaying else { return [] }
-        return badHandshake(reason, sequenceID: nextClientSequence)
+        // The answer follows the client packet that broke the rules.
+        switch state {
+        case .awaitingFirstClientPacket:
+            return badHandshake(reason, sequenceID: 2)
+        case .awaitingHandshakeResponse:
+            return badHandshake(reason, sequenceID: 3)
+        case .authenticating:
+            return badHandshake(reason, sequenceID: nextClientSequence &+ 1)
+        case .awaitingBackendGreeting, .tlsHandshaking:
+            return badHandshake(reason, sequenceID: 2)
+        case .relaying, .closed:
+            return []
+        }
     }
 
     /// Something else ended the connection (timeout, client gone): record why.

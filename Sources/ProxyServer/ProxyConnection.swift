@@ -231,9 +231,12 @@ final class ProxyConnection {
 
     private func backendConnected(_ channel: Channel) {
         backendChannel = channel
+        // The close future, not channelInactive, marks the end: a channel closed from inside its own
+        // connect callback may never deliver channelInactive to its handlers.
+        let loopBound = NIOLoopBound(self, eventLoop: clientChannel.eventLoop)
+        channel.closeFuture.whenComplete { _ in loopBound.value.backendChannelClosed() }
         if clientClosed || closing {
             channel.close(promise: nil)
-            return
         }
     }
 
@@ -275,12 +278,10 @@ final class ProxyConnection {
     func backendInputClosed() {
         backendInputEnded = true
         if machine.isRelaying {
-            if clientInputEnded {
-                closeEverything()
-            } else {
-                let client = clientChannel
-                client.writeAndFlush(ByteBuffer()).whenComplete { _ in client.close(mode: .output, promise: nil) }
-            }
+            // A MariaDB server never half-closes: its EOF ends the session. The client gets what
+            // was already sent, then the close (close_notify over TLS), and its slot is freed.
+            closeAfterPendingWrites(clientChannel)
+            backendChannel?.close(promise: nil)
         } else {
             backendLostDuringLogin()
         }
@@ -288,6 +289,12 @@ final class ProxyConnection {
 
     func backendError(_ error: Error) {
         logger.debug("backend channel error", metadata: ["error": "\(error)"])
+    }
+
+    private func backendChannelClosed() {
+        backendClosed = true
+        backendContext = nil
+        finishIfDone()
     }
 
     func backendInactive() {
@@ -440,6 +447,8 @@ final class ProxyConnection {
         loginTimeout?.cancel()
         clientHandler = nil
         backendHandler = nil
+        clientContext = nil
+        backendContext = nil
         ConnectionLogLine(
             environment: environment,
             clientAddress: clientChannel.remoteAddress,

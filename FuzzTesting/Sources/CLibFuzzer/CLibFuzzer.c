@@ -1,0 +1,1 @@
+// Intentionally empty: SwiftPM wants a source file in every C target; the module is the header.

@@ -1,0 +1,153 @@
+// FuzzBackendStream: arbitrary bytes as the backend → proxy stream during the login.
+//
+// Input: one option byte, then the stream.
+//   0x01 TLS available, 0x02 the client upgrades with an SSLRequest (when TLS is available),
+//   0x04 accounts policy (FuzzSupport.samplePolicy), 0x08 client identified after the greeting arrived,
+//   0x10 the client answers auth requests with a wrong sequence id, 0x20 unix-socket client,
+//   0x40 strict_accounts, 0x80 TLS client certificate
+//
+// The stream is split with PacketFramer; its first packet is the greeting (or an ERR before it), the
+// rest go through the state machine's authentication phase (AuthSwitch, AuthMoreData, OK, ERR,
+// anything). The client is the captured `mariadb` CLI: SSLRequest and/or HandshakeResponse, then a
+// reply to every packet the machine says it must answer. When the stream ends before the login
+// does, the backend "closes". After an OK, a real COM_CHANGE_USER goes through the relay, parsed with
+// the capabilities negotiated from the fuzzed greeting.
+//
+// Oracles (besides "no trap"): a closed machine stays silent; the relay intercepts the
+// COM_CHANGE_USER whole and passes the other command on untouched.
+import AccessPolicy
+import CLibFuzzer
+import FuzzSupport
+import MariaDBWire
+import NIOCore
+import ProxyServer
+import ProxyTLS
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+typealias Login = FuzzEntryPoints.Login
+
+/// A 20-byte native-password scramble and a 64-byte ed25519 signature, as clients answer.
+let nativeReply = [UInt8](repeating: 0x5A, count: 20)
+let ed25519Reply = [UInt8](repeating: 0xA5, count: 64)
+let changeUserPacket = wireBytes(packet(0, Captured.changeUser))
+let pingPacket: [UInt8] = [0x01, 0x00, 0x00, 0x00, CommandByte.ping]
+
+final class Recorder {
+    var forwarded: [UInt8] = []
+    var intercepted: [[UInt8]] = []
+}
+
+func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let input = fuzzInput(data, size)
+    guard let options = input.first else { return 0 }
+    let tlsAvailable = options & 0x01 != 0
+    let upgrade = tlsAvailable && options & 0x02 != 0
+    let identifyLate = options & 0x08 != 0
+    let unixSocket = options & 0x20 != 0
+    var login = Login(
+        transport: unixSocket ? .unixSocket : .tcp,
+        requireSecureTransport: false,
+        tlsAvailable: tlsAvailable,
+        policy: options & 0x04 != 0 ? samplePolicy : nil,
+        strictAccounts: options & 0x40 != 0)
+    let identity = sampleIdentity(unixSocket: unixSocket)
+
+    var framer = PacketFramer()
+    framer.append(ByteBuffer(bytes: input.dropFirst()))
+    var pending = identifyLate ? [] : login.clientIdentified(identity)
+    var identified = !identifyLate
+
+    enum ClientStep { case first, handshakeResponse, authReplies }
+    var step = ClientStep.first
+    var lastSequenceToClient: UInt8 = 0
+    var clientPackets = 0
+    var backendEnded = false
+    var closed = false
+
+    while true {
+        var index = 0
+        while index < pending.count {
+            let effect = pending[index]
+            index += 1
+            switch effect {
+            case .sendToClient(let sent): lastSequenceToClient = sent.sequenceID
+            case .sendToBackend, .startRelaying: break
+            case .startTLS: pending += login.tlsEstablished(TLSFacts(
+                version: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256",
+                peerSubject: options & 0x80 != 0 ? "/CN=client" : nil, peerIssuer: options & 0x80 != 0 ? "/CN=Example CA" : nil,
+                verifyResult: 0, sessionReused: false))
+            case .close: closed = true
+            }
+        }
+        pending = []
+        if closed || login.isRelaying || backendEnded { break }
+
+        if login.wantsClientPacket && clientPackets < 32 {
+            clientPackets += 1
+            switch step {
+            case .first where upgrade:
+                pending = login.clientPacketReceived(packet(1, Captured.sslRequest))
+                step = .handshakeResponse
+            case .first:
+                pending = login.clientPacketReceived(packet(1, Captured.handshakeResponse))
+                step = .authReplies
+            case .handshakeResponse:
+                pending = login.clientPacketReceived(packet(2, Captured.handshakeResponse))
+                step = .authReplies
+            case .authReplies:
+                let sequenceID = lastSequenceToClient &+ (options & 0x10 != 0 ? 2 : 1)
+                pending = login.clientPacketReceived(packet(sequenceID, clientPackets % 2 == 0 ? nativeReply : ed25519Reply))
+            }
+            continue
+        }
+
+        do {
+            if let next = try framer.nextPacket() {
+                pending = login.backendPacketReceived(next)
+                if !identified {
+                    identified = true
+                    pending += login.clientIdentified(identity)
+                }
+            } else {
+                backendEnded = true
+                pending = login.backendFailed("backend closed the connection during login")
+            }
+        } catch {
+            backendEnded = true
+            pending = login.backendFailed("backend sent a malformed packet (\(error))")
+        }
+    }
+
+    fuzzTrace("login: \(login.outcome)\(login.isRelaying ? ", relaying" : "")")
+    if closed {
+        var silent = login.backendPacketReceived(packet(2, [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00]))
+        silent += login.clientPacketReceived(packet(lastSequenceToClient &+ 1, nativeReply))
+        silent += login.clientProtocolError("after close") + login.backendFailed("after close")
+        fuzzCheck(silent.isEmpty, "closed machine still acts: \(silent)")
+        return 0
+    }
+    guard login.isRelaying else { return 0 }
+
+    // A COM_CHANGE_USER, parsed with the session capabilities the fuzzed greeting led to, then a ping.
+    let recorder = Recorder()
+    let open = login.relayFromClient(
+        ByteBuffer(bytes: changeUserPacket + pingPacket),
+        forward: { recorder.forwarded += $0.readableBytesView },
+        changeUser: { buffer, _ in recorder.intercepted.append(Array(buffer.readableBytesView)) })
+    fuzzCheck(open, "the default COM_CHANGE_USER size cap refused a real packet")
+    fuzzCheck(recorder.intercepted == [changeUserPacket], "the relay did not intercept the COM_CHANGE_USER whole")
+    fuzzCheck(recorder.forwarded == pingPacket, "the relay changed the command after COM_CHANGE_USER")
+    return 0
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzOne(data, size)
+}
+
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOne(data, size) })
