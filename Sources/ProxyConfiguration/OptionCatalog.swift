@@ -103,6 +103,8 @@ enum OptionCatalog {
     static func closest(to canonicalName: String, among candidates: [OptionSpec] = all) -> (spec: OptionSpec, distance: Int)? {
         var best: (spec: OptionSpec, distance: Int)?
         for spec in candidates {
+            // More than two characters longer or shorter can never be within two edits.
+            guard abs(spec.name.count - canonicalName.count) <= 2 else { continue }
             let distance = EditDistance.between(canonicalName, spec.name)
             if distance <= 2, distance < (best?.distance ?? .max) {
                 best = (spec, distance)
