@@ -8,6 +8,8 @@
 #   make install       binary, systemd units, sysusers entry, example config, docs (docs/operations.md)
 #   make uninstall     remove what install put in place, except config and the system user
 #   make verify-units  systemd-analyze verify (and an offline security review) of systemd/*
+#   make test-asan / test-tsan   unit + integration suites under Address/ThreadSanitizer
+#   make bench         proxy vs native TLS MariaDB vs HAProxy (docs/benchmarks.md); bench-micro
 #
 # Variables: SWIFT (default swift), PYTHON (python3), PROXY_BIN, PYTEST_ARGS (-q),
 #            SWIFT_BUILD_FLAGS, SWIFT_TEST_FLAGS.
@@ -233,3 +235,35 @@ soak:
 scan:
 	@test -x "$(PROXY_BIN)" || $(MAKE) --no-print-directory build
 	PROXY_BIN="$(PROXY_BIN)" PYTHON="$(PYTHON)" bash scripts/scan.sh
+
+# --- Sanitizers (scripts/sanitize.sh) ----------------------------------------------------------
+# make test-asan   unit tests and the integration suite (against an ASan-built proxy) under
+#                  AddressSanitizer + LeakSanitizer; fails on a test failure or any report
+# make test-tsan   the same under ThreadSanitizer
+# Scratch paths .build-asan / .build-tsan; reports in <scratch>/sanitizer-reports/.
+.PHONY: test-asan test-tsan
+
+test-asan: deps
+	SWIFT="$(SWIFT)" PYTHON="$(PYTHON)" PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/sanitize.sh address
+
+test-tsan: deps
+	SWIFT="$(SWIFT)" PYTHON="$(PYTHON)" PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/sanitize.sh thread
+
+# --- Benchmarks (docs/benchmarks.md; not part of `make test`) -------------------------------
+# make bench         the proxy against native TLS MariaDB, HAProxy (a plaintext hop) and a direct
+#                    server: P1 sysbench point selects, P2 bulk MB/s, P3 logins/s, P4 KiB per idle
+#                    TLS connection; installs sysbench/haproxy if missing (scripts/bench/run.sh);
+#                    about 11-12 minutes; rewrites the generated part of docs/benchmarks.md.
+# make bench-micro   ordo-one/benchmark micro-benchmarks of the hot pure code (Benchmarks/).
+# Variables: BENCH_ROUNDS (3), BENCH_SECONDS (20), BENCH_PARTS (P1 P2 P3 P4); from the command line
+#            or environment also BENCH_DIR, BENCH_KEEP, BENCH_P3_SECONDS, BENCH_WARMUP, BENCH_ROWS,
+#            BENCH_BULK_REPEAT, BENCH_HOLD_COUNTS, BENCH_UPDATE_DOC (see docs/benchmarks.md).
+BENCH_ROUNDS ?= 3
+BENCH_SECONDS ?= 20
+BENCH_PARTS ?= P1 P2 P3 P4
+
+.PHONY: bench
+
+bench: deps build
+	PROXY_BIN="$(PROXY_BIN)" PYTHON="$(PYTHON)" BENCH_ROUNDS="$(BENCH_ROUNDS)" \
+		BENCH_SECONDS="$(BENCH_SECONDS)" BENCH_PARTS="$(BENCH_PARTS)" bash scripts/bench/run.sh

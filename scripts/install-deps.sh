@@ -2,7 +2,7 @@
 # install-deps.sh — install what the build and the tests need, and only what is missing.
 #
 # apt packages: libssl-dev libsystemd-dev pkg-config mariadb-server mariadb-client systemd
-#               mariadb-test openssl python3
+#               mariadb-test openssl python3 testssl.sh (the TLS scan test)
 # python:       pytest (via pip) if `python3 -m pytest` does not work.
 # A no-op (no apt-get update, no network) when everything is present.
 #
@@ -11,7 +11,7 @@
 # and remove it afterwards. The tests run their own private mariadbd (scripts/start-backend.sh).
 set -euo pipefail
 
-APT_PACKAGES=(libssl-dev libsystemd-dev pkg-config mariadb-server mariadb-client mariadb-test openssl python3 systemd)
+APT_PACKAGES=(libssl-dev libsystemd-dev pkg-config mariadb-server mariadb-client mariadb-test openssl python3 systemd testssl.sh)
 PYTHON=${PYTHON:-python3}
 
 log() { echo "install-deps: $*" >&2; }

@@ -15,6 +15,7 @@ struct ConnectionEnvironment: Sendable {
     let tlsContext: TLSServerContext?
     let policy: AccessPolicy?
     let handshakeGate: HandshakeGate
+    let nameResolverPool: NIOThreadPool
     let logger: Logger
 }
 
@@ -110,7 +111,7 @@ final class ProxyConnection {
             return
         }
         let loopBound = NIOLoopBound(self, eventLoop: clientChannel.eventLoop)
-        NIOThreadPool.singleton.runIfActive(eventLoop: clientChannel.eventLoop) {
+        environment.nameResolverPool.runIfActive(eventLoop: clientChannel.eventLoop) {
             ClientAddress.resolveHostName(ip: ip)
         }.whenComplete { result in
             let connection = loopBound.value

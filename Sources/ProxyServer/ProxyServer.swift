@@ -25,6 +25,10 @@ public final class ProxyServer: Service, Sendable {
     private let onReady: @Sendable ([String]) -> Void
     private let onStopping: @Sendable () -> Void
     private let inheritedListeners: [InheritedListener]
+    /// Reverse DNS of client addresses (skip_name_resolve=OFF) blocks, so it runs here, off the
+    /// event loops. Owned and shut down by the server, unlike NIO's process-wide singleton pool,
+    /// whose threads outlive everything and show up as leaks under LeakSanitizer.
+    private let nameResolverPool = NIOThreadPool(numberOfThreads: 2)
 
     /// - Parameters:
     ///   - inheritedListeners: listening sockets handed over by the service manager (socket
@@ -49,6 +53,17 @@ public final class ProxyServer: Service, Sendable {
     }
 
     public func run() async throws {
+        nameResolverPool.start()
+        do {
+            try await serve()
+        } catch {
+            try? await nameResolverPool.shutdownGracefully()
+            throw error
+        }
+        try? await nameResolverPool.shutdownGracefully()
+    }
+
+    private func serve() async throws {
         let settings = currentSnapshot.settings
         var listeners: [Channel] = []
         do {
@@ -202,6 +217,7 @@ public final class ProxyServer: Service, Sendable {
             tlsContext: current.tlsContext,
             policy: current.policy,
             handshakeGate: handshakeGate,
+            nameResolverPool: nameResolverPool,
             logger: logger
         )
         try ProxyConnection(clientChannel: channel, environment: environment).install()

@@ -1,9 +1,9 @@
 """testssl.sh --starttls mysql against a proxy with the default TLS settings (make scan runs a
 longer scan of the same kind: scripts/scan.sh).
 
-The scan test needs testssl.sh (Debian package `testssl.sh`, command `testssl`); it is skipped,
-saying so, when it is not installed. `make scan` installs it. The checker itself is tested
-without it.
+The scan test needs testssl.sh (Debian package `testssl.sh`, command `testssl`), which `make test`
+and `make scan` install; run by hand without it, the test is skipped, saying so. The checker
+itself is tested without it.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def test_checker_accepts_a_clean_result_and_flags_each_weakness():
 def testssl():
     exe = hs.find_testssl()
     if exe is None:
-        pytest.skip("testssl.sh is not installed (Debian package 'testssl.sh'; `make scan` installs it)")
+        pytest.skip("testssl.sh is not installed (Debian package 'testssl.sh'; `make deps` installs it)")
     return exe
 
 
