@@ -42,13 +42,16 @@ final class TLSConnection {
         return classify(rc, during: "handshake")
     }
 
-    /// Decrypts everything available into `buffer` (appending).
+    /// Decrypts everything available into `buffer` (appending). The buffer grows only as far as
+    /// the ciphertext at hand needs (plaintext is never longer), so a short query costs a short
+    /// buffer; a record larger than the room left is simply read in parts.
     func read(into buffer: inout ByteBuffer) -> Result {
         while true {
             OpenSSLErrorQueue.clear()
             var readCount = 0
             var rc: CInt = 0
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { pointer in
+            let room = min(16 * 1024, max(1024, bio.pendingInboundBytes))
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { pointer in
                 rc = SSL_read_ex(ssl, pointer.baseAddress, pointer.count, &readCount)
                 return rc == 1 ? readCount : 0
             }

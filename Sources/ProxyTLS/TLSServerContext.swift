@@ -37,6 +37,13 @@ public final class TLSServerContext: @unchecked Sendable {
                     | copenssl_SSL_OP_CIPHER_SERVER_PREFERENCE
             )
             _ = copenssl_SSL_CTX_set_dh_auto(context, 1)
+            // Idle connections give their 16 KiB read and write record buffers back (P4 in
+            // docs/benchmarks.md: about 34 KiB per idle TLS connection; P1 did not move).
+            _ = copenssl_SSL_CTX_set_mode(context, copenssl_SSL_MODE_RELEASE_BUFFERS)
+            // Resumption uses stateless tickets (TLS 1.3 and 1.2), sealed with this context's keys,
+            // so a reload (FLUSH SSL) ends them. A server-side cache would only add memory and a
+            // periodic sweep (OPENSSL_LH_doall in the P3 profile).
+            _ = copenssl_SSL_CTX_set_session_cache_mode(context, Int(SSL_SESS_CACHE_OFF))
             try Self.applyCipher(settings.cipher, to: context)
             try Self.loadCertificateAndKey(certificatePath: certificatePath, keyPath: keyPath, into: context)
             try Self.loadTrust(settings, into: context)

@@ -29,7 +29,6 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var state = State.handshaking
     private var pendingWrites = CircularBuffer<(ByteBuffer, EventLoopPromise<Void>?)>(initialCapacity: 8)
     private var flushPending = false
-    private var plaintext: ByteBuffer?
 
     /// - Parameters:
     ///   - context: the server context (snapshot) this connection uses for its whole life.
@@ -113,15 +112,14 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private func decrypt(context: ChannelHandlerContext) {
         guard let connection else { return }
-        var buffer = plaintext ?? context.channel.allocator.buffer(capacity: 16 * 1024)
-        plaintext = nil
+        // A fresh buffer per read, sized by TLSConnection.read: the relay keeps each one until the
+        // backend write completes, so a buffer kept here for reuse would be copied on write anyway
+        // and would pin memory on every idle connection.
+        var buffer = context.channel.allocator.buffer(capacity: 0)
         let result = connection.read(into: &buffer)
         if buffer.readableBytes > 0 {
             context.fireChannelRead(wrapInboundOut(buffer))
         }
-        // Reuse the storage when the next handler did not keep it.
-        buffer.clear()
-        plaintext = buffer
         switch result {
         case .complete, .wantRead:
             break

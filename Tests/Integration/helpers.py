@@ -19,6 +19,10 @@ SCRIPTS = REPO_ROOT / "scripts"
 DEFAULT_PROXY_BIN = REPO_ROOT / ".build" / "release" / "mariadb-tls-proxy"
 CLIENT_PLUGIN_DIR = "/usr/lib/x86_64-linux-gnu/libmariadb3/plugin"
 
+# Set by scripts/sanitize.sh ("address" or "thread") when PROXY_BIN is a sanitizer build: a debug
+# build several times slower, whose allocator keeps freed memory in quarantine.
+UNDER_SANITIZER = os.environ.get("PROXY_UNDER_SANITIZER") or None
+
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 45.0
 

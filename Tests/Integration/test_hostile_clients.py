@@ -355,7 +355,8 @@ def test_clients_closing_right_after_connecting_are_logged_and_freed(hostile_pro
              f"({growth_kib * 1024 // n} bytes per connection)")
     print(facts)
     assert logged == n, facts
-    assert growth_kib < 4096, facts
+    if not helpers.UNDER_SANITIZER:  # ASan/TSan hold freed memory back (quarantine, shadow)
+        assert growth_kib < 4096, facts
     cli_login_ok(p, certs)
 
 
@@ -367,7 +368,9 @@ def proxy_fd_count(pid: int) -> int:
 
 
 def test_thousand_silent_connections_are_cut_while_logins_succeed(hostile_proxy, certs):
-    n, timeout = 1000, 3
+    # Under a sanitizer a TLS login takes seconds while the crowd is served: a longer cut-off keeps
+    # the crowd open during the logins, which is what this test is about.
+    n, timeout = 1000, (10 if helpers.UNDER_SANITIZER else 3)
     hs.raise_nofile(n + 1000)
     p = hostile_proxy({"max_connections": 2000, "connect_timeout": timeout})
     cli_login_ok(p, certs)

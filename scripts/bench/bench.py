@@ -636,7 +636,7 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
 
     # ---- parts
 
-    def p1(self):
+    def prepare_sysbench(self):
         log(f"P1: preparing sbtest ({self.rows} rows) on plain and native")
         for backend in (self.plain, self.native):
             # Over the unix socket (the native server refuses plaintext TCP); same command for both.
@@ -647,6 +647,9 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
                  f"--mysql-user={BENCH_USER}", f"--mysql-password={BENCH_PASSWORD}", "--mysql-db=sbtest", "--tables=1",
                  f"--table-size={self.rows}", "prepare"], timeout=600, cwd=self.sbdir)
             backend.sql("ANALYZE TABLE sbtest.sbtest1")
+
+    def p1(self):
+        self.prepare_sysbench()
         order = ["proxy", "native", "haproxy", "plain"]
         if self.warmup:
             log(f"P1: warm-up {self.warmup}s per target")
@@ -948,8 +951,23 @@ Raw numbers per round, in the order run (P3: r = resumed logins, e = errors):
         self.doc.write_text(text)
         log(f"updated {self.doc}")
 
+    def serve(self):
+        """BENCH_SERVE=1: set everything up, then keep it running for profiling until Ctrl-C/SIGTERM."""
+        self.prepare_sysbench()
+        self.build_load_client()
+        facts = {"BENCH_DIR": self.dir, "PROXY_PID": self.proxy.pid, "PROXY_PORT": self.proxy.port,
+                 "NATIVE_PORT": self.native.port, "PLAIN_PORT": self.plain.port, "HAPROXY_PORT": self.haproxy.port,
+                 "LOAD_CLIENT": self.load, "SYSBENCH_DIR": self.sbdir, "BENCH_USER": BENCH_USER,
+                 "BENCH_PASSWORD": BENCH_PASSWORD}
+        (self.dir / "bench.env").write_text("".join(f"{k}={v}\n" for k, v in facts.items()))
+        log(f"serving; facts in {self.dir}/bench.env; Ctrl-C or SIGTERM stops everything")
+        while True:
+            signal.pause()
+
     def main(self):
         self.setup()
+        if os.environ.get("BENCH_SERVE") == "1":
+            self.serve()
         for part in self.parts:
             getattr(self, part.lower())()
         elapsed = time.monotonic() - self.started
