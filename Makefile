@@ -89,7 +89,7 @@ DOCDIR ?= $(PREFIX)/share/doc/mariadb-tls-proxy
 CONFDIR := $(SYSCONFDIR)/mariadb-tls-proxy
 UNITS := mariadb-tls-proxy.service mariadb-tls-proxy.socket
 CONFIG_EXAMPLES := mariadb-tls-proxy.cnf accounts.sql
-DOCS := README.md docs/operations.md docs/configuration.md docs/access-policy.md docs/architecture.md
+DOCS := README.md docs/operations.md docs/configuration.md docs/access-policy.md docs/architecture.md docs/security.md
 # The paths as written in systemd/* and config/*, and what they become.
 SUBSTITUTE_PATHS := sed -e 's|/usr/local/bin/mariadb-tls-proxy|$(BINDIR)/mariadb-tls-proxy|g' \
 	-e 's|/usr/local/share/doc/mariadb-tls-proxy|$(DOCDIR)|g' \
