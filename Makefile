@@ -72,7 +72,7 @@ clean:
 
 # Also drops fetched package checkouts (the next build downloads them again).
 distclean: clean
-	rm -rf .build
+	rm -rf .build .build-asan .build-tsan Benchmarks/.build-bench FuzzTesting/.build-fuzz
 
 # --- Installation (systemd) ------------------------------------------------------------------
 # The units in systemd/ name /usr/local/bin, /etc/mariadb-tls-proxy and the default DOCDIR;
@@ -267,3 +267,13 @@ BENCH_PARTS ?= P1 P2 P3 P4
 bench: deps build
 	PROXY_BIN="$(PROXY_BIN)" PYTHON="$(PYTHON)" BENCH_ROUNDS="$(BENCH_ROUNDS)" \
 		BENCH_SECONDS="$(BENCH_SECONDS)" BENCH_PARTS="$(BENCH_PARTS)" bash scripts/bench/run.sh
+
+# Variables: BENCH_MICRO_ARGS (after `benchmark`: e.g. --filter 'Relay.*', or
+#            baseline update main / baseline compare main; see Benchmarks/README.md).
+BENCH_MICRO_ARGS ?=
+
+.PHONY: bench-micro
+
+bench-micro:
+	$(SWIFT) package --package-path Benchmarks --scratch-path Benchmarks/.build-bench \
+		--allow-writing-to-package-directory benchmark $(BENCH_MICRO_ARGS)
