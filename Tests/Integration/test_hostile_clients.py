@@ -418,7 +418,8 @@ def test_thousand_silent_connections_are_cut_while_logins_succeed(hostile_proxy,
         open_then = sum(1 for c in clients if c.ended > first_login_done)
         assert open_then >= n * 0.9, f"only {open_then} silent connections were open during the first login"
 
-        lines = p.wait_for_log(f"{hs.TIMEOUT_OUTCOME} ({timeout}s)", start=start_index, count=n, timeout=15)
+        lines = p.wait_for_log(f"{hs.TIMEOUT_OUTCOME} ({timeout}s)", start=start_index, count=n,
+                               timeout=60 if helpers.UNDER_SANITIZER else 15)
         assert len(lines) == n, len(lines)
         print(f"{n} silent connections: all cut {lifetimes[0]:.2f}..{lifetimes[-1]:.2f}s after connecting; "
               f"first login done at +{first_login_done - t0:.2f}s with {open_then} open")
