@@ -21,6 +21,12 @@ static inline int copenssl_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int v) { 
 static inline long copenssl_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long m) { return SSL_CTX_set_session_cache_mode(ctx, m); }
 static inline long copenssl_SSL_CTX_sess_set_cache_size(SSL_CTX *ctx, long n) { return SSL_CTX_sess_set_cache_size(ctx, n); }
 static inline long copenssl_SSL_CTX_set_dh_auto(SSL_CTX *ctx, long onoff) { return SSL_CTX_set_dh_auto(ctx, onoff); }
+static inline long copenssl_SSL_CTX_build_cert_chain(SSL_CTX *ctx, int flags) { return SSL_CTX_build_cert_chain(ctx, flags); }
+static inline int copenssl_SSL_CTX_chain_cert_count(SSL_CTX *ctx) {
+    STACK_OF(X509) *chain = NULL;
+    SSL_CTX_get0_chain_certs(ctx, &chain);
+    return chain ? sk_X509_num(chain) : -1;
+}
 static inline void copenssl_BIO_set_retry_read(BIO *b) { BIO_set_retry_read(b); }
 static inline void copenssl_BIO_clear_retry_flags(BIO *b) { BIO_clear_retry_flags(b); }
 static inline void copenssl_free(void *p) { OPENSSL_free(p); }

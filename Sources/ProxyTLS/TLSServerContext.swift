@@ -47,6 +47,7 @@ public final class TLSServerContext: @unchecked Sendable {
             try Self.applyCipher(settings.cipher, to: context)
             try Self.loadCertificateAndKey(certificatePath: certificatePath, keyPath: keyPath, into: context)
             try Self.loadTrust(settings, into: context)
+            Self.buildCertificateChainOnce(context)
             // Ask for a client certificate without requiring one; a presented certificate that does not
             // verify aborts the handshake (no verify callback), exactly as MariaDB's acceptor.
             SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, nil)
@@ -176,6 +177,16 @@ public final class TLSServerContext: @unchecked Sendable {
             }
             X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL))
         }
+    }
+
+    /// A certificate file without intermediates makes OpenSSL build the chain it sends from the
+    /// trust store on every handshake (an X509_verify_cert per login, file lookups with ssl_capath
+    /// or the system store). Building it once here sends the same chain — verification errors are
+    /// ignored as OpenSSL's per-handshake build ignores them — and a reload builds it anew.
+    private static func buildCertificateChainOnce(_ context: OpaquePointer) {
+        guard copenssl_SSL_CTX_chain_cert_count(context) < 0 else { return }  // the file had intermediates
+        _ = copenssl_SSL_CTX_build_cert_chain(context, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR)
+        OpenSSLErrorQueue.clear()
     }
 
     private static func checkReadable(_ path: String, option: String, reason: String) throws(TLSConfigurationError) {
