@@ -159,7 +159,8 @@ verify-units:
 #                      FuzzTesting/Corpus/<target> (+ FailCases/<target>); fails on any crash, whose
 #                      input is kept in FuzzTesting/FailCases/<target>/
 #   make fuzz-regress  run every target once over Corpus/ and FailCases/ (no fuzzing; seconds)
-# Variables: FUZZ_SECONDS (60, per target), FUZZ_TARGETS (all four), FUZZ_NICE (nice -n 19),
+# Variables: FUZZ_SECONDS (60, per target), FUZZ_RUNS (instead of a time: stop each target after
+#            that many executions, e.g. 10000000), FUZZ_TARGETS (all four), FUZZ_NICE (nice -n 19),
 #            FUZZ_FLAGS (extra libFuzzer flags, e.g. -jobs=2 -workers=2 or -max_len=4096),
 #            FUZZ_CONFIGURATION (release: 4-13x the executions per second of debug, whose -Onone code
 #            gives finer coverage; both work), FUZZ_ASAN_OPTIONS for the fuzzing runs
@@ -169,6 +170,9 @@ verify-units:
 # interesting ones into Corpus/ by hand (or minimise first with -merge=1).
 
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
+FUZZ_LIMIT := $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
+FUZZ_LIMIT_TEXT := $(if $(FUZZ_RUNS),$(FUZZ_RUNS) executions,$(FUZZ_SECONDS) s)
 FUZZ_TARGETS ?= FuzzClientStream FuzzBackendStream FuzzOptionFile FuzzAccountsFile
 FUZZ_NICE ?= nice -n 19
 FUZZ_FLAGS ?=
@@ -189,9 +193,9 @@ fuzz: fuzz-build
 		rm -rf "$$run"; mkdir -p "$$run/corpus" "$$run/artifacts"; \
 		cp "$(FUZZ_DIR)/Corpus/$$target"/* "$$run/corpus/"; \
 		if compgen -G "$(FUZZ_DIR)/FailCases/$$target/*" >/dev/null; then cp "$(FUZZ_DIR)/FailCases/$$target"/* "$$run/corpus/"; fi; \
-		echo "== $$target: $(FUZZ_SECONDS) s, log $$run/log"; \
+		echo "== $$target: $(FUZZ_LIMIT_TEXT), log $$run/log"; \
 		rc=0; \
-		ASAN_OPTIONS="$(FUZZ_ASAN_OPTIONS)" $(FUZZ_NICE) "$(FUZZ_BIN)/$$target" -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=30 \
+		ASAN_OPTIONS="$(FUZZ_ASAN_OPTIONS)" $(FUZZ_NICE) "$(FUZZ_BIN)/$$target" $(FUZZ_LIMIT) -rss_limit_mb=4096 -timeout=30 \
 			-print_final_stats=1 -artifact_prefix="$$run/artifacts/" $(FUZZ_FLAGS) "$$run/corpus" >"$$run/log" 2>&1 || rc=$$?; \
 		units=$$(sed -n 's/^stat::number_of_executed_units: *//p' "$$run/log" | tail -n 1); \
 		rate=$$(sed -n 's/^stat::average_exec_per_sec: *//p' "$$run/log" | tail -n 1); \
@@ -206,7 +210,7 @@ fuzz: fuzz-build
 		fi; \
 		echo "$$line"; summary+=("$$line"); \
 	done; \
-	echo "== fuzz summary ($(FUZZ_SECONDS) s per target)"; printf '  %s\n' "$${summary[@]}"; \
+	echo "== fuzz summary ($(FUZZ_LIMIT_TEXT) per target)"; printf '  %s\n' "$${summary[@]}"; \
 	if [ $${#failed[@]} -gt 0 ]; then echo "make: fuzzing found crashes in: $${failed[*]}" >&2; exit 1; fi
 
 fuzz-regress: fuzz-build
