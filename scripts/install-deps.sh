@@ -4,6 +4,8 @@
 # apt packages: libssl-dev libsystemd-dev pkg-config mariadb-server mariadb-client systemd
 #               mariadb-test openssl python3 testssl.sh (the TLS scan test)
 # python:       pytest (via pip) if `python3 -m pytest` does not work.
+# EXTRA_APT_PACKAGES: more Debian packages to check and install the same way (space-separated;
+#               `make bench` adds sysbench haproxy gcc libc6-dev).
 # A no-op (no apt-get update, no network) when everything is present.
 #
 # Installing mariadb-server must not start a system MariaDB service: while apt-get runs we
@@ -12,6 +14,8 @@
 set -euo pipefail
 
 APT_PACKAGES=(libssl-dev libsystemd-dev pkg-config mariadb-server mariadb-client mariadb-test openssl python3 systemd testssl.sh)
+read -r -a extra_packages <<<"${EXTRA_APT_PACKAGES:-}"
+APT_PACKAGES+=("${extra_packages[@]}")
 PYTHON=${PYTHON:-python3}
 
 log() { echo "install-deps: $*" >&2; }
