@@ -219,14 +219,12 @@ struct ClientLoginStateMachine {
     mutating func clientProtocolError(_ reason: String) -> [Action] {
         // The answer follows the client packet that broke the rules.
         switch state {
-        case .awaitingFirstClientPacket:
+        case .awaitingBackendGreeting, .awaitingFirstClientPacket, .tlsHandshaking:
             return badHandshake(reason, sequenceID: 2)
         case .awaitingHandshakeResponse:
             return badHandshake(reason, sequenceID: 3)
         case .authenticating:
             return badHandshake(reason, sequenceID: nextClientSequence &+ 1)
-        case .awaitingBackendGreeting, .tlsHandshaking:
-            return badHandshake(reason, sequenceID: 2)
         case .relaying, .closed:
             return []
         }

@@ -42,16 +42,17 @@ final class TLSConnection {
         return classify(rc, during: "handshake")
     }
 
-    /// Decrypts everything available into `buffer` (appending). The buffer grows only as far as
-    /// the ciphertext at hand needs (plaintext is never longer), so a short query costs a short
-    /// buffer; a record larger than the room left is simply read in parts.
+    /// Room for the plaintext of the ciphertext at hand (plaintext is never longer), so a short
+    /// query costs a short buffer; a record larger than the room is simply read in parts.
+    var plaintextRoom: Int { min(16 * 1024, max(1024, bio.pendingInboundBytes)) }
+
+    /// Decrypts everything available into `buffer` (appending), growing it by `plaintextRoom`.
     func read(into buffer: inout ByteBuffer) -> Result {
         while true {
             OpenSSLErrorQueue.clear()
             var readCount = 0
             var rc: CInt = 0
-            let room = min(16 * 1024, max(1024, bio.pendingInboundBytes))
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { pointer in
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: plaintextRoom) { pointer in
                 rc = SSL_read_ex(ssl, pointer.baseAddress, pointer.count, &readCount)
                 return rc == 1 ? readCount : 0
             }

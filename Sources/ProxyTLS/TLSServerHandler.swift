@@ -112,10 +112,10 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private func decrypt(context: ChannelHandlerContext) {
         guard let connection else { return }
-        // A fresh buffer per read, sized by TLSConnection.read: the relay keeps each one until the
-        // backend write completes, so a buffer kept here for reuse would be copied on write anyway
-        // and would pin memory on every idle connection.
-        var buffer = context.channel.allocator.buffer(capacity: 0)
+        // A fresh buffer per read, sized to the ciphertext at hand: the relay keeps each one until
+        // the backend write completes, so a buffer kept here for reuse would be copied on write
+        // anyway and would pin memory on every idle connection.
+        var buffer = context.channel.allocator.buffer(capacity: connection.plaintextRoom)
         let result = connection.read(into: &buffer)
         if buffer.readableBytes > 0 {
             context.fireChannelRead(wrapInboundOut(buffer))
