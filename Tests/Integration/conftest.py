@@ -20,7 +20,7 @@ import pytest
 
 import helpers
 import policy
-from helpers import REPO_ROOT, SCRIPTS, ProxyProcess
+from helpers import REPO_ROOT, SCRIPTS, Backend, ProxyProcess
 
 REQUIRED_TOOLS = ("mariadb", "mariadbd", "mariadb-install-db", "mariadb-admin", "openssl")
 
@@ -96,34 +96,6 @@ def certs(prerequisites, session_dir) -> Certs:
     return Certs(d)
 
 
-@dataclass
-class Backend:
-    dir: Path
-    port: int
-    socket: str
-    pid: int
-    admin_user: str
-
-    @property
-    def error_log(self) -> Path:
-        return self.dir / "error.log"
-
-    def sql(self, statement: str, *, timeout: float = 60) -> str:
-        """Run SQL as the administrative account through the backend socket; returns stdout."""
-        r = helpers.run([helpers.which("mariadb") or "mariadb", "--no-defaults", f"--socket={self.socket}",
-                         f"--user={self.admin_user}", "--batch", "--skip-column-names",
-                         f"--execute={statement}"], timeout=timeout)
-        assert r.returncode == 0, f"backend SQL failed: {statement}\n{r.stderr}"
-        return r.stdout
-
-    def alive(self) -> bool:
-        try:
-            os.kill(self.pid, 0)
-            return True
-        except OSError:
-            return False
-
-
 @pytest.fixture(scope="session")
 def backend(prerequisites, session_dir) -> Iterator[Backend]:
     d = session_dir / "backend"
@@ -134,9 +106,7 @@ def backend(prerequisites, session_dir) -> Iterator[Backend]:
         subprocess.run(["bash", str(SCRIPTS / "stop-backend.sh"), str(d)], timeout=90)
         pytest.fail(f"scripts/start-backend.sh failed (rc={r.returncode}):\n{r.stdout}\n{r.stderr}\n{log}",
                     pytrace=False)
-    env = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
-    b = Backend(dir=Path(env["BACKEND_DIR"]), port=int(env["BACKEND_PORT"]), socket=env["BACKEND_SOCKET"],
-                pid=int(env["BACKEND_PID"]), admin_user=env["BACKEND_ADMIN_USER"])
+    b = Backend.from_facts(helpers.backend_facts(r.stdout))
     try:
         yield b
     finally:
@@ -314,13 +284,8 @@ def policy_servers(prerequisites, certs, session_dir) -> Iterator[PolicyServers]
         stop()
         pytest.fail("\n".join(failures), pytrace=False)
 
-    def mk(d: Path) -> Backend:
-        env = envs[d]
-        return Backend(dir=Path(env["BACKEND_DIR"]), port=int(env["BACKEND_PORT"]), socket=env["BACKEND_SOCKET"],
-                       pid=int(env["BACKEND_PID"]), admin_user=env["BACKEND_ADMIN_USER"])
-
     try:
-        ref, plain = mk(ref_dir), mk(plain_dir)
+        ref, plain = Backend.from_facts(envs[ref_dir]), Backend.from_facts(envs[plain_dir])
         for server, sql in ((ref, policy.reference_sql()), (plain, policy.backend_sql())):
             policy.sql_utf8(server.socket, server.admin_user, policy.SCHEMA_SQL + sql)
         assert ref.sql("SELECT @@have_ssl, @@skip_name_resolve, @@require_secure_transport").split() == \

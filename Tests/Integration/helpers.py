@@ -251,6 +251,48 @@ def run(argv: list[str], *, timeout: float = 60.0, input: str | None = None, cwd
 
 
 # ---------------------------------------------------------------------------
+# A private mariadbd (scripts/start-backend.sh)
+# ---------------------------------------------------------------------------
+def backend_facts(start_output: str) -> dict[str, str]:
+    """The KEY=VALUE lines scripts/start-backend.sh prints (the same as its backend.env)."""
+    return dict(line.split("=", 1) for line in start_output.splitlines() if "=" in line)
+
+
+@dataclass
+class Backend:
+    """A private mariadbd started by scripts/start-backend.sh."""
+    dir: Path
+    port: int
+    socket: str
+    pid: int
+    admin_user: str
+
+    @classmethod
+    def from_facts(cls, facts: dict[str, str]) -> "Backend":
+        return cls(dir=Path(facts["BACKEND_DIR"]), port=int(facts["BACKEND_PORT"]), socket=facts["BACKEND_SOCKET"],
+                   pid=int(facts["BACKEND_PID"]), admin_user=facts["BACKEND_ADMIN_USER"])
+
+    @property
+    def error_log(self) -> Path:
+        return self.dir / "error.log"
+
+    def sql(self, statement: str, *, timeout: float = 60) -> str:
+        """Run SQL as the administrative account through the backend socket; returns stdout."""
+        r = run([which("mariadb") or "mariadb", "--no-defaults", f"--socket={self.socket}",
+                 f"--user={self.admin_user}", "--batch", "--skip-column-names",
+                 f"--execute={statement}"], timeout=timeout)
+        assert r.returncode == 0, f"backend SQL failed: {statement}\n{r.stderr}"
+        return r.stdout
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+            return True
+        except OSError:
+            return False
+
+
+# ---------------------------------------------------------------------------
 # The mariadb CLI
 # ---------------------------------------------------------------------------
 

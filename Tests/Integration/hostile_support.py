@@ -38,17 +38,9 @@ TLS_FAILED_OUTCOME = "refused: TLS handshake failed:"
 # A private mariadbd
 # ---------------------------------------------------------------------------
 @dataclass
-class PrivateBackend:
-    dir: Path
-    port: int
-    socket: str
-    pid: int
-    admin_user: str
+class PrivateBackend(helpers.Backend):
+    """A backend a test may kill and restart (on the same port and datadir), with extra options."""
     extra_opts: str = ""
-
-    @property
-    def error_log(self) -> Path:
-        return self.dir / "error.log"
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -70,12 +62,9 @@ class PrivateBackend:
         if r.returncode != 0:
             log = self.error_log.read_text(errors="replace")[-4000:] if self.error_log.exists() else ""
             raise AssertionError(f"start-backend.sh {self.dir} failed (rc={r.returncode}):\n{r.stdout}\n{r.stderr}\n{log}")
-        env = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
-        self.dir = Path(env["BACKEND_DIR"])
-        self.port = int(env["BACKEND_PORT"])
-        self.socket = env["BACKEND_SOCKET"]
-        self.pid = int(env["BACKEND_PID"])
-        self.admin_user = env["BACKEND_ADMIN_USER"]
+        started = helpers.Backend.from_facts(helpers.backend_facts(r.stdout))
+        self.dir, self.port, self.socket = started.dir, started.port, started.socket
+        self.pid, self.admin_user = started.pid, started.admin_user
 
     def restart(self, *, timeout: float = 240) -> None:
         """Start it again on the same port and datadir (after kill() or stop())."""
@@ -115,13 +104,6 @@ class PrivateBackend:
     def stop(self) -> None:
         subprocess.run(["bash", str(SCRIPTS / "stop-backend.sh"), str(self.dir)], capture_output=True,
                        timeout=120, stdin=subprocess.DEVNULL)
-
-    def sql(self, statement: str, *, timeout: float = 60) -> str:
-        r = helpers.run([helpers.which("mariadb") or "mariadb", "--no-defaults", f"--socket={self.socket}",
-                         f"--user={self.admin_user}", "--batch", "--skip-column-names",
-                         f"--execute={statement}"], timeout=timeout)
-        assert r.returncode == 0, f"backend SQL failed: {statement}\n{r.stderr}"
-        return r.stdout
 
 
 # ---------------------------------------------------------------------------

@@ -442,4 +442,4 @@ def finish_server(p: subprocess.Popen, d: Path, timeout: float = 240) -> dict[st
     if p.returncode != 0:
         log = (d / "error.log").read_text(errors="replace")[-4000:] if (d / "error.log").exists() else ""
         raise AssertionError(f"start-backend.sh {d} failed (rc={p.returncode}):\n{out}\n{err}\n{log}")
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return helpers.backend_facts(out)
