@@ -213,8 +213,9 @@ final class ProxyConnection {
         switch environment.settings.backend {
         case .tcp(let host, let port):
             bootstrap = bootstrap.channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-            // An IP address needs no resolver and no Happy Eyeballs race (6 % of a login's CPU in
-            // the P3 profile); a name is resolved on every connect, so DNS changes are followed.
+            // An IP address needs no resolver and no Happy Eyeballs race (with the once-per-load
+            // certificate chain, 2-4 % of a login's CPU: docs/benchmarks.md); a name is resolved
+            // on every connect, so DNS changes are followed.
             if let address = try? SocketAddress(ipAddress: host, port: port) {
                 connected = bootstrap.connect(to: address)
             } else {
