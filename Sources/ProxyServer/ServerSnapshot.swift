@@ -46,7 +46,7 @@ public struct ServerSnapshot: Sendable {
         var warnings = policy?.warnings(skipNameResolve: settings.skipNameResolve) ?? []
         if let key = settings.tls.privateKeyPath, let mode = Self.permissionBits(of: key), mode & 0o077 != 0 {
             warnings.append(
-                "private key '\(key)' is readable or writable by group or others (mode \(String(mode, radix: 8))); use chmod 600 or 640 with a dedicated group")
+                "private key '\(key)' is readable or writable by group or others (mode \(String(mode, radix: 8))); make it mode 600, owned by the user the proxy runs as")
         }
         return warnings
     }

@@ -125,16 +125,6 @@ let server = ProxyServer(
     SystemdNotifier.ready(status: "listening on \(addresses.joined(separator: ", "))\(ServiceStatus.certificateSummary(snapshot.tlsContext))")
 }
 
-var metricsChannel: Channel?
-if let address = settings.metricsAddress {
-    do {
-        metricsChannel = try await MetricsEndpoint.bind(address: address, registry: metricsRegistry, group: group)
-        logger.notice("serving metrics", metadata: ["address": "http://\(address)/metrics"])
-    } catch {
-        fail("cannot serve metrics on '\(address)': \(error)")
-    }
-}
-
 let reloader = ReloadService(
     arguments: arguments,
     server: server,
@@ -161,14 +151,10 @@ let serviceGroup = ServiceGroup(
         logger: logger
     )
 )
-do {
-    try await serviceGroup.run()
-} catch {
-    logger.critical("stopped", metadata: ["error": "\(error)"])
-    try? await group.shutdownGracefully()
-    exit(1)
-}
-metricsChannel?.close(promise: nil)
-try? await group.shutdownGracefully()
-logger.notice("shutdown complete")
-exit(0)
+// The main thread must stay an ordinary thread (see MainThread.swift): no `await` at top level.
+MainThread.serve(
+    serviceGroup,
+    metrics: settings.metricsAddress.map { (address: $0, registry: metricsRegistry) },
+    group: group,
+    logger: logger
+)
