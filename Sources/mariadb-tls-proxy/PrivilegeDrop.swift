@@ -1,7 +1,10 @@
 import Foundation
 
 /// `user = NAME`: give up root once the listeners are bound, as `mariadbd --user` does.
-enum PrivilegeDrop {
+///
+/// The user is looked up at startup (and by `--check`), before anything is bound or started, so an
+/// unknown name stops the daemon cleanly; the switch itself happens once the listeners are bound.
+struct PrivilegeDrop: Sendable {
     enum Failure: Error, CustomStringConvertible {
         case unknownUser(String)
         case failed(String, Int32)
@@ -14,15 +17,23 @@ enum PrivilegeDrop {
         }
     }
 
-    /// Returns nil when nothing had to be done (not root), a note otherwise; throws when the switch failed.
-    static func switchUser(to name: String) throws -> String? {
+    let name: String
+    let uid: uid_t
+    let gid: gid_t
+
+    /// The switch to make, or nil with a note when there is none: not started as root (the option is
+    /// then ignored, as mariadbd does) or the user is root itself.
+    static func resolve(_ name: String) throws -> (drop: PrivilegeDrop?, note: String?) {
         guard geteuid() == 0 else {
-            return "option 'user' ignored: one can only switch user when started as root"
+            return (nil, "option 'user' ignored: one can only switch user when started as root")
         }
         guard let entry = getpwnam(name) else { throw Failure.unknownUser(name) }
-        let uid = entry.pointee.pw_uid
-        let gid = entry.pointee.pw_gid
-        guard uid != 0 else { return nil }
+        guard entry.pointee.pw_uid != 0 else { return (nil, nil) }
+        return (PrivilegeDrop(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid), nil)
+    }
+
+    /// Switches every thread of the process; returns the line to log, throws when a step failed.
+    func apply() throws -> String {
         // Order matters: supplementary groups and gid while still root, uid last.
         if initgroups(name, gid) != 0 { throw Failure.failed("initgroups", errno) }
         if setgid(gid) != 0 { throw Failure.failed("setgid", errno) }

@@ -66,6 +66,16 @@ for warning in parsed.warnings + snapshot.warnings {
     logger.warning("\(warning)")
 }
 
+// An unknown `user` stops startup here, before anything is bound; the switch waits for the listeners.
+let privilegeDrop: PrivilegeDrop?
+do {
+    let resolved = try settings.user.map(PrivilegeDrop.resolve)
+    privilegeDrop = resolved?.drop
+    if let note = resolved?.note { logger.warning("\(note)") }
+} catch {
+    fail("\(error)")
+}
+
 if checkOnly {
     print("\(programName): configuration OK")
     exit(0)
@@ -113,9 +123,10 @@ let server = ProxyServer(
     if let policy = snapshot.policy, let path = settings.accountsPath {
         metadata["accounts"] = "\(path) (\(policy.rows.count) rows)"
     }
-    if let user = settings.user {
+    if let privilegeDrop {
         do {
-            if let note = try PrivilegeDrop.switchUser(to: user) { logger.notice("\(note)") }
+            let note = try privilegeDrop.apply()
+            logger.notice("\(note)")
         } catch {
             // Serving as root when told not to would be worse than not serving.
             fail("\(error)")

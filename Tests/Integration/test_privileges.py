@@ -116,9 +116,11 @@ def test_user_option_drops_root_in_every_thread_after_binding(unprivileged_proxy
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="as another user the option is only noted and ignored")
-def test_unknown_user_option_stops_startup(proxies):
+@pytest.mark.parametrize("check", [False, True], ids=["start", "check"])
+def test_unknown_user_option_stops_startup(proxies, check):
+    # Looked up before anything is bound, so `--check` (the certbot hook's step) reports it too.
     cfg = proxies.config({"user": "no-such-user-mtp"})
-    r = proxies.run(cfg)
+    r = proxies.run(cfg, *(["--check"] if check else []))
     assert r.returncode == 1, r.output
     assert "option 'user': no such user 'no-such-user-mtp'" in r.stderr
-    assert "ready for connections" not in r.output
+    assert "ready for connections" not in r.output and "configuration OK" not in r.output
