@@ -2,6 +2,7 @@
 
 import os
 import re
+import socket
 
 import helpers
 import wire
@@ -49,6 +50,18 @@ def test_key_not_matching_cert(proxies, certs):
     cfg = proxies.config({"ssl_key": certs.client_key})  # server cert + client key
     assert_config_error(proxies.run(cfg))
     assert_config_error(proxies.run(cfg, "--check"))
+
+
+def test_busy_metrics_address_stops_startup_before_listening(proxies):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        address = f"127.0.0.1:{holder.getsockname()[1]}"
+        cfg = proxies.config({"metrics_address": address})
+        port = int(re.search(r"^port=(\d+)$", cfg.read_text(), re.M).group(1))
+        err = assert_config_error(proxies.run(cfg))
+    assert f"cannot serve metrics on '{address}'" in err, err
+    assert not helpers.port_is_listening(port)
 
 
 def test_check_good_config_exits_0_without_listening(proxies):
