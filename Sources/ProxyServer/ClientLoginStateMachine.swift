@@ -104,6 +104,9 @@ struct ClientLoginStateMachine {
 
     var isRelaying: Bool { state == .relaying }
     var greetingSent: Bool { state != .awaitingBackendGreeting }
+    /// The backend has not greeted yet (a greeting held for the client's host name does not count):
+    /// a login that times out now waited for the backend, not for the client.
+    var awaitingBackendGreeting: Bool { state == .awaitingBackendGreeting && heldGreeting == nil }
 
     /// The client's address as MariaDB would see it (resolved off the event loop when
     /// skip_name_resolve is OFF). The greeting goes out only once this is known.

@@ -427,7 +427,19 @@ final class ProxyConnection {
 
     private func loginTimedOut() {
         guard !machine.isRelaying, !finished else { return }
-        machine.abandon(outcome: "dropped: login not finished within connect_timeout (\(environment.settings.connectTimeoutSeconds)s)")
+        let seconds = environment.settings.connectTimeoutSeconds
+        if machine.awaitingBackendGreeting, !clientClosed {
+            // The client waited for the backend: blame it (1429), as for a backend that cannot be reached.
+            if backendChannel == nil {
+                perform(machine.backendFailed("backend \(environment.settings.backend): connect timed out after \(seconds)s"))
+            } else {
+                let reason = "backend \(environment.settings.backend): no greeting within connect_timeout (\(seconds)s)"
+                logger.warning("the backend sent no greeting", metadata: ["backend": "\(environment.settings.backend)", "error": "\(reason)"])
+                perform(machine.backendFailed(reason))
+            }
+            return
+        }
+        machine.abandon(outcome: "dropped: login not finished within connect_timeout (\(seconds)s)")
         closeEverything()
     }
 

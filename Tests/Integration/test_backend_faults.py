@@ -69,25 +69,29 @@ def test_refusing_backend_gives_1429_at_seq_0_promptly(start_proxy, certs):
 # ---------------------------------------------------------------------------
 # Scripted fake backends
 # ---------------------------------------------------------------------------
-def test_backend_slow_to_greet_client_is_closed_at_connect_timeout(start_proxy, certs):
+def test_backend_slow_to_greet_gives_1429_at_connect_timeout(start_proxy, certs):
     timeout = 2
     with hs.FakeBackend("greet_after", delay=timeout + 4) as fake:
         p = start_proxy({"backend_port": fake.port, "connect_timeout": timeout})
+        reason = f"backend 127.0.0.1:{fake.port}: no greeting within connect_timeout ({timeout}s)"
         with wire.Connection.tcp("127.0.0.1", p.port, timeout=20) as c:
+            # The client waited for the backend, not the other way round: at connect_timeout it gets
+            # the same 1429 as for a backend that cannot be reached, and the log blames the backend.
             ending = hs.read_until_closed(c.sock, timeout=timeout + 8)
-            # What the proxy does: nothing reaches the client, which is closed at connect_timeout
-            # (as MariaDB closes a login that takes too long), not an open socket left hanging.
-            assert ending.how in ("eof", "reset"), f"client still open after {ending.seconds:.1f}s"
+            assert ending.how == "eof", f"client not closed cleanly after {ending.seconds:.1f}s: {ending.how}"
             assert timeout - 0.5 <= ending.seconds <= timeout + 3, f"closed after {ending.seconds:.2f}s"
             packets = hs.split_packets(ending.data)
-            assert ending.data == b"" or (len(packets) == 1 and packets[0].is_err), ending.data[:80]
+            assert len(packets) == 1 and packets[0].is_err and packets[0].seq == 0, ending.data[:80]
+            err = wire.ErrPacket.parse(packets[0])
+            assert (err.code, err.sqlstate, err.message) == (1429, None, f"{FOREIGN}: {reason}"), err
             line = closed_line(p, c)
-        assert f'outcome="{hs.TIMEOUT_OUTCOME} ({timeout}s)"' in line, line
+        assert f'outcome="backend failed: {reason}"' in line, line
+        p.wait_for_log(re.compile(r"warning the backend sent no greeting .*no greeting within connect_timeout"))
         fake.wait_event("accepted")
-        # The CLI reports a lost connection instead of hanging.
+        # The CLI reports the same error instead of hanging (wrapped in its 2002 when it expected TLS).
         t0 = time.monotonic()
         r = mariadb(port=p.port, ca=certs.ca, execute="SELECT 1", timeout=30)
-        assert r.returncode != 0 and re.search(r"ERROR (2013|2002|2006|1429)", r.stderr), r.stderr
+        assert r.returncode != 0 and f"1429 - {FOREIGN}: {reason}" in r.stderr, r.stderr
         assert time.monotonic() - t0 < timeout + 5
         assert p.running()
 

@@ -84,6 +84,19 @@ import Testing
         #expect(sentToClient(actions).first?.sequenceID == 0)
     }
 
+    @Test func aTimeoutBeforeTheGreetingIsTheBackendsFaultUnlessTheGreetingWaitsForTheClient() {
+        var m = Machine(configuration: .init(transport: .tcp, requireSecureTransport: false, tlsAvailable: true))
+        #expect(m.awaitingBackendGreeting)
+        _ = m.backendGreetingReceived(Self.greeting())  // held: the client's host is still being resolved
+        #expect(!m.awaitingBackendGreeting)
+        _ = m.clientIdentified(.tcp(ip: "10.0.0.1", resolvedHost: nil))
+        #expect(!m.awaitingBackendGreeting)
+        var identified = machine()
+        #expect(identified.awaitingBackendGreeting)
+        _ = identified.backendGreetingReceived(Self.greeting())
+        #expect(!identified.awaitingBackendGreeting)
+    }
+
     @Test func noSSLOfferedWithoutCertificate() throws {
         var m = machine(tls: false)
         let packet = try #require(sentToClient(m.backendGreetingReceived(Self.greeting())).first)
