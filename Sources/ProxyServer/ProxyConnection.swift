@@ -35,6 +35,8 @@ final class ProxyConnection {
     private weak var backendHandler: BackendChannelHandler?
     private var backendChannel: Channel?
     private var backendConnecting = false
+    /// Kept from channelActive: a closed channel no longer reports it, and the log line may come later.
+    private var clientAddress: SocketAddress?
 
     private var clientFramer = PacketFramer()
     private var backendFramer = PacketFramer()
@@ -93,6 +95,7 @@ final class ProxyConnection {
     // MARK: - Client side
 
     func clientActive() {
+        clientAddress = clientChannel.remoteAddress
         let timeout = TimeAmount.seconds(Int64(environment.settings.connectTimeoutSeconds))
         loginTimeout = clientChannel.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
             loginTimedOut()
@@ -105,7 +108,7 @@ final class ProxyConnection {
     /// loop, and only when skip_name_resolve is OFF).
     private func identifyClient() {
         let transport = environment.transport
-        let address = clientChannel.remoteAddress
+        let address = clientAddress
         guard transport == .tcp, !environment.settings.skipNameResolve, let ip = ClientAddress.normalizedIP(address) else {
             perform(machine.clientIdentified(ClientAddress.identity(transport: transport, address: address, resolvedHost: nil)))
             return
@@ -471,7 +474,7 @@ final class ProxyConnection {
         backendContext = nil
         ConnectionLogLine(
             environment: environment,
-            clientAddress: clientChannel.remoteAddress,
+            clientAddress: clientAddress,
             tls: tlsFacts,
             user: machine.username,
             account: machine.matchedAccount,

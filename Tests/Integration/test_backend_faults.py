@@ -9,6 +9,7 @@ so killing it does not hurt the session's shared backend.
 from __future__ import annotations
 
 import re
+import socket
 import time
 
 import pytest
@@ -94,6 +95,28 @@ def test_backend_slow_to_greet_gives_1429_at_connect_timeout(start_proxy, certs)
         assert r.returncode != 0 and f"1429 - {FOREIGN}: {reason}" in r.stderr, r.stderr
         assert time.monotonic() - t0 < timeout + 5
         assert p.running()
+
+
+def test_backend_not_accepting_gives_1429_at_connect_timeout(start_proxy):
+    # A listener whose accept queue is full drops new SYNs, so the proxy's connect hangs like one
+    # to a firewalled host: at connect_timeout the client gets 1429, not a silent close.
+    timeout = 2
+    with socket.socket() as full, socket.socket() as filler:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        port = full.getsockname()[1]
+        filler.connect(("127.0.0.1", port))  # the one connection a backlog of 0 queues
+        p = start_proxy({"backend_port": port, "connect_timeout": timeout})
+        err, elapsed = pre_greeting_1429(p.port)
+    reason = f"backend 127.0.0.1:{port}: connect timed out after {timeout}s"
+    assert err.message == f"{FOREIGN}: {reason}", err
+    assert timeout - 0.5 <= elapsed <= timeout + 3, f"answered after {elapsed:.2f}s"
+    # Logged once as the backend's failure; the connection line still names the client, which has
+    # already gone when the connect attempt gives up.
+    assert len(p.wait_for_log(f'warning cannot reach the backend conn=1 backend=127.0.0.1:{port} error="{reason}"')) == 1
+    line = p.wait_for_log(re.compile(r"connection closed conn=1 "))[0]
+    assert re.search(r" client=127\.0\.0\.1:\d+ ", line) and f'outcome="backend failed: {reason}"' in line, line
+    assert p.running()
 
 
 def test_backend_closing_before_greeting_gives_1429_at_seq_0(start_proxy):
