@@ -434,7 +434,9 @@ final class ProxyConnection {
         if machine.awaitingBackendGreeting, !clientClosed {
             // The client waited for the backend: blame it (1429), as for a backend that cannot be reached.
             if backendChannel == nil {
-                perform(machine.backendFailed("backend \(environment.settings.backend): connect timed out after \(seconds)s"))
+                // Worded as the connect attempt's own timeout, which logs it when it fires.
+                let reason = BackendErrorDescription.describe(ChannelError.connectTimeout(.seconds(Int64(seconds))), timeoutSeconds: seconds)
+                perform(machine.backendFailed("backend \(environment.settings.backend): \(reason)"))
             } else {
                 let reason = "backend \(environment.settings.backend): no greeting within connect_timeout (\(seconds)s)"
                 logger.warning("the backend sent no greeting", metadata: ["backend": "\(environment.settings.backend)", "error": "\(reason)"])

@@ -42,16 +42,16 @@ enum MainThread {
                 fail("cannot serve metrics on '\(metrics.address)': \(error)")
             }
         }
+        var status: Int32 = 0
         do {
             try await serviceGroup.run()
         } catch {
             logger.critical("stopped", metadata: ["error": "\(error)"])
-            try? await group.shutdownGracefully()
-            return 1
+            status = 1
         }
         try? await metricsChannel?.close()
         try? await group.shutdownGracefully()
-        logger.notice("shutdown complete")
-        return 0
+        if status == 0 { logger.notice("shutdown complete") }
+        return status
     }
 }

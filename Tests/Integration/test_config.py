@@ -16,6 +16,10 @@ def assert_config_error(r: helpers.Run) -> str:
     return r.stderr
 
 
+def configured_port(cfg) -> int:
+    return int(re.search(r"^port=(\d+)$", cfg.read_text(), re.M).group(1))
+
+
 def test_unknown_option_names_file_and_line(proxies):
     cfg = proxies.config({"bogus_option": "1"})
     line = option_file_line(cfg, "bogus_option")
@@ -58,7 +62,7 @@ def test_busy_metrics_address_stops_startup_before_listening(proxies):
         holder.listen()
         address = f"127.0.0.1:{holder.getsockname()[1]}"
         cfg = proxies.config({"metrics_address": address})
-        port = int(re.search(r"^port=(\d+)$", cfg.read_text(), re.M).group(1))
+        port = configured_port(cfg)
         err = assert_config_error(proxies.run(cfg))
     assert f"cannot serve metrics on '{address}'" in err, err
     assert not helpers.port_is_listening(port)
@@ -67,7 +71,7 @@ def test_busy_metrics_address_stops_startup_before_listening(proxies):
 def test_check_good_config_exits_0_without_listening(proxies):
     cfg = proxies.config()
     text = cfg.read_text()
-    port = int(re.search(r"^port=(\d+)$", text, re.M).group(1))
+    port = configured_port(cfg)
     sock = re.search(r"^socket=(.+)$", text, re.M).group(1)
     r = proxies.run(cfg, "--check")
     assert r.returncode == 0, r.output
