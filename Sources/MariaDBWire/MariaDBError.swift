@@ -12,6 +12,12 @@ public enum MariaDBError: Sendable {
         ERRPacket(code: 1156, sqlState: "08S01", message: "Got packets out of order")
     }
 
+    /// 1047 (08S01) `Unknown command` (ER_UNKNOWN_COM_ERROR): a command MariaDB does not run, and
+    /// every COM_CHANGE_USER after three refused ones.
+    public static func unknownCommand() -> ERRPacket {
+        ERRPacket(code: 1047, sqlState: "08S01", message: "Unknown command")
+    }
+
     /// 1043 (08S01) `Bad handshake`: malformed login packets and failed TLS handshakes.
     public static func badHandshake() -> ERRPacket {
         ERRPacket(code: 1043, sqlState: "08S01", message: "Bad handshake")

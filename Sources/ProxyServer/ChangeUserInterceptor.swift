@@ -11,6 +11,9 @@ struct ChangeUserInterceptor {
         case ok
         /// A COM_CHANGE_USER announced more than `limit` bytes: close the session.
         case oversized(Int)
+        /// `changeUser` asked to stop after a packet: the bytes behind it are kept, unread, and go
+        /// first on the next `feed` (an empty buffer resumes).
+        case paused
     }
 
     private var tracker = CommandBoundaryTracker()
@@ -25,11 +28,12 @@ struct ChangeUserInterceptor {
     }
 
     /// Feeds client bytes. `forward` receives what may go to the backend now, in order;
-    /// `changeUser` receives each complete COM_CHANGE_USER packet (header included) instead.
+    /// `changeUser` receives each complete COM_CHANGE_USER packet (header included) instead, and
+    /// returns false to pause the stream behind it until the next `feed`.
     mutating func feed(
         _ buffer: ByteBuffer,
         forward: (ByteBuffer) -> Void,
-        changeUser: (ByteBuffer) -> Void
+        changeUser: (ByteBuffer) -> Bool
     ) -> Result {
         var input = buffer
         if var pending = held ?? carry {
@@ -56,7 +60,10 @@ struct ChangeUserInterceptor {
                     held = Self.copy(input)
                     return .ok
                 }
-                changeUser(packet)
+                if !changeUser(packet) {
+                    if input.readableBytes > 0 { carry = Self.copy(input) }
+                    return .paused
+                }
             }
         }
         return .ok

@@ -24,11 +24,17 @@ struct ClientLoginStateMachine {
         var requireSecureTransport: Bool
         /// TLS is offered (CLIENT_SSL in the greeting) only when a server context is configured.
         var tlsAvailable: Bool
+        var skipNameResolve = true
+    }
+
+    /// The accounts the checks run against. MariaDB checks a login and a change of user against
+    /// the privileges current at that moment, so the glue passes the server's current snapshot to
+    /// each check, not the one the connection was accepted with.
+    struct AccountRules: Sendable {
         /// Per-account REQUIRE rules; nil = no accounts file (the backend alone decides).
-        var policy: AccessPolicy? = nil
+        var policy: AccessPolicy?
         /// Refuse users the accounts file does not mention.
         var strictAccounts = false
-        var skipNameResolve = true
     }
 
     /// The answer to a COM_CHANGE_USER seen in the relayed session.
@@ -36,7 +42,14 @@ struct ClientLoginStateMachine {
         case forward
         /// Answer the client with this packet and drop the command.
         case refuse(Packet)
+        /// The change after the last one allowed to fail: answer with this packet, then close.
+        case refuseAndClose(Packet)
     }
+
+    /// MariaDB allows three unsuccessful COM_CHANGE_USER per connection and answers every later
+    /// one with ER_UNKNOWN_COM_ERROR (sql/sql_parse.cc, dispatch_command, "to limit COM_CHANGE_USER
+    /// ability to brute-force passwords"); the proxy then also closes the session.
+    static let maxRefusedChangeUsers = 3
 
     enum Action: Equatable {
         case sendToClient(Packet)
@@ -80,6 +93,11 @@ struct ClientLoginStateMachine {
     private(set) var sessionCapabilities: CapabilityFlags = []
     /// The client's character set from its login (for COM_CHANGE_USER names without their own).
     private var sessionCollation: UInt16 = 45
+    /// From the HandshakeResponse, for the account check made when the backend accepts the login.
+    private var usernameIsExact = true
+    private var usingPassword = false
+    /// COM_CHANGE_USER packets refused so far in this session.
+    private(set) var refusedChangeUsers = 0
     /// The sequence id the client expects from the next server packet.
     private var nextClientSequence: UInt8 = 0
 
@@ -182,7 +200,9 @@ struct ClientLoginStateMachine {
         return []
     }
 
-    mutating func backendPacketReceived(_ packet: Packet) -> [Action] {
+    /// A packet from the backend. `rules` are the accounts current now: they decide, when the
+    /// backend accepts the login, whether MariaDB would have refused it.
+    mutating func backendPacketReceived(_ packet: Packet, rules: AccountRules) -> [Action] {
         if state == .awaitingBackendGreeting {
             return backendGreetingReceived(packet)
         }
@@ -191,6 +211,17 @@ struct ClientLoginStateMachine {
         nextClientSequence = forwarded.sequenceID &+ 1
         switch try? AuthServerPacket.classify(packet.payload) {
         case .ok:
+            if case .deny(let reason) = checkAccount(user: username ?? "", exact: usernameIsExact, rules: rules) {
+                // MariaDB runs acl_check_ssl only after the authentication plugin accepted the
+                // credentials (sql/sql_acl.cc, acl_authenticate), so a wrong password is answered
+                // as a wrong password whatever the account requires. The backend's OK becomes the
+                // 1045 MariaDB sends, and the backend session it opened is ended at once.
+                let err = MariaDBError.accessDenied(user: username ?? "", host: identity?.displayHost ?? "", usingPassword: usingPassword)
+                return close(outcome: "refused: 1045 \(reason)", sending: [
+                    .sendToClient(Packet(sequenceID: forwarded.sequenceID, payload: err.encode(collation: sessionCollation))),
+                    .sendToBackend(Packet(sequenceID: 0, payload: ByteBuffer(bytes: [CommandByte.quit]))),
+                ])
+            }
             outcome = "relayed"
             state = .relaying
             return [.sendToClient(forwarded), .startRelaying]
@@ -289,16 +320,10 @@ struct ClientLoginStateMachine {
             return badHandshake("malformed HandshakeResponse (\(error))", sequenceID: expected &+ 1)
         }
         username = response.username
+        usernameIsExact = response.usernameIsExact
+        usingPassword = !response.authResponse.isEmpty
         sessionCollation = UInt16(response.characterSet)
-        if case .deny(let reason) = checkAccount(user: response.username, exact: response.usernameIsExact) {
-            // Exactly what MariaDB answers for an unmet REQUIRE; the reason stays in our log.
-            let err = MariaDBError.accessDenied(
-                user: response.username, host: identity?.displayHost ?? "", usingPassword: !response.authResponse.isEmpty)
-            return close(
-                outcome: "refused: 1045 \(reason)",
-                sending: [.sendToClient(Packet(sequenceID: expected &+ 1, payload: err.encode(collation: sessionCollation)))]
-            )
-        }
+        // The account check waits for the backend's verdict on the credentials (backendPacketReceived).
         // The backend has no TLS and must not switch on compression the proxy cannot see.
         var forwardedCapabilities = sslRequestCapabilities ?? response.capabilities
         forwardedCapabilities.remove([.ssl, .compress, .zstdCompression, .sslVerifyServerCert])
@@ -311,19 +336,28 @@ struct ClientLoginStateMachine {
 
     /// COM_CHANGE_USER in the relayed session: MariaDB re-runs the account's REQUIRE check against
     /// this connection's TLS facts (but not require_secure_transport, the transport is already up).
-    mutating func changeUserRequested(_ payload: ByteBuffer) -> ChangeUserDecision {
+    mutating func changeUserRequested(_ payload: ByteBuffer, rules: AccountRules) -> ChangeUserDecision {
+        guard refusedChangeUsers < Self.maxRefusedChangeUsers else {
+            refusedChangeUsers += 1
+            lastChangeUserRefusal = "more than \(Self.maxRefusedChangeUsers) refused COM_CHANGE_USER in this session"
+            return .refuseAndClose(Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode(collation: sessionCollation)))
+        }
         let request: ChangeUserRequest
         do {
             request = try ChangeUserRequest.decode(payload, capabilities: sessionCapabilities, sessionCollation: sessionCollation)
         } catch {
-            // What we cannot read must not reach the backend unchecked.
-            return .refuse(Packet(sequenceID: 1, payload: MariaDBError.badHandshake().encode()))
+            // What we cannot read must not reach the backend unchecked; MariaDB answers a change
+            // request it cannot parse with ER_UNKNOWN_COM_ERROR (parse_com_change_user_packet).
+            refusedChangeUsers += 1
+            lastChangeUserRefusal = "malformed COM_CHANGE_USER (\(error))"
+            return .refuse(Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode(collation: sessionCollation)))
         }
-        switch checkAccount(user: request.username, exact: request.usernameIsExact) {
+        switch checkAccount(user: request.username, exact: request.usernameIsExact, rules: rules) {
         case .allow:
             username = request.username
             return .forward
         case .deny(let reason):
+            refusedChangeUsers += 1
             lastChangeUserRefusal = reason
             let err = MariaDBError.accessDenied(
                 user: request.username, host: identity?.displayHost ?? "", usingPassword: !request.authResponse.isEmpty)
@@ -335,8 +369,8 @@ struct ClientLoginStateMachine {
     private(set) var lastChangeUserRefusal: String?
 
     /// The proxy-side account check (MariaDB's acl_check_ssl on the row MariaDB would pick).
-    private mutating func checkAccount(user: String, exact: Bool) -> PolicyDecision {
-        guard let policy = configuration.policy, let identity else { return .allow }
+    private mutating func checkAccount(user: String, exact: Bool, rules: AccountRules) -> PolicyDecision {
+        guard let policy = rules.policy, let identity else { return .allow }
         guard exact else {
             // Without MariaDB's exact conversion we could match a different account: fail closed.
             matchedAccount = nil
@@ -345,7 +379,7 @@ struct ClientLoginStateMachine {
         switch policy.match(user: user, client: identity, skipNameResolve: configuration.skipNameResolve) {
         case .notMentioned:
             matchedAccount = nil
-            return configuration.strictAccounts
+            return rules.strictAccounts
                 ? .deny(reason: "strict_accounts: user '\(user)' is not in the accounts file") : .allow
         case .noMatchingRow:
             matchedAccount = nil

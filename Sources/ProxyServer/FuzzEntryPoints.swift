@@ -25,6 +25,7 @@ public enum FuzzEntryPoints {
     public struct Login {
         private var machine: ClientLoginStateMachine
         private var interceptor: ChangeUserInterceptor
+        private let rules: ClientLoginStateMachine.AccountRules
 
         /// - Parameter changeUserLimit: the interceptor's size cap (the daemon uses the default, 1 MiB).
         public init(
@@ -34,7 +35,8 @@ public enum FuzzEntryPoints {
         ) {
             machine = ClientLoginStateMachine(configuration: .init(
                 transport: transport, requireSecureTransport: requireSecureTransport, tlsAvailable: tlsAvailable,
-                policy: policy, strictAccounts: strictAccounts, skipNameResolve: skipNameResolve))
+                skipNameResolve: skipNameResolve))
+            rules = .init(policy: policy, strictAccounts: strictAccounts)
             interceptor = ChangeUserInterceptor(limit: changeUserLimit)
         }
 
@@ -48,7 +50,7 @@ public enum FuzzEntryPoints {
         }
 
         public mutating func backendPacketReceived(_ packet: Packet) -> [Effect] {
-            Self.effects(machine.backendPacketReceived(packet))
+            Self.effects(machine.backendPacketReceived(packet, rules: rules))
         }
 
         public mutating func clientPacketReceived(_ packet: Packet) -> [Effect] {
@@ -80,10 +82,13 @@ public enum FuzzEntryPoints {
             let result = interceptor.feed(buffer, forward: forward) { packet in
                 // As ProxyConnection.handleChangeUser: the payload after the 4-byte header.
                 let payload = packet.getSlice(at: packet.readerIndex + 4, length: packet.readableBytes - 4) ?? ByteBuffer()
-                switch machine.changeUserRequested(payload) {
+                switch machine.changeUserRequested(payload, rules: rules) {
                 case .forward: changeUser(packet, nil)
-                case .refuse(let answer): changeUser(packet, answer)
+                case .refuse(let answer), .refuseAndClose(let answer): changeUser(packet, answer)
                 }
+                // The daemon pauses the stream behind a refusal for a second, then goes on with
+                // it; the bytes and their order are the same, so the fuzz target does not pause.
+                return true
             }
             if case .oversized = result { return false }
             return true

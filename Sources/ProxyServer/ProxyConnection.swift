@@ -13,7 +13,9 @@ struct ConnectionEnvironment: Sendable {
     let transport: ClientTransport
     let settings: ProxySettings
     let tlsContext: TLSServerContext?
-    let policy: AccessPolicy?
+    /// The accounts as the server holds them now (not at accept): a login and a COM_CHANGE_USER
+    /// are checked against the privileges current when the check runs, as MariaDB does.
+    let currentRules: @Sendable () -> ClientLoginStateMachine.AccountRules
     let handshakeGate: HandshakeGate
     let nameResolverPool: NIOThreadPool
     let logger: Logger
@@ -56,6 +58,14 @@ final class ProxyConnection {
     private var tlsFacts: TLSFacts?
     /// This connection holds one of the `max_handshakes` slots.
     private var handshakeInFlight = false
+    /// A refused COM_CHANGE_USER whose answer waits out MariaDB's one-second pause; the client's
+    /// stream behind it waits too (in the interceptor, and in `heldClientBytes` for later reads).
+    private var refusalPending: Scheduled<Void>?
+    private var heldClientBytes: ByteBuffer?
+
+    /// MariaDB sleeps one second after a failed COM_CHANGE_USER before it answers (sql/sql_parse.cc,
+    /// dispatch_command), which bounds password guessing through one session.
+    static let refusedChangeUserDelay = TimeAmount.seconds(1)
 
     /// Bytes a client may have buffered during the login before it is a protocol error
     /// (a HandshakeResponse with connection attributes is at most ~64 KiB).
@@ -68,8 +78,6 @@ final class ProxyConnection {
             transport: environment.transport,
             requireSecureTransport: environment.settings.requireSecureTransport,
             tlsAvailable: environment.tlsContext != nil,
-            policy: environment.policy,
-            strictAccounts: environment.settings.strictAccounts,
             skipNameResolve: environment.settings.skipNameResolve
         ))
         var logger = environment.logger
@@ -84,8 +92,12 @@ final class ProxyConnection {
         try clientChannel.pipeline.syncOperations.addHandler(handler)
     }
 
+    /// In the relay, client bytes are read only while both sides can take what they cause: the
+    /// backend its commands, the client the answers the proxy writes itself (refused changes of
+    /// user never reach the backend, so the backend's writability alone would not bound them).
     var mayReadFromClient: Bool {
-        !machine.isRelaying || (backendChannel?.isWritable ?? true)
+        guard machine.isRelaying else { return true }
+        return refusalPending == nil && clientChannel.isWritable && (backendChannel?.isWritable ?? true)
     }
 
     var mayReadFromBackend: Bool {
@@ -194,7 +206,13 @@ final class ProxyConnection {
     }
 
     func clientWritabilityChanged(isWritable: Bool) {
-        if isWritable, let context = backendContext { backendHandler?.resumeReading(context: context) }
+        guard isWritable else { return }
+        if let context = backendContext { backendHandler?.resumeReading(context: context) }
+        resumeClientReads()
+    }
+
+    private func resumeClientReads() {
+        if mayReadFromClient, let context = clientContext { clientHandler?.resumeReading(context: context) }
     }
 
     // MARK: - Backend side
@@ -274,7 +292,7 @@ final class ProxyConnection {
         while !closing && !machine.isRelaying {
             do {
                 guard let packet = try backendFramer.nextPacket() else { break }
-                perform(machine.backendPacketReceived(packet))
+                perform(machine.backendPacketReceived(packet, rules: environment.currentRules()))
             } catch {
                 perform(machine.backendFailed("backend \(environment.settings.backend) sent a malformed packet (\(error))"))
             }
@@ -320,7 +338,7 @@ final class ProxyConnection {
     }
 
     func backendWritabilityChanged(isWritable: Bool) {
-        if isWritable, let context = clientContext { clientHandler?.resumeReading(context: context) }
+        if isWritable { resumeClientReads() }
     }
 
     private func backendLostDuringLogin() {
@@ -400,6 +418,14 @@ final class ProxyConnection {
 
     /// Forwards client bytes, holding back any COM_CHANGE_USER until the policy has seen it.
     private func relayFromClient(_ buffer: ByteBuffer) {
+        if refusalPending != nil {
+            // A read already under way when the refusal paused the stream: keep it, in order.
+            var held = heldClientBytes ?? ByteBuffer()
+            var incoming = buffer
+            held.writeBuffer(&incoming)
+            heldClientBytes = held
+            return
+        }
         let backend = backendChannel
         let result = changeUserInterceptor.feed(
             buffer,
@@ -413,19 +439,52 @@ final class ProxyConnection {
         }
     }
 
-    private func handleChangeUser(_ packet: ByteBuffer) {
+    /// Returns false when the change is refused: the stream behind it waits for the answer.
+    private func handleChangeUser(_ packet: ByteBuffer) -> Bool {
         let payload = packet.getSlice(at: packet.readerIndex + 4, length: packet.readableBytes - 4) ?? ByteBuffer()
-        switch machine.changeUserRequested(payload) {
+        let decision = machine.changeUserRequested(payload, rules: environment.currentRules())
+        let answer: Packet
+        let thenClose: Bool
+        switch decision {
         case .forward:
             logger.info("COM_CHANGE_USER allowed", metadata: ["user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")"])
             backendChannel?.write(packet, promise: nil)
-        case .refuse(let answer):
-            logger.warning("COM_CHANGE_USER refused", metadata: [
-                "user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")",
-                "reason": "\(machine.lastChangeUserRefusal ?? "malformed packet")",
-            ])
-            clientChannel.writeAndFlush(encodePacket(sequenceID: answer.sequenceID, payload: answer.payload), promise: nil)
+            return true
+        case .refuse(let packet):
+            (answer, thenClose) = (packet, false)
+        case .refuseAndClose(let packet):
+            (answer, thenClose) = (packet, true)
         }
+        // At most maxRefusedChangeUsers + 1 of these lines per session: the last one closes it.
+        logger.warning(thenClose ? "COM_CHANGE_USER refused, closing the session" : "COM_CHANGE_USER refused", metadata: [
+            "user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")",
+            "reason": "\(machine.lastChangeUserRefusal ?? "malformed packet")",
+        ])
+        // What the client sent before the change goes to the backend now; its answers come first.
+        backendChannel?.flush()
+        refusalPending = clientChannel.eventLoop.assumeIsolated().scheduleTask(in: Self.refusedChangeUserDelay) { [self] in
+            answerRefusedChangeUser(answer, thenClose: thenClose)
+        }
+        return false
+    }
+
+    private func answerRefusedChangeUser(_ answer: Packet, thenClose: Bool) {
+        refusalPending = nil
+        guard !closing, !clientClosed else { return }
+        bytesToClient += 4 + answer.payload.readableBytes
+        clientChannel.writeAndFlush(encodePacket(sequenceID: answer.sequenceID, payload: answer.payload), promise: nil)
+        if thenClose {
+            closing = true
+            closeAfterPendingWrites(clientChannel)
+            if let backend = backendChannel { closeAfterPendingWrites(backend) }
+            return
+        }
+        // Go on with what the client sent behind the refused change.
+        let held = heldClientBytes ?? ByteBuffer()
+        heldClientBytes = nil
+        relayFromClient(held)
+        backendChannel?.flush()
+        resumeClientReads()
     }
 
     private func loginTimedOut() {
@@ -452,6 +511,7 @@ final class ProxyConnection {
     private func closeEverything() {
         closing = true
         loginTimeout?.cancel()
+        refusalPending?.cancel()
         clientChannel.close(promise: nil)
         backendChannel?.close(promise: nil)
     }
@@ -470,6 +530,7 @@ final class ProxyConnection {
         guard !finished, clientClosed, backendClosed || (backendChannel == nil && !backendConnecting) else { return }
         finished = true
         loginTimeout?.cancel()
+        refusalPending?.cancel()
         clientHandler = nil
         backendHandler = nil
         clientContext = nil

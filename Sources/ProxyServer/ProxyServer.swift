@@ -215,7 +215,9 @@ public final class ProxyServer: Service, Sendable {
             transport: transport,
             settings: current.settings,
             tlsContext: current.tlsContext,
-            policy: current.policy,
+            currentRules: { [snapshot] in
+                snapshot.withLockedValue { .init(policy: $0.policy, strictAccounts: $0.settings.strictAccounts) }
+            },
             handshakeGate: handshakeGate,
             nameResolverPool: nameResolverPool,
             logger: logger

@@ -44,6 +44,11 @@ public struct ServerSnapshot: Sendable {
     /// Warnings worth logging whenever this snapshot is installed.
     public var warnings: [String] {
         var warnings = policy?.warnings(skipNameResolve: settings.skipNameResolve) ?? []
+        if tlsContext != nil, settings.tls.caPath == nil, settings.tls.caDirectory == nil {
+            // As MariaDB: no ssl_ca/ssl_capath means OpenSSL's default verify paths (the system store).
+            warnings.append(
+                "no ssl_ca or ssl_capath: client certificates are verified against the system's CA store, so a certificate from any public CA satisfies REQUIRE X509; set ssl_ca to the CA that issues your clients' certificates")
+        }
         if let key = settings.tls.privateKeyPath, let mode = Self.permissionBits(of: key), mode & 0o077 != 0 {
             warnings.append(
                 "private key '\(key)' is readable or writable by group or others (mode \(String(mode, radix: 8))); make it mode 600, owned by the user the proxy runs as")

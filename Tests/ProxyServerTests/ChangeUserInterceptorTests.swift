@@ -19,7 +19,7 @@ import Testing
             results.append(interceptor.feed(
                 ByteBuffer(bytes: chunk),
                 forward: { forwarded += Array($0.readableBytesView) },
-                changeUser: { held.append(Array($0.readableBytesView)) }
+                changeUser: { held.append(Array($0.readableBytesView)); return true }
             ))
         }
         return (forwarded, held, results)
@@ -50,5 +50,35 @@ import Testing
         let (_, held, results) = run([big], limit: 1000)
         #expect(held.isEmpty)
         #expect(results == [.oversized(2005)])
+    }
+
+    /// A refused change of user pauses the stream: nothing behind it reaches the backend until the
+    /// caller resumes (it keeps later reads aside meanwhile), and then everything does, in order.
+    @Test func pauseHoldsEverythingBehindTheChangeUntilResumed() {
+        for split in 0...Self.stream.count {
+            var interceptor = ChangeUserInterceptor()
+            var forwarded: [UInt8] = []
+            var held: [[UInt8]] = []
+            var paused = false
+            var aside: [UInt8] = []
+            func feed(_ bytes: [UInt8]) {
+                let result = interceptor.feed(
+                    ByteBuffer(bytes: bytes),
+                    forward: { forwarded += Array($0.readableBytesView) },
+                    changeUser: { held.append(Array($0.readableBytesView)); return false }
+                )
+                paused = result == .paused
+            }
+            for read in [Array(Self.stream[..<split]), Array(Self.stream[split...])] {
+                if paused { aside += read } else { feed(read) }
+            }
+            #expect(held == [T.changeUser], "split at \(split)")
+            #expect(forwarded == T.query, "split at \(split): bytes behind a paused change were forwarded")
+            feed(aside)
+            #expect(held == [T.changeUser, T.changeUser], "split at \(split)")
+            #expect(forwarded == T.query + T.query + T.packet(0, [0x0E]), "split at \(split)")
+            feed([])
+            #expect(forwarded == T.query + T.query + T.packet(0, [0x0E]), "split at \(split)")
+        }
     }
 }
