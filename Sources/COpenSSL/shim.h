@@ -38,6 +38,47 @@ static inline int copenssl_SSL_CTX_add_extra_chain_cert_count(SSL_CTX *ctx) {
     return chain ? sk_X509_num(chain) : 0;
 }
 
+/* A resumed session skips certificate verification: OpenSSL restores the peer certificate and
+ * the verify result of the first handshake. A ticket whose client certificate no longer verifies
+ * now (expired since, or its chain no longer in the store) is ignored, so the client goes through
+ * a full handshake, which checks the certificate as MariaDB's acceptor would. Only the leaf is in
+ * the ticket: a chain that needs intermediates the client sent does not verify here and also falls
+ * back to a full handshake. */
+static inline SSL_TICKET_RETURN copenssl_ticket_decrypted(SSL *ssl, SSL_SESSION *session,
+                                                          const unsigned char *keyname, size_t keyname_length,
+                                                          SSL_TICKET_STATUS status, void *arg) {
+    (void)keyname; (void)keyname_length; (void)arg;
+    switch (status) {
+    case SSL_TICKET_SUCCESS:
+    case SSL_TICKET_SUCCESS_RENEW:
+        break;
+    case SSL_TICKET_EMPTY:
+    case SSL_TICKET_NO_DECRYPT:
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    default:
+        return SSL_TICKET_RETURN_ABORT;
+    }
+    X509 *peer = SSL_SESSION_get0_peer(session);
+    if (peer != NULL) {
+        X509_STORE *store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+        X509_STORE_CTX *verify = X509_STORE_CTX_new();
+        int ok = verify != NULL && X509_STORE_CTX_init(verify, store, peer, NULL) == 1;
+        if (ok) {
+            /* The purpose and parameters the handshake itself verifies a client certificate with. */
+            X509_STORE_CTX_set_default(verify, "ssl_client");
+            X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(verify), SSL_get0_param(ssl));
+            ok = X509_verify_cert(verify) == 1;
+        }
+        X509_STORE_CTX_free(verify);
+        ERR_clear_error();
+        if (!ok) return SSL_TICKET_RETURN_IGNORE_RENEW;
+    }
+    return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+}
+static inline int copenssl_SSL_CTX_reverify_resumed_client_certificates(SSL_CTX *ctx) {
+    return SSL_CTX_set_session_ticket_cb(ctx, NULL, copenssl_ticket_decrypted, NULL);
+}
+
 static const uint64_t copenssl_SSL_OP_NO_SSLv3 = SSL_OP_NO_SSLv3;
 static const uint64_t copenssl_SSL_OP_NO_TLSv1 = SSL_OP_NO_TLSv1;
 static const uint64_t copenssl_SSL_OP_NO_TLSv1_1 = SSL_OP_NO_TLSv1_1;

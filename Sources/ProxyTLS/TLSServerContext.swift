@@ -44,6 +44,8 @@ public final class TLSServerContext: @unchecked Sendable {
             // so a reload (FLUSH SSL) ends them. A server-side cache would only add memory and a
             // periodic sweep (OPENSSL_LH_doall in the P3 profile).
             _ = copenssl_SSL_CTX_set_session_cache_mode(context, Int(SSL_SESS_CACHE_OFF))
+            // A client certificate must still verify when its session is resumed (see the shim).
+            _ = copenssl_SSL_CTX_reverify_resumed_client_certificates(context)
             try Self.applyCipher(settings.cipher, to: context)
             try Self.loadCertificateAndKey(certificatePath: certificatePath, keyPath: keyPath, into: context)
             try Self.loadTrust(settings, into: context)

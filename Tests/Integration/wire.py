@@ -445,12 +445,14 @@ class Connection:
         self.caps = caps | CLIENT_SSL | CLIENT_PROTOCOL_41
         self.send_packet(ssl_request_payload(self.caps), seq)
 
-    def start_tls(self, context: ssl.SSLContext, server_hostname: str | None = None) -> ssl.SSLSocket:
+    def start_tls(self, context: ssl.SSLContext, server_hostname: str | None = None,
+                  session: ssl.SSLSession | None = None) -> ssl.SSLSocket:
         if self._buf:
             raise ProtocolError(f"{len(self._buf)} unread plaintext bytes before the TLS handshake: {self._buf[:32]!r}")
         hostname = server_hostname or self.server_hostname
         self.sock = context.wrap_socket(
-            self.sock, server_hostname=hostname if context.check_hostname else None, do_handshake_on_connect=False
+            self.sock, server_hostname=hostname if context.check_hostname else None, do_handshake_on_connect=False,
+            session=session,
         )
         self.sock.settimeout(self.timeout)
         try:
@@ -529,6 +531,7 @@ class Connection:
         database: str | None = None,
         caps: int = DEFAULT_CLIENT_CAPS,
         charset: int = CHARSET_UTF8MB4_GENERAL_CI,
+        session: ssl.SSLSession | None = None,
     ) -> Packet:
         """Complete login from a fresh connection (reads the greeting if not yet read)."""
         if self.greeting is None:
@@ -536,7 +539,7 @@ class Connection:
         seq = 1
         if tls is not None:
             self.send_ssl_request(caps, seq=1)
-            self.start_tls(tls)
+            self.start_tls(tls, session=session)
             seq = 2
         else:
             self.caps = caps & ~CLIENT_SSL
