@@ -1,5 +1,5 @@
 """Targeted access-policy tests (docs/access-policy.md): each REQUIRE form accepted and refused,
-the exact 1045, what the backend (never) sees, the log line, strict_accounts, rows that match no
+the exact 1045, what the backend sees, the log line, strict_accounts, rows that match no
 host, skip_name_resolve, and accounts-file syntax errors.
 
 Where a case has a MariaDB answer, it is asserted on the TLS-enabled reference server too, so the
@@ -179,7 +179,9 @@ class GeneralLog:
             return f.read().decode("utf-8", "replace")
 
 
-def test_refused_credentials_never_reach_the_backend(policy_proxy_pool, policy_servers, certs):
+def test_refused_logins_reach_the_backend_only_to_be_quit(policy_proxy_pool, policy_servers, certs):
+    """MariaDB checks the password before REQUIRE; so does the proxy, through the backend. A login
+    refused for its REQUIRE opens a backend session that ends with COM_QUIT before any command."""
     tcp, sock = policy_proxy_pool.endpoints().values()
     denied_before = policy_servers.plain_status("Access_denied_errors")
     log = GeneralLog(policy_servers.general_log)
@@ -187,14 +189,18 @@ def test_refused_credentials_never_reach_the_backend(policy_proxy_pool, policy_s
     # Refused by the proxy: over TCP (TLS, no certificate, REQUIRE X509) and the socket (plain, REQUIRE SSL).
     assert policy.run_client(tcp, "tcp", VARIANT["tls"], "r_x509", certs.dir) == denied("r_x509", "tcp")
     assert policy.run_client(sock, "socket", VARIANT["plain"], "r_combo", certs.dir) == denied("r_combo", "socket")
-    # Control, afterwards: a wrong password for an account the policy lets through does reach it.
+    # Control, afterwards: a wrong password is the backend's own refusal.
     assert policy.run_client(tcp, "tcp", VARIANT["tls"], "r_none", certs.dir, password="wrong") == \
         denied("r_none", "tcp")
 
     text = log.new_text()
     assert re.search(r"Connect\s+Access denied for user 'r_none'@'127\.0\.0\.1'", text), \
         f"the control login is not in the backend's general log:\n{text}"
-    assert "r_x509" not in text and "r_combo" not in text, f"a refused login reached the backend:\n{text}"
+    for user, host in (("r_x509", "127.0.0.1"), ("r_combo", "localhost")):
+        m = re.search(rf"(\d+)\s+Connect\s+{user}@{re.escape(host)} on", text)
+        assert m, f"{user}'s login did not reach the backend:\n{text}"
+        assert re.search(rf"\b{m.group(1)}\s+Quit", text), f"{user}'s backend session was not quit:\n{text}"
+        assert not re.search(rf"\b{m.group(1)}\s+Query", text), f"{user} ran a query:\n{text}"
     assert policy_servers.plain_status("Access_denied_errors") == denied_before + 1
 
 
@@ -252,21 +258,22 @@ def test_strict_accounts(policy_proxies, policy_proxy_pool, policy_servers, cert
     assert policy.run_client(default["socket"], "socket", VARIANT["plain"], "stranger", certs.dir) == \
         ok("stranger@%")
 
-    # ... and strict_accounts=ON refuses it, before the backend sees the credentials.
+    # ... and strict_accounts=ON refuses it, once the backend has checked the password (as MariaDB
+    # checks the password of an account it does not have: a wrong one is the backend's 1045).
     strict = policy_proxies.start({"strict_accounts": "ON"})
     ep = policy.Endpoint(strict.port, strict.socket)
     denied_before = policy_servers.plain_status("Access_denied_errors")
-    log = GeneralLog(policy_servers.general_log)
     assert policy.run_client(ep, "tcp", tls, "stranger", certs.dir) == denied("stranger", "tcp")
     assert policy.run_client(ep, "socket", tls, "stranger", certs.dir) == denied("stranger", "socket")
     assert policy.run_client(ep, "tcp", VARIANT["plain"], "stranger", certs.dir, password=None) == \
         denied("stranger", "tcp", password=False)
     # Users the file does mention are unaffected.
     assert policy.run_client(ep, "tcp", tls, "r_ssl", certs.dir) == ok("r_ssl@%")
-    assert "stranger" not in log.new_text()
-    assert policy_servers.plain_status("Access_denied_errors") == denied_before
+    # The right password twice, the missing one once: only that one is the backend's refusal.
+    assert policy_servers.plain_status("Access_denied_errors") == denied_before + 1
     line = strict.wait_for_log(re.compile(r"connection closed .*\buser=stranger\b"))[0]
     assert policy.log_fields(line).get("outcome", "").startswith("refused: 1045 "), line
+    log = GeneralLog(policy_servers.general_log)
 
     # The same for COM_CHANGE_USER: refused under strict_accounts=ON, relayed when OFF.
     for endpoint, expected in ((ep, "r_none@%"), (default["tcp"], "stranger@%")):
@@ -292,7 +299,12 @@ def test_mentioned_user_without_a_matching_host_row_is_refused(policy_proxy_pool
     for variant in ("plain", "tls", "tls+bob"):
         assert policy.run_client(eps["tcp"], "tcp", VARIANT[variant], "x", certs.dir) == denied("x", "tcp")
         assert policy.run_client(eps["socket"], "socket", VARIANT[variant], "x", certs.dir) == denied("x", "socket")
-    assert not re.search(r"\bx@|'x'@", log.new_text()), log.new_text()
+    # Each reached the backend (the password is checked first) and was quit before any command.
+    text = log.new_text()
+    sessions = re.findall(r"(\d+)\s+Connect\s+x@\S+ on", text)
+    assert len(sessions) == 6, text
+    for session in sessions:
+        assert re.search(rf"\b{session}\s+Quit", text) and not re.search(rf"\b{session}\s+Query", text), text
     line = tcp_proxy.wait_for_log(re.compile(r"connection closed .*\buser=x\b"), start=start)[0]
     assert policy.log_fields(line).get("outcome", "").startswith("refused: 1045 "), line
 
