@@ -248,6 +248,13 @@ final class ProxyConnection {
         channel.closeFuture.whenComplete { _ in loopBound.value.backendChannelClosed() }
         if clientClosed || closing {
             channel.close(promise: nil)
+            return
+        }
+        // backend_proxy_protocol: the header goes first, before the greeting is even read
+        // (sql/net_serv.cc reads it with the first client packet); docs/security.md "What the backend sees".
+        if let version = environment.settings.backendProxyProtocol.headerVersion {
+            let header = ProxyProtocolHeader.encode(client: clientAddress, local: clientChannel.localAddress, version: version)
+            channel.writeAndFlush(ByteBuffer(bytes: header), promise: nil)
         }
     }
 
