@@ -332,7 +332,9 @@ final class ProxyConnection {
 
     private func backendLostDuringLogin() {
         guard !closing else { return }
-        perform(machine.backendFailed("backend \(environment.settings.backend) closed the connection during login"))
+        // A backend not trusting the PROXY header sends 1130 and a reset that loses it: name the cause.
+        let hint = environment.settings.backendProxyProtocol == .off ? "" : " (is the proxy in its proxy_protocol_networks?)"
+        perform(machine.backendFailed("backend \(environment.settings.backend) closed the connection during login\(hint)"))
     }
 
     // MARK: - Actions
