@@ -21,7 +21,7 @@ enum BackendIdentityCheck {
         let risk = "MariaDB authenticates unix-socket connections by the OS user of the connecting process "
             + "(unix_socket plugin), so every client could log in as"
         if uid == 0 {
-            let why = userOption == nil ? " ('user' is not set)" : " (user = \(userOption!))"
+            let why = userOption.map { " (user = \($0))" } ?? " ('user' is not set)"
             return "backend_socket '\(path)': the proxy would run as root\(why); \(risk) root@localhost "
                 + "without a password. \(advice)"
         }
@@ -35,7 +35,9 @@ enum BackendIdentityCheck {
 
     /// A warning when the socket's owner cannot be checked now (the backend may not be running yet).
     static func ownerWarning(backend: BackendEndpoint) -> String? {
-        guard case .unixSocket(let path) = backend, ownerOfFile(at: path) == nil else { return nil }
+        guard case .unixSocket(let path) = backend else { return nil }
+        var status = stat()
+        guard stat(path, &status) != 0 else { return nil }
         return "backend_socket '\(path)' cannot be examined (\(String(cString: strerror(errno)))): "
             + "make sure the proxy does not run as the backend's OS user (the owner of that socket)"
     }
