@@ -114,10 +114,11 @@ def sql_user(p: helpers.ProxyProcess, certs, *, source: str = "127.0.0.1", unix:
     if unix:
         return helpers.mariadb(socket_path=p.socket, ssl=False, user=user, password=password, batch=True,
                                execute="SELECT USER()")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ipv6 = ":" in source
+    sock = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(20)
     sock.bind((source, 0))
-    sock.connect(("127.0.0.1", p.port))
+    sock.connect(("::1" if ipv6 else "127.0.0.1", p.port))
     with wire.Connection(sock, timeout=20, server_hostname="127.0.0.1") as c:
         try:
             c.login(user, password, tls=wire.client_tls_context(certs.ca))
@@ -168,6 +169,16 @@ def test_the_backend_matches_accounts_against_the_real_client(start_proxy, pp_ba
     expected = "app@localhost" if version == "v2" or transport == "socket" else "app@127.0.0.1"
     assert_user(sql_user(p, certs, unix=True, user="app", password="app-pass"), expected)
     assert NOTICE not in p.log_text()
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_ipv4_mapped_clients_are_sent_as_ipv4_and_ipv6_clients_as_ipv6(start_proxy, pp_backend, certs, version):
+    # Listening on IPv6 sockets: the IPv4-mapped one sees 127.0.0.2 as ::ffff:127.0.0.2.
+    p = start_proxy({**tcp_backend(pp_backend), "backend_proxy_protocol": version,
+                     "bind_address": "::ffff:127.0.0.1,::1"})
+    assert_user(sql_user(p, certs, source="127.0.0.2"), "x@127.0.0.2")
+    assert_denied(sql_user(p, certs, source="127.0.0.3"), "x", "127.0.0.3")
+    assert_user(sql_user(p, certs, source="::1", user="app", password="app-pass"), "app@::1")
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
