@@ -85,6 +85,43 @@ def public_tls(certs, public_dir) -> dict[str, str]:
     return paths
 
 
+@pytest.fixture(scope="module")
+def mysql_run_backend(prerequisites, public_dir) -> str:
+    """A mariadbd started by root with --user=mysql, as packaged servers run: its socket (the only
+    listener) belongs to `mysql`, and mariadb-install-db made 'mysql'@'localhost' VIA unix_socket.
+    Returns the socket path."""
+    if not AS_ROOT:
+        pytest.skip("starting mariadbd as another user needs root")
+    entry = pwd.getpwnam(SOCKET_OWNER)
+    d = public_dir / "as-mysql"
+    for sub in (d, d / "tmp"):
+        sub.mkdir(mode=0o755)
+        os.chown(sub, entry.pw_uid, entry.pw_gid)
+    sock, log = d / "mysqld.sock", d / "error.log"
+    r = helpers.run([helpers.which("mariadb-install-db"), "--no-defaults", f"--datadir={d / 'data'}",
+                     f"--user={SOCKET_OWNER}", f"--tmpdir={d / 'tmp'}", "--auth-root-authentication-method=socket",
+                     "--skip-test-db"], timeout=120)
+    assert r.returncode == 0, r.output
+    server = subprocess.Popen(
+        [helpers.which("mariadbd"), "--no-defaults", "--skip-ssl", "--skip-networking", f"--user={SOCKET_OWNER}",
+         f"--datadir={d / 'data'}", f"--socket={sock}", f"--pid-file={d / 'mysqld.pid'}", f"--log-error={log}",
+         f"--tmpdir={d / 'tmp'}", "--innodb-buffer-pool-size=32M", "--skip-log-bin"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Readiness is the error log's line (scripts/lib.sh wait_for_line follows the file).
+        wait = helpers.run(["bash", "-c", f'source {REPO_ROOT / "scripts" / "lib.sh"}; '
+                            f'wait_for_line {log} {server.pid} "ready for connections" 120'], timeout=130)
+        assert wait.returncode == 0, log.read_text(errors="replace")[-3000:]
+        yield str(sock)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
 def tcp_backend(b: helpers.Backend) -> dict[str, object]:
     return {"backend_host": "127.0.0.1", "backend_port": b.port, "backend_socket": None}
 
@@ -235,17 +272,21 @@ def test_root_over_a_unix_socket_backend_is_refused(proxies, pp_backend, check, 
     assert not helpers.port_is_listening(port)
 
 
-@needs_root
 @pytest.mark.parametrize("check", [False, True], ids=["start", "check"])
-def test_the_socket_owner_is_refused(proxies, pp_backend, check):
+def test_the_server_user_owning_the_socket_is_refused(proxies, mysql_run_backend, check):
+    # The danger is real: the server's own user may log in over the socket without a password.
+    r = helpers.run([helpers.which("mariadb"), "--no-defaults", f"--socket={mysql_run_backend}", "--user=root", "-N", "-B",
+                     "-e", f"SHOW CREATE USER '{SOCKET_OWNER}'@'localhost'"], timeout=30)
+    assert r.returncode == 0 and "unix_socket" in r.stdout, r.output
     entry = pwd.getpwnam(SOCKET_OWNER)
-    cfg = proxies.config(socket_backend(pp_backend, user=SOCKET_OWNER))
-    with owned_by(pp_backend.socket, SOCKET_OWNER):
-        r = proxies.run(cfg, *(["--check"] if check else []))
-    assert_refused(r, pp_backend.socket, f"{SOCKET_OWNER} (uid {entry.pw_uid}), the owner of the backend's socket")
+    assert os.stat(mysql_run_backend).st_uid == entry.pw_uid
+    backend = {"backend_host": None, "backend_port": None, "backend_socket": mysql_run_backend}
+    cfg = proxies.config({**backend, "user": SOCKET_OWNER})
+    r = proxies.run(cfg, *(["--check"] if check else []))
+    assert_refused(r, mysql_run_backend, f"{SOCKET_OWNER} (uid {entry.pw_uid}), the owner of the backend's socket")
     assert f"{SOCKET_OWNER}@localhost without a password" in r.stderr
-    # The same configuration passes once someone else owns the socket.
-    r = proxies.run(cfg, "--check")
+    # Another unprivileged user passes.
+    r = proxies.run(proxies.config({**backend, "user": UNPRIVILEGED}), "--check")
     assert r.returncode == 0 and "configuration OK" in r.stdout, r.output
 
 
