@@ -1,12 +1,12 @@
 """The backend's view of the client (docs/security.md, "What the backend sees").
 
 - backend_proxy_protocol = v1 | v2: a real mariadbd with proxy_protocol_networks matches accounts,
-  and USER(), against the real client address; clients connect from 127.0.0.2 / 127.0.0.3 by
-  binding their source address (the mariadb CLI's --bind-address). Without the option the backend
-  sees the proxy.
+  and USER(), against the real client address; clients connect from 127.0.0.2 / 127.0.0.3 (and
+  ::1) by binding their source address in the scripted client (wire.py; the mariadb CLI has no
+  --bind-address). Without the option the backend sees the proxy.
 - A unix-socket backend is refused when the proxy would run as root or as the socket's owner
   (the backend would authenticate the proxy's own OS identity via unix_socket): at startup, by
-  --check and on reload.
+  --check and on reload; the owner case against a mariadbd that really runs as `mysql`.
 - The notice when neither backend_proxy_protocol nor strict_accounts is on, and the documented
   export of the backend's accounts into the accounts file.
 
@@ -35,7 +35,7 @@ from helpers import REPO_ROOT
 
 AS_ROOT = os.geteuid() == 0
 UNPRIVILEGED = "nobody"
-# Stands in for the server's own OS user: the socket is handed to it for the owner tests.
+# The server's own OS user (the packaged mariadbd runs as it and owns its socket).
 SOCKET_OWNER = "mysql"
 NOTICE = "backend_proxy_protocol and strict_accounts are both OFF"
 REFUSAL = "MariaDB authenticates unix-socket connections by the OS user of the connecting process"
