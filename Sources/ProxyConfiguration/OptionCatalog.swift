@@ -22,6 +22,12 @@ enum OptionCatalog {
                  "TCP port of the MariaDB server, used with backend_host.") { $0.backendPort = $1 },
         .text("backend_socket", placeholder: "PATH", mariaDB: nil,
               "Unix socket of the MariaDB server (instead of backend_host).") { $0.backendSocket = $1 },
+        OptionSpec(
+            name: "backend_proxy_protocol", kind: .proxyProtocolVersion, defaultValue: "OFF", mariaDBVariable: nil,
+            summary: "Send the client's address to the backend in a PROXY protocol header: OFF, v1 or v2."
+        ) { draft, value in
+            if case .proxyProtocol(let version) = value { draft.settings.backendProxyProtocol = version }
+        },
         .text("ssl_cert", placeholder: "PATH", mariaDB: "ssl_cert",
               "PEM certificate (chain) presented to clients; enables TLS.") { $0.settings.tls.certificatePath = $1 },
         .text("ssl_key", placeholder: "PATH", mariaDB: "ssl_key",

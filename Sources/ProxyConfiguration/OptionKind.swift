@@ -13,6 +13,8 @@ enum OptionKind: Sendable, Equatable {
     case tlsVersionList
     /// `log_level`: one of the swift-log level names, case-insensitive.
     case logLevel
+    /// `backend_proxy_protocol`: OFF, v1 or v2, case-insensitive.
+    case proxyProtocolVersion
 
     /// How `--help` shows the value after `=` (empty for booleans, which need none).
     var placeholder: String {
@@ -23,6 +25,7 @@ enum OptionKind: Sendable, Equatable {
         case .addressList: return "LIST"
         case .tlsVersionList: return "LIST"
         case .logLevel: return "LEVEL"
+        case .proxyProtocolVersion: return "OFF|v1|v2"
         }
     }
 
@@ -88,6 +91,12 @@ enum OptionKind: Sendable, Equatable {
                 throw ConfigurationProblem("expected one of \(names), got '\(raw)'")
             }
             return .logLevel(level)
+
+        case .proxyProtocolVersion:
+            guard let version = BackendProxyProtocol(rawValue: trimmed.lowercased()) else {
+                throw ConfigurationProblem("expected OFF, v1 or v2, got '\(raw)'")
+            }
+            return .proxyProtocol(version)
         }
     }
 }

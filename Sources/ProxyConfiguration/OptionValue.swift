@@ -7,4 +7,5 @@ enum OptionValue: Sendable, Equatable {
     case addresses([String])
     case tlsVersions(Set<TLSProtocolVersion>)
     case logLevel(LogLevelSetting)
+    case proxyProtocol(BackendProxyProtocol)
 }

@@ -13,6 +13,17 @@ public enum BackendEndpoint: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// `backend_proxy_protocol`: whether, and in which version, the proxy tells the backend the real
+/// client address with a PROXY protocol header (MariaDB's `proxy_protocol_networks`).
+public enum BackendProxyProtocol: String, Sendable, CaseIterable {
+    /// No header: the backend sees the proxy's own address.
+    case off
+    /// The text header (`PROXY TCP4 …`); clients on the proxy's unix socket are sent as `UNKNOWN`.
+    case v1
+    /// The binary header without TLVs; clients on the proxy's unix socket are sent as AF_UNIX.
+    case v2
+}
+
 /// A TLS protocol version as MariaDB's `tls_version` spells it.
 public enum TLSProtocolVersion: String, Sendable, CaseIterable, Comparable {
     case tls1_0 = "TLSv1.0"
@@ -57,6 +68,7 @@ public struct ProxySettings: Sendable, Equatable {
     /// backend_host + backend_port, or backend_socket. The parser always sets it explicitly
     /// (one of the two is required); this initial value only serves code that builds settings by hand.
     public var backend: BackendEndpoint = .tcp(host: "127.0.0.1", port: 3306)
+    public var backendProxyProtocol: BackendProxyProtocol = .off   // backend_proxy_protocol
     public var tls = TLSSettings()
     public var requireSecureTransport = false                // require_secure_transport
     public var accountsPath: String? = nil                   // accounts (policy file in MariaDB's SQL)

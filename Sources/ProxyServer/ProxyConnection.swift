@@ -266,6 +266,13 @@ final class ProxyConnection {
         channel.closeFuture.whenComplete { _ in loopBound.value.backendChannelClosed() }
         if clientClosed || closing {
             channel.close(promise: nil)
+            return
+        }
+        // backend_proxy_protocol: the header goes first, before the greeting is even read
+        // (sql/net_serv.cc reads it with the first client packet); docs/security.md "What the backend sees".
+        if let version = environment.settings.backendProxyProtocol.headerVersion {
+            let header = ProxyProtocolHeader.encode(client: clientAddress, local: clientChannel.localAddress, version: version)
+            channel.writeAndFlush(ByteBuffer(bytes: header), promise: nil)
         }
     }
 
@@ -343,7 +350,9 @@ final class ProxyConnection {
 
     private func backendLostDuringLogin() {
         guard !closing else { return }
-        perform(machine.backendFailed("backend \(environment.settings.backend) closed the connection during login"))
+        // A backend not trusting the PROXY header sends 1130 and a reset that loses it: name the cause.
+        let hint = environment.settings.backendProxyProtocol == .off ? "" : " (is the proxy in its proxy_protocol_networks?)"
+        perform(machine.backendFailed("backend \(environment.settings.backend) closed the connection during login\(hint)"))
     }
 
     // MARK: - Actions

@@ -23,7 +23,7 @@ struct ReloadService: Service {
     /// One reload; blocking file I/O runs here, on the signal task, never on an event loop.
     func reload() {
         notifier.reloading()
-        let outcome = Self.load(arguments: arguments)
+        let outcome = Self.load(arguments: arguments, runningAs: geteuid(), userOption: server.currentSnapshot.settings.user)
         switch outcome {
         case .failure(let message):
             ReloadCounters.failed.increment()
@@ -31,7 +31,9 @@ struct ReloadService: Service {
             notifier.reloaded(status: "reload failed, previous configuration kept: \(message)")
         case .success(let snapshot, let warnings):
             for warning in warnings + snapshot.warnings { logger.warning("\(warning)") }
+            if let warning = BackendIdentityCheck.ownerWarning(backend: snapshot.settings.backend) { logger.warning("\(warning)") }
             for note in server.install(snapshot) { logger.warning("\(note)") }
+            if let notice = BackendIdentityCheck.addressNotice(server.currentSnapshot.settings) { logger.notice("\(notice)") }
             ReloadCounters.succeeded.increment()
             var metadata: Logger.Metadata = ["reload": "succeeded"]
             if let tls = snapshot.tlsContext {
@@ -50,8 +52,9 @@ struct ReloadService: Service {
         case failure(String)
     }
 
-    /// Parses the command line and its option files again, then builds the snapshot.
-    static func load(arguments: [String]) -> Outcome {
+    /// Parses the command line and its option files again, then builds the snapshot. A backend the
+    /// proxy may not relay to as `uid` (``BackendIdentityCheck``) fails the reload like a bad file.
+    static func load(arguments: [String], runningAs uid: uid_t, userOption: String?) -> Outcome {
         let parsed: ParsedCommandLine
         do {
             parsed = try ProxyCommandLine.parseWithWarnings(arguments)
@@ -60,6 +63,9 @@ struct ReloadService: Service {
         }
         guard case .run(let settings, _) = parsed.request else {
             return .failure("Failed to reload: the command line no longer asks to run")
+        }
+        if let refusal = BackendIdentityCheck.refusal(backend: settings.backend, uid: uid, userOption: userOption) {
+            return .failure("Failed to reload: \(refusal)")
         }
         do {
             return .success(try ServerSnapshot.load(settings: settings), warnings: parsed.warnings)

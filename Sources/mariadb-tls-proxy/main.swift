@@ -76,11 +76,24 @@ do {
     fail("\(error)")
 }
 
+// Never relay over a unix socket as root or as the backend's own user: the backend would
+// authenticate the proxy's OS identity for any client. The uid that counts is the one after `user`.
+let runAsUID = privilegeDrop?.uid ?? geteuid()
+if let refusal = BackendIdentityCheck.refusal(backend: settings.backend, uid: runAsUID, userOption: settings.user) {
+    fail(refusal)
+}
+if let warning = BackendIdentityCheck.ownerWarning(backend: settings.backend) {
+    logger.warning("\(warning)")
+}
+
 if checkOnly {
     print("\(programName): configuration OK")
     exit(0)
 }
 
+if let notice = BackendIdentityCheck.addressNotice(settings) {
+    logger.notice("\(notice)")
+}
 if snapshot.tlsContext == nil {
     logger.warning("no ssl_cert/ssl_key configured: TLS is not offered to clients")
 }

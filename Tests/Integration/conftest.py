@@ -264,7 +264,9 @@ def policy_servers(prerequisites, certs, session_dir) -> Iterator[PolicyServers]
     general_log = plain_dir / "general.log"
     ref_opts = ["--ssl", f"--ssl-cert={certs.server_cert}", f"--ssl-key={certs.server_key}",
                 f"--ssl-ca={certs.path('ca-bundle.pem')}", "--skip-name-resolve"]
-    plain_opts = ["--skip-name-resolve", "--general-log=1", f"--general-log-file={general_log}"]
+    # The proxy for socket clients tells the plain backend about them with a PROXY header (v2 AF_UNIX).
+    plain_opts = ["--skip-name-resolve", "--general-log=1", f"--general-log-file={general_log}",
+                  "--proxy-protocol-networks=127.0.0.1"]
     # Both servers start at once (each takes a few seconds).
     started = {d: policy.start_server_async(SCRIPTS, d, opts) for d, opts in ((ref_dir, ref_opts),
                                                                               (plain_dir, plain_opts))}
@@ -324,9 +326,11 @@ class PolicyProxyFactory(ProxyFactory):
         options["accounts"] = str(self.servers.accounts["show-create-user"])
         return options
 
-    def socket_backend(self) -> dict[str, object]:
-        """Overrides that make a proxy reach the backend over its unix socket."""
-        return {"backend_host": None, "backend_port": None, "backend_socket": self.backend.socket}
+    def socket_clients_as_localhost(self) -> dict[str, object]:
+        """Overrides that make the backend see the proxy's unix-socket clients as `localhost`: a PROXY
+        v2 header (AF_UNIX) over TCP. Not backend_socket: the suite runs as root, and a proxy running
+        as root refuses a unix-socket backend (docs/security.md, "What the backend sees")."""
+        return {"backend_proxy_protocol": "v2"}
 
 
 class PolicyProxyPool:
@@ -335,7 +339,7 @@ class PolicyProxyPool:
     The backend matches its account rows against the *proxy's* address. So that CURRENT_USER()
     through the proxy names the row MariaDB would pick for the real client, TCP clients go through
     a proxy that reaches the backend over TCP (the backend sees 127.0.0.1, as the reference server
-    sees a TCP client), and unix-socket clients through one that uses the backend's socket (the
+    sees a TCP client), and unix-socket clients through one that sends a PROXY v2 AF_UNIX header (the
     backend sees localhost, as the reference sees a socket client).
     """
 
@@ -348,7 +352,7 @@ class PolicyProxyPool:
         if source not in self._pairs:
             accounts = str(self.factory.servers.accounts[source])
             tcp = self.factory.start({"accounts": accounts})
-            sock = self.factory.start({"accounts": accounts, **self.factory.socket_backend()})
+            sock = self.factory.start({"accounts": accounts, **self.factory.socket_clients_as_localhost()})
             self._pairs[source] = (tcp, sock)
         return self._pairs[source]
 

@@ -38,7 +38,7 @@ struct OptionValidationTests {
     @Test func knownOptions() {
         #expect(ProxyCommandLine.knownOptions == [
             "bind_address", "port", "socket", "backend_host", "backend_port", "backend_socket",
-            "ssl_cert", "ssl_key", "ssl_ca", "ssl_capath", "ssl_crl", "ssl_crlpath", "ssl_cipher",
+            "backend_proxy_protocol", "ssl_cert", "ssl_key", "ssl_ca", "ssl_capath", "ssl_crl", "ssl_crlpath", "ssl_cipher",
             "tls_version", "require_secure_transport", "accounts", "strict_accounts", "skip_name_resolve",
             "max_connections", "max_handshakes", "connect_timeout",
             "shutdown_timeout", "user", "metrics_address", "log_level",
@@ -133,6 +133,20 @@ struct OptionValidationTests {
     @Test func anEmptyValueOnTheCommandLineUnsetsTheFileBackend() throws {
         let s = try run("[mariadb-tls-proxy]\nbackend_host = db", ["--backend-host=", "--backend-socket=/s"]).settings
         #expect(s.backend == .unixSocket(path: "/s"))
+    }
+
+    @Test func backendProxyProtocol() throws {
+        #expect(try settings("").backendProxyProtocol == .off)
+        #expect(try settings("backend_proxy_protocol = v1").backendProxyProtocol == .v1)
+        #expect(try settings("backend_proxy_protocol = V2").backendProxyProtocol == .v2)
+        #expect(try settings("backend_proxy_protocol = v2\nbackend_proxy_protocol = off").backendProxyProtocol == .off)
+        #expect(try settings("backend_proxy_protocol = v1", ["--backend-proxy-protocol=v2"]).backendProxyProtocol == .v2)
+        for bad in ["v3", "ON", "", "2", "proxy"] {
+            #expect(groupError("backend_proxy_protocol = \(bad)")
+                == "/t/my.cnf:3: option 'backend_proxy_protocol': expected OFF, v1 or v2, got '\(bad)'")
+        }
+        // Not a boolean: a bare name or skip- has no meaning.
+        #expect(groupError("skip-backend-proxy-protocol") != nil)
     }
 
     @Test func backendPortWithASocketIsAWarning() throws {
