@@ -54,8 +54,6 @@ final class ProxyConnection {
     private var bytesFromClient = 0
     private var bytesToClient = 0
     private var tlsFacts: TLSFacts?
-    /// This connection holds one of the `max_handshakes` slots.
-    private var handshakeInFlight = false
 
     /// Bytes a client may have buffered during the login before it is a protocol error
     /// (a HandshakeResponse with connection attributes is at most ~64 KiB).
@@ -146,7 +144,6 @@ final class ProxyConnection {
 
     func clientTLSEstablished(_ facts: TLSFacts) {
         tlsFacts = facts
-        endHandshake()
         perform(machine.tlsEstablished(facts))
         processClientPackets()
     }
@@ -175,15 +172,7 @@ final class ProxyConnection {
         }
     }
 
-    private func endHandshake() {
-        if handshakeInFlight {
-            handshakeInFlight = false
-            environment.handshakeGate.end()
-        }
-    }
-
     func clientInactive() {
-        endHandshake()
         clientClosed = true
         clientContext = nil
         machine.abandon(outcome: "client disconnected during login")
@@ -368,10 +357,10 @@ final class ProxyConnection {
         let handler = TLSServerHandler(
             context: tlsContext,
             initialCiphertext: leftover,
-            plaintextAfterHandshakeFailure: encodePacket(sequenceID: failurePacket.sequenceID, payload: failurePacket.payload)
+            plaintextAfterHandshakeFailure: encodePacket(sequenceID: failurePacket.sequenceID, payload: failurePacket.payload),
+            // The handler holds a max_handshakes slot from the complete ClientHello to the end of the handshake.
+            admission: environment.handshakeGate
         )
-        handshakeInFlight = true
-        environment.handshakeGate.begin()
         do {
             try clientChannel.pipeline.syncOperations.addHandler(handler, position: .first)
         } catch {

@@ -83,7 +83,6 @@ public final class ProxyServer: Service, Sendable {
             for listener in listeners { try? await listener.close() }
             throw error
         }
-        handshakeGate.register(listeners: listeners)
         let addresses = listeners.map { Self.describeListener($0, socketPath: settings.socketPath) }
         let unlinkSocket = inheritedListeners.isEmpty ? settings.socketPath : nil
         onReady(addresses)
