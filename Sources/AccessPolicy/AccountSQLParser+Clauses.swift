@@ -83,7 +83,7 @@ extension AccountSQLParser {
     private mutating func parseAuthentication() throws(PolicyParseError) {
         if accept("BY") {
             _ = accept("PASSWORD")
-            _ = try parseStringValue(what: "a password string after IDENTIFIED BY")
+            _ = try parseSecretString(what: "a password string after IDENTIFIED BY")
             return
         }
         guard accept("VIA") || accept("WITH") else { throw fail(expected: "BY, VIA or WITH after IDENTIFIED") }
@@ -92,16 +92,25 @@ extension AccountSQLParser {
             if accept("USING") || accept("AS") {
                 if accept("PASSWORD") {
                     try expectSymbol("(", "after PASSWORD")
-                    _ = try parseStringValue(what: "a password string in PASSWORD(…)")
+                    _ = try parseSecretString(what: "a password string in PASSWORD(…)")
                     try expectSymbol(")", "to close PASSWORD(…)")
                 } else {
-                    _ = try parseStringValue(what: "an authentication string after USING or AS")
+                    _ = try parseSecretString(what: "an authentication string after USING or AS")
                 }
             }
         } while accept("OR")
     }
 
     // MARK: Values
+
+    /// A password or authentication string: like ``parseStringValue(what:)``, but an error
+    /// names neither the token found instead of it nor the one right after it.
+    private mutating func parseSecretString(what: String) throws(PolicyParseError) -> String {
+        guard current.kind == .string else { throw fail(expected: what, redactingFound: true) }
+        let value = try parseStringValue(what: what)
+        positionAfterSecret = position
+        return value
+    }
 
     /// A string literal; adjacent literals are joined (with a warning: 10.11 rejects them here).
     mutating func parseStringValue(what: String) throws(PolicyParseError) -> String {

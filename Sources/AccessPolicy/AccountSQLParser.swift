@@ -10,6 +10,9 @@ struct AccountSQLParser {
     var position = 0
     /// Notes found while parsing (e.g. joined literals), as `file:line:column: text`.
     var warnings: [String] = []
+    /// The position of the token right after the last password or authentication string: an
+    /// error there does not show that token, which may be the rest of a mis-quoted password.
+    var positionAfterSecret: Int?
 
     init(text: String, fileName: String) throws(PolicyParseError) {
         self.tokens = try SQLTokenizer.tokenize(text, fileName: fileName)
@@ -49,8 +52,11 @@ struct AccountSQLParser {
         SourceLocation(file: fileName, line: token.line, column: token.column)
     }
 
-    func fail(expected what: String) -> PolicyParseError {
-        PolicyParseError(location: location(of: current), message: "expected \(what), found \(current.quotedForMessage)")
+    /// "expected …, found …"; the found token is described without its text where it may be a
+    /// secret (`redactingFound`, or right after a password string).
+    func fail(expected what: String, redactingFound: Bool = false) -> PolicyParseError {
+        let found = redactingFound || position == positionAfterSecret ? current.redactedForMessage : current.quotedForMessage
+        return PolicyParseError(location: location(of: current), message: "expected \(what), found \(found)")
     }
 
     func fail(_ message: String, at token: SQLToken) -> PolicyParseError {

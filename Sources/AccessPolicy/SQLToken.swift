@@ -32,14 +32,31 @@ struct SQLToken: Sendable, Equatable {
 
     func isSymbol(_ symbol: Character) -> Bool { kind == .symbol && text == String(symbol) }
 
-    /// How the token reads in an error message.
+    /// How the token reads in an error message. A string literal's contents are never shown: it
+    /// may be a password (`IDENTIFIED BY 'secret'`), and error messages go to logs and terminals.
     var quotedForMessage: String {
         switch kind {
         case .end: return "end of file"
-        case .string: return "string " + SQLQuoting.singleQuoted(String(text.prefix(40)))
+        case .string: return "a string literal"
         case .quotedIdentifier: return "`\(text.prefix(40))`"
         case .hostname: return text.isEmpty ? "blank after '@'" : "'\(text.prefix(40))'"
         default: return "'\(text.prefix(40))'"
         }
+    }
+
+    /// The token's kind only, for a position where it may be (part of) a secret: right after a
+    /// password or authentication string, or where one was expected.
+    var redactedForMessage: String {
+        let what: String
+        switch kind {
+        case .end: return "end of file"
+        case .string: what = "a string literal"
+        case .word: what = "a word"
+        case .number: what = "a number"
+        case .quotedIdentifier: what = "a quoted identifier"
+        case .hostname: what = "a host name"
+        case .symbol: what = "a symbol"
+        }
+        return what + " (not shown: it may be part of a password)"
     }
 }

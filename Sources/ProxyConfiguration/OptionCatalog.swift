@@ -71,7 +71,7 @@ enum OptionCatalog {
         .integer("max_connections", 1...100_000, default: 151, mariaDB: "max_connections",
                  "Maximum number of simultaneous client connections.") { $0.settings.maxConnections = $1 },
         .integer("max_handshakes", 1...100_000, default: 64, mariaDB: nil,
-                 "TLS handshakes in progress at once; beyond it new connections wait in the accept queue.") {
+                 "TLS handshakes computing at once (from the whole ClientHello on); beyond it handshakes wait their turn.") {
             $0.settings.maxHandshakes = $1
         },
         .integer("connect_timeout", 2...31_536_000, default: 10, mariaDB: "connect_timeout",

@@ -18,13 +18,45 @@ enum ClientAddress {
         return ip
     }
 
-    /// MariaDB's `ip_to_hostname()`: loopback is `localhost` without DNS; otherwise a reverse lookup
-    /// whose answer must not look like an IPv4 address and must resolve forward to the same IP.
-    /// Blocking: call it off the event loop.
-    static func resolveHostName(ip: String) -> String? {
+    /// The two lookups `ip_to_hostname()` makes, injectable so the rules can be tested without DNS.
+    struct Resolver: Sendable {
+        /// Reverse lookup (`getnameinfo` with `NI_NAMEREQD`): the name for an IP, or nil.
+        var reverse: @Sendable (_ ip: String) -> String?
+        /// Forward lookup (`getaddrinfo`): the addresses of a name, as normalised IP text.
+        var forward: @Sendable (_ name: String) -> [String]
+
+        /// The system resolver (blocking).
+        static let system = Resolver(reverse: ClientAddress.reverseLookup, forward: ClientAddress.forwardLookup)
+    }
+
+    /// MariaDB's `ip_to_hostname()` (sql/hostname.cc): loopback is `localhost` without DNS;
+    /// otherwise the reverse lookup's answer is used only if it passes `is_hostname_valid()` (it
+    /// does not start with digits followed by a dot, so `10.0.0.evil.example` cannot match a
+    /// `'app'@'10.0.0.%'` row) and the forward lookup of that name contains the client's IP
+    /// (forward-confirmed reverse DNS). On any failure the host stays unknown (nil) and only the
+    /// IP is matched. Blocking with the system resolver: call it off the event loop.
+    static func resolveHostName(ip: String, resolver: Resolver = .system) -> String? {
         if ip == "127.0.0.1" || ip == "::1" { return "localhost" }
-        guard let name = reverseLookup(ip), !isDottedQuad(name), forwardLookup(name).contains(ip) else { return nil }
+        guard let name = resolver.reverse(ip), isValidHostName(name) else { return nil }
+        // strcasecmp in ip_to_hostname: IPv6 text may differ in case.
+        guard resolver.forward(name).contains(where: { $0.lowercased() == ip.lowercased() }) else { return nil }
         return String(name.prefix(255))
+    }
+
+    /// MariaDB's `is_hostname_valid()` (sql/hostname.cc): a name is refused when it starts with
+    /// one or more ASCII digits followed by a dot, i.e. when it resembles an IPv4 address
+    /// (`1.2.3.4`, `192.168.1.example.org`, `123.example.org`). `1abc.example` or `12:ab::1` pass
+    /// this check (the forward confirmation still applies).
+    static func isValidHostName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, isASCIIDigit(first) else { return true }
+        let afterDigits = bytes.dropFirst().firstIndex { !isASCIIDigit($0) }
+        guard let index = afterDigits else { return true }
+        return bytes[index] != UInt8(ascii: ".")
+    }
+
+    private static func isASCIIDigit(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }
 
     /// The identity for the access policy, given the transport and (optionally) a resolved name.
@@ -40,7 +72,7 @@ enum ClientAddress {
         }
     }
 
-    private static func reverseLookup(_ ip: String) -> String? {
+    @Sendable private static func reverseLookup(_ ip: String) -> String? {
         guard let address = try? SocketAddress(ipAddress: ip, port: 0) else { return nil }
         var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
         let rc = address.withSockAddr { pointer, length in
@@ -50,7 +82,7 @@ enum ClientAddress {
         return String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    private static func forwardLookup(_ name: String) -> [String] {
+    @Sendable private static func forwardLookup(_ name: String) -> [String] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?

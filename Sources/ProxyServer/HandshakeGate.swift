@@ -1,58 +1,88 @@
 import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
+import ProxyTLS
 
-/// `max_handshakes`: counts TLS handshakes in progress across all event loops and pauses the
-/// listeners (no more accepts; new clients wait in the kernel's accept queue) while the count is
-/// at the limit, so a connection storm cannot starve established sessions.
-final class HandshakeGate: Sendable {
-    private let inFlight = Synchronization.Atomic<Int>(0)
-    private let limit: Synchronization.Atomic<Int>
-    private let listeners = NIOLockedValueBox<[Channel]>([])
-    private let paused = Synchronization.Atomic<Bool>(false)
+/// `max_handshakes`: how many TLS handshakes may compute at once, across all event loops.
+///
+/// A connection asks for a slot only when its whole ClientHello has arrived (``TLSServerHandler``)
+/// and holds it until its handshake completes, fails or passes
+/// ``TLSServerHandler/handshakeDeadline`` (5 s). Beyond the limit, handshakes wait in arrival
+/// order with their ClientHello buffered; nothing else waits: listeners keep accepting (the unix
+/// socket included), plaintext logins and established sessions are not affected, and a client that
+/// stalls before or inside its ClientHello holds no slot at all.
+final class HandshakeGate: TLSHandshakeAdmission {
+    private struct Waiter {
+        let ticket: UInt64
+        let eventLoop: EventLoop
+        let granted: @Sendable () -> Void
+    }
+
+    private struct State {
+        var limit: Int
+        var holders: Set<UInt64> = []
+        var waiting = CircularBuffer<Waiter>()
+        var lastTicket: UInt64 = 0
+
+        /// Moves waiters into free slots, first come first served.
+        mutating func admitWaiters() -> [Waiter] {
+            var admitted: [Waiter] = []
+            while holders.count < limit, let next = waiting.popFirst() {
+                holders.insert(next.ticket)
+                admitted.append(next)
+            }
+            return admitted
+        }
+    }
+
+    private let state: NIOLockedValueBox<State>
 
     init(limit: Int) {
-        self.limit = Synchronization.Atomic(limit)
+        state = NIOLockedValueBox(State(limit: limit))
     }
+
+    /// Handshakes computing now.
+    var count: Int { state.withLockedValue { $0.holders.count } }
+
+    /// Handshakes whose ClientHello is complete, waiting for a slot.
+    var waitingCount: Int { state.withLockedValue { $0.waiting.count } }
 
     func setLimit(_ value: Int) {
-        limit.store(value, ordering: .relaxed)
-        update()
+        let admitted = state.withLockedValue { state in
+            state.limit = value
+            return state.admitWaiters()
+        }
+        Self.notify(admitted)
     }
 
-    func register(listeners channels: [Channel]) {
-        listeners.withLockedValue { $0 = channels }
-        update()
-    }
-
-    var count: Int { inFlight.load(ordering: .relaxed) }
-
-    func begin() {
-        inFlight.wrappingAdd(1, ordering: .relaxed)
-        update()
-    }
-
-    func end() {
-        inFlight.wrappingSubtract(1, ordering: .relaxed)
-        update()
-    }
-
-    private var shouldPause: Bool {
-        inFlight.load(ordering: .relaxed) >= limit.load(ordering: .relaxed)
-    }
-
-    /// Pauses or resumes accepting when the count crosses the limit. The change itself runs on each
-    /// listener's event loop and reads the state afresh there, so the last one to run always
-    /// reflects the latest count, however crossings on different threads interleave.
-    private func update() {
-        let pause = shouldPause
-        guard paused.exchange(pause, ordering: .relaxed) != pause else { return }
-        for channel in listeners.withLockedValue({ $0 }) {
-            channel.eventLoop.execute { [self] in
-                let pauseNow = shouldPause
-                channel.setOption(ChannelOptions.autoRead, value: !pauseNow).whenFailure { _ in }
-                if !pauseNow { channel.read() }
+    func requestSlot(on eventLoop: EventLoop, whenGranted: @escaping @Sendable () -> Void) -> (ticket: UInt64, grantedNow: Bool) {
+        state.withLockedValue { state in
+            state.lastTicket += 1
+            let ticket = state.lastTicket
+            if state.waiting.isEmpty, state.holders.count < state.limit {
+                state.holders.insert(ticket)
+                return (ticket, true)
             }
+            state.waiting.append(Waiter(ticket: ticket, eventLoop: eventLoop, granted: whenGranted))
+            return (ticket, false)
+        }
+    }
+
+    func release(_ ticket: UInt64) {
+        let admitted = state.withLockedValue { state -> [Waiter] in
+            if state.holders.remove(ticket) != nil {
+                return state.admitWaiters()
+            }
+            if let index = state.waiting.firstIndex(where: { $0.ticket == ticket }) {
+                state.waiting.remove(at: index)
+            }
+            return []
+        }
+        Self.notify(admitted)
+    }
+
+    private static func notify(_ admitted: [Waiter]) {
+        for waiter in admitted {
+            waiter.eventLoop.execute(waiter.granted)
         }
     }
 }

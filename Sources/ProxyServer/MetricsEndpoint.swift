@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -6,15 +7,35 @@ import Prometheus
 
 /// A tiny HTTP listener serving the Prometheus registry at `GET /metrics` (`metrics_address`).
 /// Everything else gets 404. Kept off the proxy's data path: its own channel, no TLS.
+///
+/// Bounded so it cannot hold descriptors for long: at most ``maximumConnections`` are open (a new
+/// one closes the oldest, so a scrape still gets through while others hang), a request must arrive
+/// in full within ``requestTimeout`` of the connection or of the previous answer (idle keep-alive
+/// included), and the listener backs off when accept runs out of descriptors, like the proxy's own.
 public enum MetricsEndpoint {
-    public static func bind(address: String, registry: PrometheusCollectorRegistry, group: EventLoopGroup) async throws -> Channel {
+    /// Connections open at once; the oldest is closed to make room for a new one.
+    static let maximumConnections = 16
+    /// Time to receive a whole request (head and body), from the connection or the last answer.
+    static let requestTimeout = TimeAmount.seconds(5)
+
+    public static func bind(
+        address: String,
+        registry: PrometheusCollectorRegistry,
+        group: EventLoopGroup,
+        logger: Logger = Logger(label: "mariadb-tls-proxy.metrics")
+    ) async throws -> Channel {
         let (host, port) = try parse(address)
+        let connections = MetricsConnections(limit: maximumConnections)
         return try await ServerBootstrap(group: group)
+            .serverChannelInitializer { channel in
+                ProxyServer.addAcceptBackoff(to: channel, logger: logger, listener: "metrics \(address)")
+            }
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    connections.add(channel)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
+                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry, timeout: requestTimeout))
                 }
             }
             .bind(host: host, port: port)
@@ -36,16 +57,67 @@ struct MetricsAddressError: Error, CustomStringConvertible {
     var description: String { "option 'metrics_address': expected HOST:PORT, got '\(address)'" }
 }
 
+/// The metrics listener's open connections, oldest first; beyond the limit the oldest is closed.
+private final class MetricsConnections: Sendable {
+    private let limit: Int
+    private let open = NIOLockedValueBox<[ObjectIdentifier: (order: UInt64, channel: Channel)]>([:])
+    private let counter = NIOLockedValueBox<UInt64>(0)
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func add(_ channel: Channel) {
+        let order = counter.withLockedValue { value in
+            value += 1
+            return value
+        }
+        let key = ObjectIdentifier(channel)
+        let evicted: Channel? = open.withLockedValue { open in
+            open[key] = (order, channel)
+            guard open.count > limit, let oldest = open.min(by: { $0.value.order < $1.value.order }) else { return nil }
+            open[oldest.key] = nil
+            return oldest.value.channel
+        }
+        evicted?.close(promise: nil)
+        channel.closeFuture.whenComplete { [open] _ in
+            open.withLockedValue { open in
+                if open[key]?.order == order { open[key] = nil }
+            }
+        }
+    }
+}
+
 private final class MetricsHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let registry: PrometheusCollectorRegistry
+    private let timeout: TimeAmount
     private var isMetricsRequest = false
     private var keepAlive = false
+    private var requestDeadline: Scheduled<Void>?
 
-    init(registry: PrometheusCollectorRegistry) {
+    init(registry: PrometheusCollectorRegistry, timeout: TimeAmount) {
         self.registry = registry
+        self.timeout = timeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        startRequestDeadline(context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        requestDeadline?.cancel()
+        requestDeadline = nil
+    }
+
+    /// A request not received in full within `timeout` closes the connection.
+    private func startRequestDeadline(context: ChannelHandlerContext) {
+        requestDeadline?.cancel()
+        requestDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            context.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -56,6 +128,8 @@ private final class MetricsHTTPHandler: ChannelInboundHandler {
         case .body:
             break
         case .end:
+            requestDeadline?.cancel()
+            requestDeadline = nil
             var body = context.channel.allocator.buffer(capacity: 1024)
             var headers = HTTPHeaders()
             let status: HTTPResponseStatus
@@ -75,6 +149,7 @@ private final class MetricsHTTPHandler: ChannelInboundHandler {
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
                 if !keepAlive { channel.close(promise: nil) }
             }
+            if keepAlive { startRequestDeadline(context: context) }
         }
     }
 }

@@ -56,8 +56,6 @@ final class ProxyConnection {
     private var bytesFromClient = 0
     private var bytesToClient = 0
     private var tlsFacts: TLSFacts?
-    /// This connection holds one of the `max_handshakes` slots.
-    private var handshakeInFlight = false
     /// A refused COM_CHANGE_USER whose answer waits out MariaDB's one-second pause; the client's
     /// stream behind it waits too (in the interceptor, and in `heldClientBytes` for later reads).
     private var refusalPending: Scheduled<Void>?
@@ -158,7 +156,6 @@ final class ProxyConnection {
 
     func clientTLSEstablished(_ facts: TLSFacts) {
         tlsFacts = facts
-        endHandshake()
         perform(machine.tlsEstablished(facts))
         processClientPackets()
     }
@@ -187,15 +184,7 @@ final class ProxyConnection {
         }
     }
 
-    private func endHandshake() {
-        if handshakeInFlight {
-            handshakeInFlight = false
-            environment.handshakeGate.end()
-        }
-    }
-
     func clientInactive() {
-        endHandshake()
         clientClosed = true
         clientContext = nil
         machine.abandon(outcome: "client disconnected during login")
@@ -395,10 +384,10 @@ final class ProxyConnection {
         let handler = TLSServerHandler(
             context: tlsContext,
             initialCiphertext: leftover,
-            plaintextAfterHandshakeFailure: encodePacket(sequenceID: failurePacket.sequenceID, payload: failurePacket.payload)
+            plaintextAfterHandshakeFailure: encodePacket(sequenceID: failurePacket.sequenceID, payload: failurePacket.payload),
+            // The handler holds a max_handshakes slot from the complete ClientHello to the end of the handshake.
+            admission: environment.handshakeGate
         )
-        handshakeInFlight = true
-        environment.handshakeGate.begin()
         do {
             try clientChannel.pipeline.syncOperations.addHandler(handler, position: .first)
         } catch {

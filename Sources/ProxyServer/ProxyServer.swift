@@ -83,7 +83,6 @@ public final class ProxyServer: Service, Sendable {
             for listener in listeners { try? await listener.close() }
             throw error
         }
-        handshakeGate.register(listeners: listeners)
         let addresses = listeners.map { Self.describeListener($0, socketPath: settings.socketPath) }
         let unlinkSocket = inheritedListeners.isEmpty ? settings.socketPath : nil
         onReady(addresses)
@@ -149,11 +148,23 @@ public final class ProxyServer: Service, Sendable {
     // MARK: - Listeners
 
     private func bindTCP(host: String, port: Int) async throws -> Channel {
-        try await tcpBootstrap().bind(host: host, port: port).get()
+        try await tcpBootstrap(listener: "\(host):\(port)").bind(host: host, port: port).get()
     }
 
-    private func tcpBootstrap() -> ServerBootstrap {
+    /// Every listener backs off when accept fails for lack of descriptors (logged once per episode)
+    /// instead of retrying in a tight loop; see `AcceptExhaustionHandler`.
+    static func addAcceptBackoff(to channel: Channel, logger: Logger, listener: String) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandlers([
+                AcceptExhaustionHandler(logger: logger, listener: listener),
+                AcceptBackoffHandler(shouldForwardIOErrorCaught: false, backoffProvider: { _ in AcceptExhaustionHandler.pause }),
+            ])
+        }
+    }
+
+    private func tcpBootstrap(listener: String) -> ServerBootstrap {
         ServerBootstrap(group: group)
+            .serverChannelInitializer { [logger] channel in Self.addAcceptBackoff(to: channel, logger: logger, listener: listener) }
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
@@ -163,8 +174,9 @@ public final class ProxyServer: Service, Sendable {
             }
     }
 
-    private func unixBootstrap() -> ServerBootstrap {
+    private func unixBootstrap(listener: String) -> ServerBootstrap {
         ServerBootstrap(group: group)
+            .serverChannelInitializer { [logger] channel in Self.addAcceptBackoff(to: channel, logger: logger, listener: listener) }
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { [self] channel in
@@ -174,12 +186,13 @@ public final class ProxyServer: Service, Sendable {
 
     /// A listening socket from the service manager: NIO takes ownership of the descriptor.
     private func adopt(_ inherited: InheritedListener) async throws -> Channel {
-        let bootstrap = inherited.isUnixSocket ? unixBootstrap() : tcpBootstrap()
+        let listener = "inherited \(inherited.name)"
+        let bootstrap = inherited.isUnixSocket ? unixBootstrap(listener: listener) : tcpBootstrap(listener: listener)
         return try await bootstrap.withBoundSocket(inherited.fileDescriptor).get()
     }
 
     private func bindUnix(path: String) async throws -> Channel {
-        let channel = try await unixBootstrap()
+        let channel = try await unixBootstrap(listener: path)
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
             .get()
         // Like mariadbd's socket: any local user may connect; the login decides the rest.

@@ -8,6 +8,12 @@ import NIOCore
 /// flush are encrypted into one buffer sent with one channel write. Half-close maps onto TLS:
 /// a received close_notify becomes `ChannelEvent.inputClosed`, and `close(mode: .output)` sends
 /// close_notify before shutting the socket's write side.
+///
+/// With a ``TLSHandshakeAdmission`` (`max_handshakes`), OpenSSL does not run until the client's
+/// whole ClientHello has arrived and a slot is held: a client that stalls before or inside its
+/// ClientHello holds nothing (connect_timeout ends it). From the moment the slot is granted the
+/// handshake has ``handshakeDeadline`` to finish; after that the slot is released and the
+/// connection closed, so stalled handshakes cannot keep the slots from others.
 public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
@@ -30,15 +36,46 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var pendingWrites = CircularBuffer<(ByteBuffer, EventLoopPromise<Void>?)>(initialCapacity: 8)
     private var flushPending = false
 
+    /// Where this handshake stands with the `max_handshakes` admission.
+    private enum Slot {
+        /// No admission configured, or the handshake is over: OpenSSL runs freely.
+        case notNeeded
+        /// Waiting for the whole ClientHello.
+        case awaitingClientHello
+        case waiting(ticket: UInt64)
+        case holding(ticket: UInt64)
+    }
+
+    /// How long a handshake may take once its slot is granted (the ClientHello has arrived in
+    /// full): a client needs one round trip from there, so 5 seconds is generous, and a client
+    /// that stalls at this point gives its slot back within that time.
+    public static let handshakeDeadline = TimeAmount.seconds(5)
+    /// Bytes a client may send before its handshake is admitted: a maximal ClientHello in
+    /// maximal records, plus room for nothing else (a client waits for the ServerHello).
+    static let maximumBytesBeforeAdmission = 2 * ClientHelloScanner.maximumMessageLength
+
+    private let admission: TLSHandshakeAdmission?
+    private var slot: Slot
+    private var helloScanner = ClientHelloScanner()
+    private var deadline: Scheduled<Void>?
+
     /// - Parameters:
     ///   - context: the server context (snapshot) this connection uses for its whole life.
     ///   - initialCiphertext: bytes already read past the SSLRequest (the start of the ClientHello).
     ///   - plaintextAfterHandshakeFailure: written unencrypted after the alert when the handshake
     ///     fails; MariaDB sends `1043 Bad handshake` this way.
-    public init(context: TLSServerContext, initialCiphertext: ByteBuffer?, plaintextAfterHandshakeFailure: ByteBuffer?) {
+    ///   - admission: the `max_handshakes` gate; nil lets every handshake run at once.
+    public init(
+        context: TLSServerContext,
+        initialCiphertext: ByteBuffer?,
+        plaintextAfterHandshakeFailure: ByteBuffer?,
+        admission: TLSHandshakeAdmission? = nil
+    ) {
         self.serverContext = context
         self.initialCiphertext = initialCiphertext
         self.plaintextAfterHandshakeFailure = plaintextAfterHandshakeFailure
+        self.admission = admission
+        self.slot = admission == nil ? .notNeeded : .awaitingClientHello
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -50,12 +87,12 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.connection = connection
         if let bytes = initialCiphertext, bytes.readableBytes > 0 {
             initialCiphertext = nil
-            connection.bio.receiveFromNetwork(bytes)
-            advance(context: context)
+            receive(bytes, context: context)
         }
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        releaseSlot()
         failPendingWrites(ChannelError.ioOnClosedChannel)
         connection = nil
     }
@@ -63,9 +100,79 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
     // MARK: - Inbound
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let connection, state == .handshaking || state == .active else { return }
-        connection.bio.receiveFromNetwork(unwrapInboundIn(data))
+        guard state == .handshaking || state == .active else { return }
+        receive(unwrapInboundIn(data), context: context)
+    }
+
+    /// Hands ciphertext to OpenSSL; runs the handshake only once it is admitted.
+    private func receive(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
+        guard let connection else { return }
+        connection.bio.receiveFromNetwork(bytes)
+        switch slot {
+        case .notNeeded, .holding:
+            advance(context: context)
+        case .awaitingClientHello:
+            if helloScanner.feed(bytes) {
+                requestSlot(context: context)
+            } else if helloScanner.bytesSeen > Self.maximumBytesBeforeAdmission {
+                failHandshake(context: context, reason: "no ClientHello in the first \(helloScanner.bytesSeen) bytes")
+            }
+        case .waiting:
+            helloScanner.feed(bytes)
+            if helloScanner.bytesSeen > Self.maximumBytesBeforeAdmission {
+                failHandshake(context: context, reason: "\(helloScanner.bytesSeen) bytes sent before the handshake could start")
+            }
+        }
+    }
+
+    // MARK: - max_handshakes
+
+    private func requestSlot(context: ChannelHandlerContext) {
+        guard let admission else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let request = admission.requestSlot(on: context.eventLoop) {
+            let (handler, context) = loopBound.value
+            handler.slotGranted(context: context)
+        }
+        slot = .waiting(ticket: request.ticket)
+        if request.grantedNow { slotGranted(context: context) }
+    }
+
+    private func slotGranted(context: ChannelHandlerContext) {
+        guard case .waiting(let ticket) = slot else { return }
+        guard state == .handshaking else {
+            releaseSlot()
+            return
+        }
+        slot = .holding(ticket: ticket)
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: Self.handshakeDeadline) { [self] in
+            handshakeDeadlinePassed(context: context)
+        }
         advance(context: context)
+    }
+
+    private func handshakeDeadlinePassed(context: ChannelHandlerContext) {
+        deadline = nil
+        guard state == .handshaking, case .holding = slot else { return }
+        releaseSlot()
+        state = .closing
+        failPendingWrites(ChannelError.ioOnClosedChannel)
+        let seconds = Self.handshakeDeadline.nanoseconds / 1_000_000_000
+        context.fireErrorCaught(TLSServerError.handshakeFailed("not finished within \(seconds)s of the ClientHello"))
+        context.close(promise: nil)
+    }
+
+    /// Gives the slot back (or withdraws the request); from here on OpenSSL runs freely.
+    private func releaseSlot() {
+        deadline?.cancel()
+        deadline = nil
+        switch slot {
+        case .waiting(let ticket), .holding(let ticket):
+            admission?.release(ticket)
+        case .notNeeded, .awaitingClientHello:
+            break
+        }
+        slot = .notNeeded
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
@@ -76,6 +183,7 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     public func channelInactive(context: ChannelHandlerContext) {
         state = .closed
+        releaseSlot()
         failPendingWrites(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
@@ -90,6 +198,7 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
                 return
             case .complete:
                 state = .active
+                releaseSlot()
                 writeCiphertext(context: context, promise: nil)
                 context.fireUserInboundEventTriggered(TLSServerEvent.handshakeCompleted(connection.facts()))
                 // Application data that arrived with the client's Finished, then any writes made before.
@@ -137,6 +246,7 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private func failHandshake(context: ChannelHandlerContext, reason: String) {
         state = .closing
+        releaseSlot()
         // The alert OpenSSL produced, then MariaDB's plaintext ERR.
         if let alert = connection?.bio.takeOutbound() {
             context.write(wrapOutboundOut(alert), promise: nil)
@@ -178,6 +288,7 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
                 connection?.shutdown()
             }
             state = .closing
+            releaseSlot()
             writeCiphertext(context: context, promise: nil)
         }
         if mode == .all { failPendingWrites(ChannelError.ioOnClosedChannel) }

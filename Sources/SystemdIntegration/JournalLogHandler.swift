@@ -19,6 +19,13 @@ import Musl
 /// drops entries silently (it treats a missing `/run/systemd/journal/socket` as success), hence
 /// the ``Journal/stderrIsJournal`` check. Any other send error writes the entry to stderr with a
 /// `<priority>` prefix instead (the format journald's stdout stream parses).
+///
+/// The message and every metadata value are escaped with ``LogEscaping`` before they become
+/// fields, as on stderr. journald itself could store a newline in a field, but `journalctl`'s
+/// export, `cat` and `verbose` views and the stderr fallback print values on lines of their own,
+/// where a client-chosen user name such as `"x\nfake line"` would read as a separate entry; the
+/// escaped form keeps one entry one line. A value without control characters, backslashes or
+/// double quotes is sent unchanged, so `journalctl USER_NAME=app` matches as before.
 public struct JournalLogHandler: LogHandler {
     /// The `Logger`'s label; not sent (every entry carries ``Journal/syslogIdentifier``).
     public let label: String
@@ -49,7 +56,7 @@ public struct JournalLogHandler: LogHandler {
         if let error = event.error, merged["error"] == nil {
             merged["error"] = "\(error)"
         }
-        let fields = Journal.fields(
+        let fields = Self.escapedFields(
             message: event.message.description,
             level: event.level,
             metadata: merged,
@@ -61,6 +68,28 @@ public struct JournalLogHandler: LogHandler {
         if Self.send(fields) < 0 {
             Self.writeToStderr(fields, level: event.level)
         }
+    }
+
+    /// ``Journal/fields(message:level:metadata:source:file:function:line:)`` of the escaped message
+    /// and metadata values (``LogEscaping``). Pure, for tests.
+    static func escapedFields(
+        message: String,
+        level: Logger.Level,
+        metadata: Logger.Metadata,
+        source: String,
+        file: String,
+        function: String,
+        line: UInt
+    ) -> [String] {
+        Journal.fields(
+            message: LogEscaping.escaped(message),
+            level: level,
+            metadata: metadata.mapValues { .string(LogEscaping.escaped("\($0)")) },
+            source: source,
+            file: file,
+            function: function,
+            line: line
+        )
     }
 
     /// Packs all fields into one buffer and points one iovec at each; returns sd_journal_sendv's result.

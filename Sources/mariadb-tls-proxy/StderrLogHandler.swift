@@ -1,11 +1,16 @@
 import Foundation
 import Logging
+import SystemdIntegration
 
 /// swift-log handler writing one line per event to stderr:
 /// `2026-11-25T20:08:05.123Z info connection closed conn=4 client=127.0.0.1:50942 … outcome="relayed"`.
 ///
 /// The message comes first and metadata follows as `key=value` in a fixed order (connection
 /// fields first), so lines read left to right and grep well. Values with spaces are quoted.
+///
+/// The message and every value go through ``LogEscaping`` (control characters, backslash and the
+/// double quote escaped), so text from a client, such as a user name holding a newline, cannot
+/// start a line of its own or add a field.
 struct StderrLogHandler: LogHandler {
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level
@@ -27,7 +32,7 @@ struct StderrLogHandler: LogHandler {
     func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        var line = "\(Self.timestamp()) \(event.level) \(event.message)"
+        var line = "\(Self.timestamp()) \(event.level) \(LogEscaping.escaped(event.message.description))"
         for key in Self.orderedKeys(merged) {
             line += " \(key)=\(Self.quoted("\(merged[key]!)"))"
         }
@@ -42,8 +47,7 @@ struct StderrLogHandler: LogHandler {
     }
 
     static func quoted(_ value: String) -> String {
-        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        LogEscaping.fieldValue(value)
     }
 
     private static func timestamp() -> String {

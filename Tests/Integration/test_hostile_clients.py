@@ -3,7 +3,7 @@ connect_timeout, with its log line, while real clients keep logging in.
 
 The proxies here use a backend of this module's own, with max_connections raised: the proxy opens
 one backend connection per client, so a thousand silent clients mean a thousand backend
-connections (the shared backend keeps MariaDB's default of 151).
+connections (the shared backend keeps MariaDB's default of 151); its connect_timeout is raised too.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ CLOSED_RE = re.compile(r"connection closed .*client=127\.0\.0\.1:(\d+) .*outcome
 @pytest.fixture(scope="module")
 def own_backend(prerequisites, tmp_path_factory):
     d = tmp_path_factory.mktemp("hb") / "be"
-    b = hs.PrivateBackend.start(d, extra_opts="--max-connections=3000 --max-connect-errors=1000000")
+    # connect_timeout: clients held in their login for longer than mariadbd's default (10 s) keep
+    # their backend connection, so what ends them is the proxy's own limit under test.
+    b = hs.PrivateBackend.start(d, extra_opts="--max-connections=3000 --max-connect-errors=1000000 --connect-timeout=120")
     try:
         yield b
     finally:
@@ -450,8 +452,10 @@ def stall_in_tls_handshake(port: int) -> tuple[wire.Connection, float]:
     return c, t
 
 
-def test_max_handshakes_holds_new_connections_in_the_accept_queue(hostile_proxy, certs):
-    timeout = 3
+def test_max_handshakes_queues_handshakes_and_a_stalled_one_gives_its_slot_back(hostile_proxy, certs):
+    # connect_timeout far away: what frees the slots here is the per-handshake deadline (5 s
+    # after the ClientHello), not connect_timeout.
+    deadline, timeout = 5, 60
     p = hostile_proxy({"max_handshakes": 2, "connect_timeout": timeout})
 
     # Silent (plaintext) connections hold no handshake slot: TLS logins still work next to them.
@@ -462,43 +466,90 @@ def test_max_handshakes_holds_new_connections_in_the_accept_queue(hostile_proxy,
         for c in silent:
             c.close()
 
+    # Two clients send a whole ClientHello, read the server's flight and stall: both slots are taken.
     a, t_a = stall_in_tls_handshake(p.port)
-    b, t_b = stall_in_tls_handshake(p.port)
+    b, _ = stall_in_tls_handshake(p.port)
     try:
-        third = socket_connect(p.port)  # completes in the kernel's accept queue
-        t_third = time.monotonic()
-        try:
-            third.settimeout(max(0.1, t_a + timeout - 0.4 - time.monotonic()))
-            try:
-                early = third.recv(65536)
-            except (TimeoutError, OSError):
-                early = None
-            waited = time.monotonic() - t_third
-            assert early is None, f"third connection got {early[:30]!r} after {waited:.2f}s while 2 handshakes were stalled"
+        # Nothing else waits: the listeners accept, and the unix socket logs in at once.
+        t0 = time.monotonic()
+        r = mariadb(socket_path=p.socket, ssl=False, batch=True, execute="SELECT 7", timeout=10)
+        assert (r.returncode, r.stdout.strip()) == (0, "7"), r.stderr
+        assert time.monotonic() - t0 < 2, f"unix-socket login took {time.monotonic() - t0:.2f}s"
 
-            # The first stalled handshake is cut at connect_timeout; then the third is accepted.
-            third.settimeout(timeout + 5)
-            greeting = third.recv(65536)
-            got_at = time.monotonic()
-            assert greeting[4:5] == b"\x0a", f"expected a greeting, got {greeting[:30]!r}"
-            assert got_at - t_a >= timeout - 0.3, f"greeting {got_at - t_a:.2f}s after the first staller connected"
-            assert got_at - t_a <= timeout + 4, f"greeting only {got_at - t_a:.2f}s after the first staller connected"
-            # Its own connect_timeout started at accept: it still has the full time to log in.
-            c = wire.Connection(third, timeout=10)
-            c._buf = greeting
-            c.read_greeting()
-            assert c.login("app", "app-pass", tls=wire.client_tls_context(certs.ca)).is_ok
-            assert c.query("SELECT 3") == [["3"]]
-            c.quit()
-        finally:
-            third.close()
+        # A third TLS handshake waits for a slot, which the first staller gives back at its deadline.
+        third = hs.connect_and_greet(p.port, timeout=20)
+        assert third.login("app", "app-pass", tls=wire.client_tls_context(certs.ca)).is_ok
+        done = time.monotonic() - t_a
+        assert third.query("SELECT 3") == [["3"]]
+        third.quit()
+        assert deadline - 0.5 <= done <= deadline + 4, f"third TLS login done {done:.2f}s after the first staller"
+
         for s in (a, b):
-            assert outcome_for(p, local_port(s)) == f"{hs.TIMEOUT_OUTCOME} ({timeout}s)"
-        # After the stallers are gone the gate is open again.
+            ending = hs.read_until_closed(s.sock, 10)
+            assert ending.how in ("eof", "reset"), ending
+            outcome = outcome_for(p, local_port(s))
+            assert outcome == f"refused: TLS handshake failed: not finished within {deadline}s of the ClientHello", outcome
+        # After the stallers are gone every slot is free again.
         cli_login_ok(p, certs)
     finally:
         a.close()
         b.close()
+
+
+def proxy_nofile_limit(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError("no 'Max open files' in /proc/PID/limits")
+
+
+def test_a_thousand_stalled_tls_clients_do_not_delay_logins(hostile_proxy, certs):
+    """1,000 clients send an SSLRequest and stall, 100 more stall inside their ClientHello: none of
+    them holds a max_handshakes slot, so TLS logins over TCP and logins over the unix socket go on."""
+    n_ssl, n_partial = 1000, 100
+    total = n_ssl + n_partial
+    hs.raise_nofile(2 * total + 1000)
+    # max_connections is a limit of its own: high enough for the crowd and the logins.
+    p = hostile_proxy({"max_connections": total + 100, "connect_timeout": 60})
+    # Two descriptors per connection (client and backend), plus the proxy's own.
+    assert proxy_nofile_limit(p.pid) >= 2 * total + 200, proxy_nofile_limit(p.pid)
+    cli_login_ok(p, certs)
+
+    hello = hs.client_hello(minimum=ssl.TLSVersion.TLSv1_2, maximum=ssl.TLSVersion.TLSv1_3, ciphers="DEFAULT")
+    ssl_request = hs.frame(wire.ssl_request_payload(wire.DEFAULT_CLIENT_CAPS), 1)
+    stallers: list[socket.socket] = []
+    try:
+        for i in range(total):
+            s = socket.create_connection(("127.0.0.1", p.port), timeout=10)
+            # Pipelined before the greeting, as testssl.sh does; the proxy keeps it until then.
+            s.sendall(ssl_request + (hello[: len(hello) // 2] if i >= n_ssl else b""))
+            stallers.append(s)
+        # Every staller got its greeting, so the proxy has read its SSLRequest and is in TLS.
+        deadline = time.monotonic() + 30
+        for s in stallers:
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            head = s.recv(4)
+            assert len(head) == 4, "a staller was closed instead of greeted"
+        open_connections = proxy_fd_count(p.pid)
+        assert open_connections >= 2 * total, f"proxy has {open_connections} descriptors for {total} stallers"
+
+        t0 = time.monotonic()
+        cli_login_ok(p, certs)
+        tcp_login = time.monotonic() - t0
+        t0 = time.monotonic()
+        r = mariadb(socket_path=p.socket, ssl=False, batch=True, execute="SELECT 7", timeout=10)
+        socket_login = time.monotonic() - t0
+        assert (r.returncode, r.stdout.strip()) == (0, "7"), r.stderr
+        print(f"{total} stallers: TCP TLS login {tcp_login:.2f}s, unix-socket login {socket_login:.2f}s")
+        limit = 5 if helpers.UNDER_SANITIZER else 1
+        assert tcp_login < limit, f"TLS login over TCP took {tcp_login:.2f}s with {total} stallers"
+        assert socket_login < limit, f"unix-socket login took {socket_login:.2f}s with {total} stallers"
+        # The stallers are still there: they were not dropped to make room.
+        assert all(s.fileno() >= 0 for s in stallers)
+        assert proxy_fd_count(p.pid) >= 2 * total
+    finally:
+        for s in stallers:
+            s.close()
 
 
 def socket_connect(port: int) -> socket.socket:
