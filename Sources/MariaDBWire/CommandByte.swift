@@ -33,6 +33,9 @@ public enum CommandByte: Sendable {
     public static let daemon: UInt8 = 0x1D
     public static let binlogDumpGTID: UInt8 = 0x1E
     public static let resetConnection: UInt8 = 0x1F
+    /// COM_MULTI: several commands in one packet (MariaDB 10.2–10.5 only; each sub-command is a lenenc length,
+    /// then its command byte and data). Those servers run the commands inside, COM_CHANGE_USER included.
+    public static let multi: UInt8 = 0xFE
     /// MariaDB bulk execution of a prepared statement.
     public static let stmtBulkExecute: UInt8 = 0xFA
 }

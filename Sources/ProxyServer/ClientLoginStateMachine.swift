@@ -78,8 +78,11 @@ struct ClientLoginStateMachine {
     private var heldGreeting: Packet?
     /// Capabilities the session runs with after login (for parsing COM_CHANGE_USER).
     private(set) var sessionCapabilities: CapabilityFlags = []
-    /// The client's character set from its login (for COM_CHANGE_USER names without their own).
+    /// The client's character set from its login (for the texts of errors sent to it).
     private var sessionCollation: UInt16 = 45
+    /// The backend greeting's collation id: MariaDB's default character set, which converts the names of
+    /// pre-4.1 logins and of COM_CHANGE_USER packets without a character set of their own.
+    private var serverDefaultCollation: UInt16?
     /// The sequence id the client expects from the next server packet.
     private var nextClientSequence: UInt8 = 0
 
@@ -141,7 +144,9 @@ struct ClientLoginStateMachine {
         }
         var capabilities = greeting.capabilities
         // Compression would hide COM_CHANGE_USER from the proxy: not offered (see docs/architecture.md).
-        capabilities.remove([.compress, .zstdCompression])
+        // Nor is COM_MULTI (10.2–10.5 backends), whose packed commands the proxy does not check.
+        capabilities.remove([.compress, .zstdCompression, .mariaDBComMulti])
+        serverDefaultCollation = UInt16(greeting.characterSet)
         if configuration.tlsAvailable {
             capabilities.insert(.ssl)
         } else {
@@ -283,10 +288,17 @@ struct ClientLoginStateMachine {
             response = try HandshakeResponse.decode(
                 packet.payload,
                 clientCapabilities: sslRequestCapabilities,
-                serverCapabilities: advertisedCapabilities
+                serverCapabilities: advertisedCapabilities,
+                serverDefaultCollation: serverDefaultCollation
             )
         } catch {
             return badHandshake("malformed HandshakeResponse (\(error))", sequenceID: expected &+ 1)
+        }
+        if let refused = response.refusedCharacterSet {
+            // MariaDB cannot run a session in this character set: ER_WRONG_VALUE_FOR_VAR, login over.
+            let err = MariaDBError.wrongValueForVariable("character_set_client", value: refused)
+            return close(outcome: "refused: 1231 character set \(refused)",
+                         sending: [.sendToClient(Packet(sequenceID: expected &+ 1, payload: err.encode()))])
         }
         username = response.username
         sessionCollation = UInt16(response.characterSet)
@@ -299,11 +311,12 @@ struct ClientLoginStateMachine {
                 sending: [.sendToClient(Packet(sequenceID: expected &+ 1, payload: err.encode(collation: sessionCollation)))]
             )
         }
-        // The backend has no TLS and must not switch on compression the proxy cannot see.
-        var forwardedCapabilities = sslRequestCapabilities ?? response.capabilities
-        forwardedCapabilities.remove([.ssl, .compress, .zstdCompression, .sslVerifyServerCert])
-        sessionCapabilities = forwardedCapabilities.intersection(advertisedCapabilities)
-        let payload = HandshakeResponse.rewriteCapabilities(of: packet.payload, to: forwardedCapabilities)
+        // The backend never sees the SSLRequest: it gets the fields just checked, in the layout MariaDB read them
+        // with, and exactly the capabilities negotiated here (never TLS or compression, which it must not switch on).
+        var negotiated = (sslRequestCapabilities ?? response.capabilities).intersection(advertisedCapabilities)
+        negotiated.remove([.ssl, .compress, .zstdCompression, .sslVerifyServerCert])
+        sessionCapabilities = negotiated
+        let payload = response.forwardedPayload(capabilities: negotiated)
         state = .authenticating(mapper)
         nextClientSequence = expected &+ 1
         return [.sendToBackend(Packet(sequenceID: 1, payload: payload))]
@@ -314,10 +327,15 @@ struct ClientLoginStateMachine {
     mutating func changeUserRequested(_ payload: ByteBuffer) -> ChangeUserDecision {
         let request: ChangeUserRequest
         do {
-            request = try ChangeUserRequest.decode(payload, capabilities: sessionCapabilities, sessionCollation: sessionCollation)
+            request = try ChangeUserRequest.decode(payload, capabilities: sessionCapabilities, serverDefaultCollation: serverDefaultCollation)
         } catch {
             // What we cannot read must not reach the backend unchecked.
             return .refuse(Packet(sequenceID: 1, payload: MariaDBError.badHandshake().encode()))
+        }
+        if let refused = request.refusedCharacterSet {
+            lastChangeUserRefusal = "character set \(refused)"
+            let err = MariaDBError.wrongValueForVariable("character_set_client", value: refused)
+            return .refuse(Packet(sequenceID: 1, payload: err.encode()))
         }
         switch checkAccount(user: request.username, exact: request.usernameIsExact) {
         case .allow:

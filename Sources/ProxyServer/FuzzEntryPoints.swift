@@ -69,15 +69,21 @@ public enum FuzzEntryPoints {
 
         /// Relay phase, client → backend: `buffer` through the interceptor, as one read.
         /// `forward` gets the bytes that would be written to the backend unchecked; `changeUser` gets
-        /// each complete COM_CHANGE_USER packet (header included) with the policy's answer: nil when
-        /// it would be forwarded, else the packet sent back to the client instead.
-        /// - Returns: false when the interceptor refuses an oversized COM_CHANGE_USER (the session closes).
+        /// each complete held packet (COM_CHANGE_USER or COM_MULTI, header included) with the
+        /// connection's answer: nil when it would be forwarded, else the packet sent back to the
+        /// client instead (a COM_MULTI always gets 1047).
+        /// - Returns: false when the interceptor refuses an oversized held packet (the session closes).
         public mutating func relayFromClient(
             _ buffer: ByteBuffer, forward: (ByteBuffer) -> Void, changeUser: (ByteBuffer, _ refusal: Packet?) -> Void
         ) -> Bool {
             var interceptor = self.interceptor
             defer { self.interceptor = interceptor }
-            let result = interceptor.feed(buffer, forward: forward) { packet in
+            let result = interceptor.feed(buffer, forward: forward) { command, packet in
+                guard command == CommandByte.changeUser else {
+                    // As ProxyConnection.refuseCommand.
+                    changeUser(packet, Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode()))
+                    return
+                }
                 // As ProxyConnection.handleChangeUser: the payload after the 4-byte header.
                 let payload = packet.getSlice(at: packet.readerIndex + 4, length: packet.readableBytes - 4) ?? ByteBuffer()
                 switch machine.changeUserRequested(payload) {

@@ -398,19 +398,29 @@ final class ProxyConnection {
 
     // MARK: - Relay, client → backend
 
-    /// Forwards client bytes, holding back any COM_CHANGE_USER until the policy has seen it.
+    /// Forwards client bytes, holding back any COM_CHANGE_USER until the policy has seen it and
+    /// answering COM_MULTI as MariaDB 10.6+ does (1047) instead of forwarding it.
     private func relayFromClient(_ buffer: ByteBuffer) {
         let backend = backendChannel
         let result = changeUserInterceptor.feed(
             buffer,
             forward: { backend?.write($0, promise: nil) },
-            changeUser: { handleChangeUser($0) }
+            held: { command, packet in
+                if command == CommandByte.changeUser { handleChangeUser(packet) } else { refuseCommand(command) }
+            }
         )
         if case .oversized(let total) = result {
-            machine.abandon(outcome: "closed: oversized COM_CHANGE_USER")
-            logger.warning("closing session: COM_CHANGE_USER packet of \(total) bytes", metadata: ["user": "\(machine.username ?? "")"])
+            machine.abandon(outcome: "closed: oversized COM_CHANGE_USER or COM_MULTI")
+            logger.warning("closing session: held command packet of \(total) bytes", metadata: ["user": "\(machine.username ?? "")"])
             closeEverything()
         }
+    }
+
+    /// COM_MULTI: its packed commands would run unchecked on a 10.2–10.5 backend. Never forwarded.
+    private func refuseCommand(_ command: UInt8) {
+        logger.warning("COM_MULTI refused", metadata: ["user": "\(machine.username ?? "")", "command": "\(command)"])
+        let answer = MariaDBError.unknownCommand().encode()
+        clientChannel.writeAndFlush(encodePacket(sequenceID: 1, payload: answer), promise: nil)
     }
 
     private func handleChangeUser(_ packet: ByteBuffer) {
