@@ -42,6 +42,8 @@ public enum FuzzEntryPoints {
         public var isRelaying: Bool { machine.isRelaying }
         /// The connection log's outcome text.
         public var outcome: String { machine.outcome }
+        /// The user name the policy checked (the connection log's user).
+        public var username: String? { machine.username }
 
         public mutating func clientIdentified(_ identity: ClientIdentity) -> [Effect] {
             Self.effects(machine.clientIdentified(identity))
