@@ -57,8 +57,10 @@ public struct CapabilityFlags: OptionSet, Sendable, Hashable {
     public static let sslVerifyServerCert = CapabilityFlags(rawValue: 1 << 30)
     public static let rememberOptions = CapabilityFlags(rawValue: 1 << 31)
     public static let mariaDBProgress = CapabilityFlags(rawValue: 1 << 32)
-    /// Formerly COM_MULTI.
+    /// MARIADB_CLIENT_COM_MULTI in 10.2–10.5 servers (reserved since 10.6): the server accepts COM_MULTI.
     public static let mariaDBReserved1 = CapabilityFlags(rawValue: 1 << 33)
+    /// The same bit under its 10.2–10.5 name.
+    public static let mariaDBComMulti = mariaDBReserved1
     public static let mariaDBStmtBulkOperations = CapabilityFlags(rawValue: 1 << 34)
     public static let mariaDBExtendedMetadata = CapabilityFlags(rawValue: 1 << 35)
     public static let mariaDBCacheMetadata = CapabilityFlags(rawValue: 1 << 36)

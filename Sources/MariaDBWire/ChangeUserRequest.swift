@@ -10,8 +10,11 @@ public struct ChangeUserRequest: Sendable, Equatable {
     public var database: String?
     public var characterSet: UInt16?
     public var authPluginName: String?
-    /// False when the name has non-ASCII bytes in a character set the proxy cannot convert exactly.
+    /// False when the name has bytes the proxy cannot convert exactly as MariaDB would.
     public var usernameIsExact = true
+    /// Set when the packet's character set is one MariaDB refuses as character_set_client (ucs2, utf16,
+    /// utf16le, utf32): MariaDB answers ER_WRONG_VALUE_FOR_VAR.
+    public var refusedCharacterSet: String?
 
     public init(username: String, authResponse: [UInt8] = [], database: String? = nil, characterSet: UInt16? = nil, authPluginName: String? = nil) {
         self.username = username
@@ -22,12 +25,13 @@ public struct ChangeUserRequest: Sendable, Equatable {
     }
 
     /// Decodes the payload (starting with the 0x11 command byte) with the session's negotiated
-    /// capabilities, as MariaDB's `parse_com_change_user_packet()` lays it out: user NUL, auth data
-    /// (1-byte length with SECURE_CONNECTION, else NUL-terminated), db NUL, then optionally the
+    /// capabilities, as MariaDB's `parse_com_change_user_packet()` (sql/sql_acl.cc) lays it out: user NUL,
+    /// auth data (1-byte length with SECURE_CONNECTION, else NUL-terminated), db NUL, then optionally the
     /// 2-byte character set, the plugin name (PLUGIN_AUTH) and connection attributes.
-    /// `sessionCollation`: the character set the session runs with, used for the name when the packet
-    /// carries none of its own.
-    public static func decode(_ payload: ByteBuffer, capabilities: CapabilityFlags, sessionCollation: UInt16 = 45) throws(WireError) -> ChangeUserRequest {
+    /// `serverDefaultCollation`: the backend greeting's collation id. Without a character set of its own the
+    /// name is converted from the server's default character set, not the login's: sql/sql_parse.cc
+    /// dispatch_command resets the session (THD::change_user) before the packet is parsed.
+    public static func decode(_ payload: ByteBuffer, capabilities: CapabilityFlags, serverDefaultCollation: UInt16? = nil) throws(WireError) -> ChangeUserRequest {
         var reader = PayloadReader(payload, context: "COM_CHANGE_USER")
         guard try reader.readUInt8("command") == CommandByte.changeUser else {
             throw reader.malformed("not a COM_CHANGE_USER packet")
@@ -50,11 +54,13 @@ public struct ChangeUserRequest: Sendable, Equatable {
         if reader.remaining >= 2 {
             request.characterSet = try reader.readUInt16("character set")
         }
-        // Converted to utf8 with the packet's character set; unlike the login, MariaDB neither
-        // strips quotes nor clips the name here.
-        let converted = CharacterSetConversion.toUTF8(user, collation: request.characterSet ?? sessionCollation)
-        request.username = converted ?? String(decoding: user, as: UTF8.self)
-        request.usernameIsExact = converted != nil
+        // Converted to utf8mb3 into a 384-byte buffer; unlike the login, MariaDB neither strips quotes nor
+        // clips the name to 128 characters here.
+        let conversion = CharacterSetConversion.convertUsername(
+            user, collation: request.characterSet, serverDefaultCollation: serverDefaultCollation)
+        request.username = conversion.name
+        request.usernameIsExact = conversion.isExact
+        if case .refusedCharacterSet(let name) = conversion { request.refusedCharacterSet = name }
         if capabilities.contains(.pluginAuth), !reader.isAtEnd {
             let plugin = reader.readNullTerminatedOrRest().bytes
             request.authPluginName = String(decoding: plugin, as: UTF8.self)

@@ -1,31 +1,117 @@
 /// What MariaDB does to a user name before it looks the account up: convert it from the client's
-/// character set (the collation id in the HandshakeResponse or COM_CHANGE_USER) to utf8.
+/// character set (the collation id in the HandshakeResponse or COM_CHANGE_USER) to utf8mb3
+/// (`copy_and_convert()` into a USERNAME_LENGTH buffer, sql/sql_acl.cc).
 ///
-/// ASCII names are the same in every client character set MariaDB accepts. Beyond ASCII the proxy
-/// converts the sets real clients use — utf8/utf8mb4, latin1 (MariaDB's latin1 is Windows-1252) and
-/// binary — and reports nil for anything else, so the caller can fail closed rather than match a
+/// The proxy converts exactly where it can — ASCII in every ASCII-compatible set, swe7,
+/// utf8mb3/utf8mb4 (BMP characters), latin1 (MariaDB's latin1 is Windows-1252) and binary — and
+/// otherwise reports the name as inexact, so the caller fails closed rather than match a
 /// different account than MariaDB would.
 public enum CharacterSetConversion {
     /// latin1 collations: latin1_german1_ci, _swedish_ci, _danish_ci, _german2_ci, _bin, _general_ci,
     /// _general_cs, _spanish_ci.
-    static let latin1Collations: Set<UInt16> = [5, 8, 15, 31, 47, 48, 49, 94]
-    /// utf8mb3 and utf8mb4 collations that fit the protocol's one-byte id.
-    static let utf8Collations: Set<UInt16> = Set([33, 45, 46, 76, 83, 223, 255] + Array(192...215) + Array(224...247))
-    static let binaryCollation: UInt16 = 63
+    static let latin1Collations: Set<UInt16> = Set((0...255).filter { MariaDBCollations.characterSet(ofCollation: $0) == "latin1" })
+    /// MariaDB's USERNAME_LENGTH: the bytes of utf8mb3 the converted name may occupy.
+    public static let usernameBufferBytes = 384
 
-    /// The name as MariaDB sees it after conversion, or nil when the proxy cannot convert it exactly.
-    public static func toUTF8(_ bytes: [UInt8], collation: UInt16) -> String? {
-        if bytes.allSatisfy({ $0 < 0x80 }) {
+    /// The outcome of converting a user name.
+    public enum Conversion: Sendable, Equatable {
+        /// The name exactly as MariaDB sees it.
+        case exact(String)
+        /// The proxy cannot reproduce MariaDB's conversion; the string is only a lossy rendering
+        /// for logs and messages.
+        case inexact(String)
+        /// MariaDB refuses this character set as character_set_client (ucs2, utf16, utf16le,
+        /// utf32): its name, for ER_WRONG_VALUE_FOR_VAR.
+        case refusedCharacterSet(String)
+
+        /// The converted (or rendered) name.
+        public var name: String {
+            switch self {
+            case .exact(let name), .inexact(let name): return name
+            case .refusedCharacterSet: return ""
+            }
+        }
+
+        public var isExact: Bool {
+            if case .exact = self { return true }
+            return false
+        }
+    }
+
+    /// The character sets MariaDB will not take as character_set_client (sql/sql_connect.cc
+    /// thd_init_client_charset: is_supported_parser_charset() rejects mbminlen > 1).
+    public static let unsupportedClientCharacterSets: Set<String> = ["ucs2", "utf16", "utf16le", "utf32"]
+
+    /// Converts a user name as MariaDB 10.11 does.
+    /// - Parameters:
+    ///   - collation: the id the client sent, or nil when it sent none (pre-4.1 logins, COM_CHANGE_USER
+    ///     without the field): MariaDB then uses its default character_set_client.
+    ///   - serverDefaultCollation: the backend greeting's collation id (the server's default character set).
+    public static func convertUsername(_ bytes: [UInt8], collation: UInt16?, serverDefaultCollation: UInt16?) -> Conversion {
+        let charset: String
+        if let collation, let known = MariaDBCollations.characterSet(ofCollation: collation) {
+            if unsupportedClientCharacterSets.contains(known) { return .refusedCharacterSet(known) }
+            charset = known
+        } else {
+            // No id, or one MariaDB does not know: the server's default character set.
+            let fallback = serverDefaultCollation.flatMap { MariaDBCollations.characterSet(ofCollation: $0) }
+            if collation != nil, !bytes.allSatisfy({ $0 < 0x80 }) {
+                // An id 10.11 does not know might be known to a newer backend: never guess beyond ASCII.
+                return .inexact(String(decoding: bytes, as: UTF8.self))
+            }
+            // Unknown default (not a 10.11 greeting): only ASCII, which every set but swe7 keeps, is exact.
+            guard let fallback else { return asciiOnly(bytes) }
+            guard !unsupportedClientCharacterSets.contains(fallback) else {
+                return .inexact(String(decoding: bytes, as: UTF8.self))
+            }
+            charset = fallback
+        }
+        guard let converted = toUTF8(bytes, characterSet: charset) else {
+            return .inexact(String(decoding: bytes, as: UTF8.self))
+        }
+        return .exact(clipToBuffer(converted))
+    }
+
+    private static func asciiOnly(_ bytes: [UInt8]) -> Conversion {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return bytes.allSatisfy({ $0 < 0x80 }) ? .exact(clipToBuffer(text)) : .inexact(text)
+    }
+
+    /// The name in `characterSet` as utf8mb3 text, or nil when the proxy cannot convert it exactly.
+    static func toUTF8(_ bytes: [UInt8], characterSet: String) -> String? {
+        switch characterSet {
+        case "swe7":
+            return String(String.UnicodeScalarView(bytes.map(swe7)))
+        case "utf8mb3", "utf8mb4":
+            // MariaDB turns invalid bytes and 4-byte characters (not in utf8mb3) into '?': not reproduced.
+            guard let text = String(validating: bytes, as: UTF8.self),
+                  text.unicodeScalars.allSatisfy({ $0.value <= 0xFFFF }) else { return nil }
+            return text
+        case "latin1":
+            return String(String.UnicodeScalarView(bytes.map(windows1252)))
+        case "binary":
+            // my_mb_wc_bin: each byte is the code point of the same value.
+            return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+        default:
+            // Every other set MariaDB 10.11 ships maps bytes below 0x80 to ASCII (checked against the
+            // server for each one); beyond that the proxy does not convert.
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
             return String(decoding: bytes, as: UTF8.self)
         }
-        if utf8Collations.contains(collation) || collation == binaryCollation {
-            guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
-            return text
+    }
+
+    /// copy_and_convert() stops at the last whole character that fits the 384-byte buffer.
+    static func clipToBuffer(_ text: String) -> String {
+        guard text.utf8.count > usernameBufferBytes else { return text }
+        var scalars = String.UnicodeScalarView()
+        var used = 0
+        for scalar in text.unicodeScalars {
+            let size = String(scalar).utf8.count
+            if used + size > usernameBufferBytes { break }
+            used += size
+            scalars.append(scalar)
         }
-        if latin1Collations.contains(collation) {
-            return String(String.UnicodeScalarView(bytes.map(windows1252)))
-        }
-        return nil
+        return String(scalars)
     }
 
     /// Text for a client whose character set is latin1 (MariaDB converts messages to
@@ -49,5 +135,24 @@ public enum CharacterSetConversion {
             return Unicode.Scalar(high[Int(byte) - 0x80]) ?? Unicode.Scalar(byte)
         }
         return Unicode.Scalar(byte)
+    }
+
+    /// swe7 (strings/ctype-extra.c): 7-bit Swedish, where `@[\]^`{|}~` are letters; 0x7F and every
+    /// byte from 0x80 have no mapping and become '?' (checked against the server byte by byte).
+    private static func swe7(_ byte: UInt8) -> Unicode.Scalar {
+        switch byte {
+        case 0x40: return "\u{C9}"   // É
+        case 0x5B: return "\u{C4}"   // Ä
+        case 0x5C: return "\u{D6}"   // Ö
+        case 0x5D: return "\u{C5}"   // Å
+        case 0x5E: return "\u{DC}"   // Ü
+        case 0x60: return "\u{E9}"   // é
+        case 0x7B: return "\u{E4}"   // ä
+        case 0x7C: return "\u{F6}"   // ö
+        case 0x7D: return "\u{E5}"   // å
+        case 0x7E: return "\u{FC}"   // ü
+        case 0x7F...: return "?"
+        default: return Unicode.Scalar(byte)
+        }
     }
 }

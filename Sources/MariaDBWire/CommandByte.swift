@@ -33,6 +33,12 @@ public enum CommandByte: Sendable {
     public static let daemon: UInt8 = 0x1D
     public static let binlogDumpGTID: UInt8 = 0x1E
     public static let resetConnection: UInt8 = 0x1F
+    /// The first byte of the range no server assigns (COM_MDB_GAP_BEG in MariaDB, COM_END in MySQL 5.7):
+    /// do_command dispatches it as COM_END, answered with 1047 `Unknown command`.
+    public static let unusedCommand: UInt8 = 0x20
+    /// COM_MULTI: several commands in one packet (MariaDB 10.2–10.5 only; each sub-command is a lenenc length,
+    /// then its command byte and data). Those servers run the commands inside, COM_CHANGE_USER included.
+    public static let multi: UInt8 = 0xFE
     /// MariaDB bulk execution of a prepared statement.
     public static let stmtBulkExecute: UInt8 = 0xFA
 }

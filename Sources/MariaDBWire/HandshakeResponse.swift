@@ -3,30 +3,47 @@ import NIOCore
 /// The client's login packet (mariadb-semantics.md §1.5): HandshakeResponse41, or the pre-4.1
 /// "HandshakeResponse320" (caps(2) + max packet(3) + user NUL + auth [+ db]).
 ///
-/// Decoding follows MariaDB's `parse_client_handshake_packet()`: the fields present and the auth-response
-/// encoding are chosen from the *negotiated* capabilities (client ∩ server), not from the client's alone.
+/// Decoding follows MariaDB's `parse_client_handshake_packet()` (sql/sql_acl.cc): the layout (4.1 or pre-4.1)
+/// follows the client's PROTOCOL_41 bit, the fields present and the auth-response encoding follow the
+/// *negotiated* capabilities (client ∩ server). Every field is kept as the bytes the client sent, so the packet
+/// the backend gets (``encode(allocator:)`` with the capabilities it must see) carries exactly the user name the
+/// proxy checked.
 public struct HandshakeResponse: Sendable, Equatable {
     /// As written in this packet: low 32 bits, plus the extended word at offset 28 when `clientMySQL` is clear
     /// (pre-4.1: the 2-byte word). After TLS these may differ from the SSLRequest's, which MariaDB uses instead.
+    /// ``encode(allocator:)`` writes these and lays the optional fields out by them.
     public var capabilities: CapabilityFlags
     public var maxPacketSize: UInt32
     /// Client collation id (0 for pre-4.1 packets, which carry none).
     public var characterSet: UInt8
-    /// Lossy UTF-8, with surrounding single quotes stripped and clipped to 128 characters, as MariaDB does.
+    /// The user name as sent (before any conversion); what is forwarded.
+    public var usernameBytes: [UInt8]
+    /// The name MariaDB looks up: converted from the client's character set to utf8mb3 (clipped to 384 bytes),
+    /// surrounding single quotes stripped, then clipped to 128 characters. A lossy rendering when
+    /// `usernameIsExact` is false.
     public var username: String
     /// Empty when the client sent no password.
     public var authResponse: [UInt8]
     /// nil unless CONNECT_WITH_DB was negotiated; may then be empty.
-    public var database: String?
+    public var databaseBytes: [UInt8]?
     /// nil when PLUGIN_AUTH was not negotiated or no bytes remained for it (MariaDB then assumes
     /// mysql_native_password, or mysql_old_password for pre-4.1 clients that sent a password).
-    public var authPluginName: String?
-    public var connectAttributes: [ConnectAttribute]
+    public var authPluginNameBytes: [UInt8]?
+    /// The connection attributes block (after its length), nil when CONNECT_ATTRS was not negotiated or the
+    /// block is empty.
+    public var connectAttributesBlock: [UInt8]?
     /// Whether the packet used the 4.1 layout (32-byte fixed part).
     public var isProtocol41: Bool
-    /// False when the user name has non-ASCII bytes in a character set the proxy cannot convert
-    /// exactly as MariaDB would (then `username` is only a lossy rendering; fail closed).
+    /// False when the user name has bytes the proxy cannot convert exactly as MariaDB would (then `username` is
+    /// only a lossy rendering; fail closed).
     public var usernameIsExact = true
+    /// Set when the client's character set is one MariaDB refuses as character_set_client (ucs2, utf16,
+    /// utf16le, utf32): MariaDB answers ER_WRONG_VALUE_FOR_VAR and ends the login.
+    public var refusedCharacterSet: String?
+
+    public var database: String? { databaseBytes.map { String(wireBytes: $0) } }
+    public var authPluginName: String? { authPluginNameBytes.map { String(wireBytes: $0) } }
+    public var connectAttributes: [ConnectAttribute] { Self.parseAttributes(connectAttributesBlock ?? []) }
 
     /// MariaDB refuses connection attributes longer than this.
     public static let maxConnectAttributesLength = 65535
@@ -47,11 +64,17 @@ public struct HandshakeResponse: Sendable, Equatable {
         self.capabilities = capabilities
         self.maxPacketSize = maxPacketSize
         self.characterSet = characterSet
+        self.usernameBytes = Array(username.utf8)
         self.username = username
         self.authResponse = authResponse
-        self.database = database
-        self.authPluginName = authPluginName
-        self.connectAttributes = connectAttributes
+        self.databaseBytes = database.map { Array($0.utf8) }
+        self.authPluginNameBytes = authPluginName.map { Array($0.utf8) }
+        var block = ByteBuffer()
+        for attribute in connectAttributes {
+            block.writeLengthEncodedString(attribute.key)
+            block.writeLengthEncodedString(attribute.value)
+        }
+        self.connectAttributesBlock = connectAttributes.isEmpty ? nil : Array(block.readableBytesView)
         self.isProtocol41 = isProtocol41
     }
 
@@ -60,8 +83,11 @@ public struct HandshakeResponse: Sendable, Equatable {
     ///   - clientCapabilities: the capabilities to parse with. MariaDB takes them from the SSLRequest when TLS was
     ///     used, so pass those then; nil reads them from this packet.
     ///   - serverCapabilities: what the greeting advertised; parsing uses client ∩ server.
+    ///   - serverDefaultCollation: the backend greeting's collation id: the character set MariaDB converts a
+    ///     pre-4.1 client's name from (and a name whose collation id it does not know).
     public static func decode(
-        _ payload: ByteBuffer, clientCapabilities: CapabilityFlags?, serverCapabilities: CapabilityFlags
+        _ payload: ByteBuffer, clientCapabilities: CapabilityFlags?, serverCapabilities: CapabilityFlags,
+        serverDefaultCollation: UInt16? = nil
     ) throws(WireError) -> HandshakeResponse {
         var reader = PayloadReader(payload, context: "handshake response")
         let total = payload.readableBytes
@@ -100,10 +126,7 @@ public struct HandshakeResponse: Sendable, Equatable {
             maxPacketSize = try reader.readUInt24("max packet size")
         }
 
-        // MariaDB converts the name from the client's character set before anything else.
-        let rawUsername = try reader.readNullTerminated("user name")
-        let converted = CharacterSetConversion.toUTF8(rawUsername, collation: UInt16(characterSet))
-        let username = Self.serverUsername(converted.map { Array($0.utf8) } ?? rawUsername)
+        let usernameBytes = try reader.readNullTerminated("user name")
         let wantsDatabase = negotiated.contains(.connectWithDB)
 
         // Auth response, encoded per the negotiated flags. A field that runs to the end without its terminator
@@ -128,21 +151,21 @@ public struct HandshakeResponse: Sendable, Equatable {
             if wantsDatabase, reader.isAtEnd { throw reader.malformed("missing database") }
         }
 
-        var database: String?
+        var databaseBytes: [UInt8]?
         if wantsDatabase {
             let (bytes, terminated) = reader.readNullTerminatedOrRest()
-            database = String(wireBytes: bytes)
+            databaseBytes = bytes
             if !terminated { overran = true }
         }
 
-        var authPluginName: String?
+        var authPluginNameBytes: [UInt8]?
         if negotiated.contains(.pluginAuth), !overran, !reader.isAtEnd {
             let (bytes, terminated) = reader.readNullTerminatedOrRest()
-            authPluginName = String(wireBytes: bytes)
+            authPluginNameBytes = bytes
             if !terminated { overran = true }
         }
 
-        var connectAttributes: [ConnectAttribute] = []
+        var connectAttributesBlock: [UInt8]?
         if negotiated.contains(.connectAttrs) {
             guard !overran, !reader.isAtEnd else { throw reader.malformed("missing connection attributes") }
             let length = try reader.readLengthEncodedInteger("connection attributes")
@@ -152,25 +175,33 @@ public struct HandshakeResponse: Sendable, Equatable {
             guard length <= UInt64(maxConnectAttributesLength) else {
                 throw reader.malformed("connection attributes longer than \(maxConnectAttributesLength) bytes")
             }
-            guard let block = reader.buffer.readSlice(length: Int(length)) else {
-                throw reader.malformed("connection attributes run past the end")
-            }
-            connectAttributes = Self.parseAttributes(block)
+            let block = try reader.readBytes(Int(length), "connection attributes")
+            connectAttributesBlock = block.isEmpty ? nil : block
         }
-        // Anything after the attributes (e.g. MySQL 8's zstd level) is ignored, as MariaDB does.
+        // Anything after the attributes (e.g. MySQL 8's zstd level) is ignored, as MariaDB does, and not forwarded.
 
+        // The name is converted with the character set MariaDB set up from this login: the packet's collation id
+        // with PROTOCOL_41 (sql/sql_connect.cc thd_init_client_charset), the server's default before 4.1.
+        let conversion = CharacterSetConversion.convertUsername(
+            usernameBytes, collation: isProtocol41 ? UInt16(characterSet) : nil,
+            serverDefaultCollation: serverDefaultCollation)
         var response = HandshakeResponse(
             capabilities: capabilities, maxPacketSize: maxPacketSize, characterSet: characterSet,
-            username: username, authResponse: authResponse, database: database, authPluginName: authPluginName,
-            connectAttributes: connectAttributes, isProtocol41: isProtocol41)
-        response.usernameIsExact = converted != nil
+            username: "", authResponse: authResponse, isProtocol41: isProtocol41)
+        response.usernameBytes = usernameBytes
+        response.username = Self.serverUsername(conversion.name)
+        response.usernameIsExact = conversion.isExact
+        if case .refusedCharacterSet(let name) = conversion { response.refusedCharacterSet = name }
+        response.databaseBytes = databaseBytes
+        response.authPluginNameBytes = authPluginNameBytes
+        response.connectAttributesBlock = connectAttributesBlock
         return response
     }
 
     /// Key/value pairs inside the attributes block. The server only validates the block's total length and keeps
     /// whatever pairs parse, so a malformed pair ends the list instead of failing the login.
-    private static func parseAttributes(_ block: ByteBuffer) -> [ConnectAttribute] {
-        var block = block
+    private static func parseAttributes(_ bytes: [UInt8]) -> [ConnectAttribute] {
+        var block = ByteBuffer(bytes: bytes)
         var attributes: [ConnectAttribute] = []
         while block.readableBytes > 0 {
             guard let key = block.readLengthEncodedBytes(), let value = block.readLengthEncodedBytes() else { break }
@@ -179,45 +210,27 @@ public struct HandshakeResponse: Sendable, Equatable {
         return attributes
     }
 
-    /// MariaDB strips one pair of surrounding single quotes, then clips the name to 128 characters.
-    static func serverUsername(_ bytes: [UInt8]) -> String {
-        var bytes = bytes[...]
-        if bytes.count > 1, bytes.first == UInt8(ascii: "'"), bytes.last == UInt8(ascii: "'") {
-            bytes = bytes.dropFirst().dropLast()
+    /// After the conversion (already clipped to 384 bytes), MariaDB strips one pair of surrounding single quotes,
+    /// then clips the name to 128 characters (sql/sql_acl.cc parse_client_handshake_packet).
+    static func serverUsername(_ converted: String) -> String {
+        var scalars = Array(converted.unicodeScalars)[...]
+        if scalars.count > 1, scalars.first == "'", scalars.last == "'" {
+            scalars = scalars.dropFirst().dropLast()
         }
-        let name = String(decoding: bytes, as: UTF8.self)
-        let scalars = name.unicodeScalars
-        guard scalars.count > maxUsernameCharacters else { return name }
         return String(String.UnicodeScalarView(scalars.prefix(maxUsernameCharacters)))
     }
 
-    /// The original payload with the capability words overwritten and every other byte unchanged. The layout is
-    /// the payload's own: with PROTOCOL_41 set and ≥ 32 bytes, the low 32 bits go to offset 0 and the extended word
-    /// to offset 28 (only when `clientMySQL` is clear in `capabilities`); otherwise the 2-byte pre-4.1 word.
-    /// Payloads too short to hold a capability word are returned unchanged.
-    public static func rewriteCapabilities(of payload: ByteBuffer, to capabilities: CapabilityFlags) -> ByteBuffer {
-        var out = payload
-        let start = out.readerIndex
-        guard let low16 = out.getInteger(at: start, endianness: .little, as: UInt16.self) else { return out }
-        if CapabilityFlags(lower: UInt32(low16)).contains(.protocol41), out.readableBytes >= 32 {
-            out.setInteger(capabilities.lowerWord, at: start, endianness: .little)
-            if capabilities.carriesMariaDBExtendedCapabilities {
-                out.setInteger(capabilities.extendedWord, at: start + 28, endianness: .little)
-            }
-        } else {
-            out.setInteger(UInt16(truncatingIfNeeded: capabilities.lowerWord), at: start, endianness: .little)
-        }
-        return out
-    }
-
-    /// Builds the packet from the fields (4.1 layout, or pre-4.1 when `isProtocol41` is false). Optional parts
-    /// are written per `capabilities`, as if the server supported every flag: auth response lenenc with
-    /// PLUGIN_AUTH_LENENC_CLIENT_DATA, else 1-byte length with SECURE_CONNECTION (clipped to 255 bytes), else
-    /// NUL-terminated; database (empty if nil) with CONNECT_WITH_DB; plugin name with PLUGIN_AUTH when non-nil;
-    /// attributes with CONNECT_ATTRS.
+    /// Builds the packet from the fields, in the 4.1 layout or (when `isProtocol41` is false) the pre-4.1 one,
+    /// with `capabilities` in its capability word(s). Optional parts are written as a server that negotiated
+    /// exactly `capabilities` reads them (sql/sql_acl.cc parse_client_handshake_packet): the auth response
+    /// NUL-terminated without SECURE_CONNECTION, else lenenc with PLUGIN_AUTH_LENENC_CLIENT_DATA, else with a
+    /// 1-byte length (clipped to 255 bytes); the database (empty if nil) with CONNECT_WITH_DB; the plugin name
+    /// with PLUGIN_AUTH when present; the attributes block with CONNECT_ATTRS. Pre-4.1 only the low 16 bits
+    /// exist. The proxy forwards a login by setting `capabilities` to what the backend must negotiate.
     public func encode(allocator: ByteBufferAllocator = .init()) -> ByteBuffer {
         let effective = isProtocol41 ? capabilities : CapabilityFlags(rawValue: capabilities.rawValue & 0xFFFF)
-        var out = allocator.buffer(capacity: 64 + username.utf8.count + authResponse.count)
+        var out = allocator.buffer(capacity: 64 + usernameBytes.count + authResponse.count
+                                   + (connectAttributesBlock?.count ?? 0))
         if isProtocol41 {
             out.writeInteger(capabilities.lowerWord, endianness: .little)
             out.writeInteger(maxPacketSize, endianness: .little)
@@ -230,33 +243,44 @@ public struct HandshakeResponse: Sendable, Equatable {
             out.writeInteger(UInt16(truncatingIfNeeded: maxPacketSize), endianness: .little)
             out.writeInteger(UInt8(truncatingIfNeeded: maxPacketSize >> 16))
         }
-        out.writeNullTerminatedBytes(Self.withoutNUL(Array(username.utf8)))
+        out.writeNullTerminatedBytes(Self.withoutNUL(usernameBytes))
 
-        if effective.contains(.pluginAuthLenencClientData) {
+        if !effective.contains(.secureConnection) {
+            out.writeNullTerminatedBytes(Self.withoutNUL(authResponse))
+        } else if effective.contains(.pluginAuthLenencClientData) {
             out.writeLengthEncodedBytes(authResponse)
-        } else if effective.contains(.secureConnection) {
+        } else {
             let clipped = authResponse.prefix(255)
             out.writeInteger(UInt8(clipped.count))
             out.writeBytes(clipped)
-        } else {
-            out.writeNullTerminatedBytes(Self.withoutNUL(authResponse))
         }
         if effective.contains(.connectWithDB) {
-            out.writeNullTerminatedBytes(Self.withoutNUL(Array((database ?? "").utf8)))
+            out.writeNullTerminatedBytes(Self.withoutNUL(databaseBytes ?? []))
         }
-        if effective.contains(.pluginAuth), let authPluginName {
-            out.writeNullTerminatedBytes(Self.withoutNUL(Array(authPluginName.utf8)))
+        if effective.contains(.pluginAuth), let authPluginNameBytes {
+            out.writeNullTerminatedBytes(Self.withoutNUL(authPluginNameBytes))
         }
         if effective.contains(.connectAttrs) {
-            var block = ByteBuffer()
-            for attribute in connectAttributes {
-                block.writeLengthEncodedString(attribute.key)
-                block.writeLengthEncodedString(attribute.value)
-            }
-            out.writeLengthEncodedInteger(UInt64(block.readableBytes))
-            out.writeImmutableBuffer(block)
+            let block = connectAttributesBlock ?? []
+            out.writeLengthEncodedInteger(UInt64(block.count))
+            out.writeBytes(block)
         }
         return out
+    }
+
+    /// The packet to forward to a backend that must negotiate exactly `capabilities` (client ∩ server, minus
+    /// what the backend must not switch on), in this packet's layout. MariaDB picks the layout from the
+    /// client's PROTOCOL_41 bit, not the negotiated one, so the word written keeps that bit as the layout
+    /// needs it. The backend then reads every field where the proxy read it.
+    public func forwardedPayload(capabilities: CapabilityFlags, allocator: ByteBufferAllocator = .init()) -> ByteBuffer {
+        var forwarded = self
+        forwarded.capabilities = capabilities
+        if isProtocol41 {
+            forwarded.capabilities.insert(.protocol41)
+        } else {
+            forwarded.capabilities.remove(.protocol41)
+        }
+        return forwarded.encode(allocator: allocator)
     }
 
     /// A NUL-terminated field cannot contain a NUL; cut at the first one.

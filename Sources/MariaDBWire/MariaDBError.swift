@@ -12,15 +12,24 @@ public enum MariaDBError: Sendable {
         ERRPacket(code: 1156, sqlState: "08S01", message: "Got packets out of order")
     }
 
-    /// 1047 (08S01) `Unknown command` (ER_UNKNOWN_COM_ERROR): a command MariaDB does not run, and
-    /// every COM_CHANGE_USER after three refused ones.
+    /// 1043 (08S01) `Bad handshake`: malformed login packets and failed TLS handshakes.
+    public static func badHandshake() -> ERRPacket {
+        ERRPacket(code: 1043, sqlState: "08S01", message: "Bad handshake")
+    }
+
+    /// 1047 (08S01) `Unknown command`: what MariaDB 10.6+ answers to a command byte it does not know
+    /// (sql/sql_parse.cc dispatch_command, default case), e.g. COM_MULTI; also every COM_CHANGE_USER
+    /// after three refused ones, and one it cannot parse.
     public static func unknownCommand() -> ERRPacket {
         ERRPacket(code: 1047, sqlState: "08S01", message: "Unknown command")
     }
 
-    /// 1043 (08S01) `Bad handshake`: malformed login packets and failed TLS handshakes.
-    public static func badHandshake() -> ERRPacket {
-        ERRPacket(code: 1043, sqlState: "08S01", message: "Bad handshake")
+    /// 1231 (42000) `Variable 'v' can't be set to the value of 'x'` (ER_WRONG_VALUE_FOR_VAR): MariaDB's answer to a
+    /// login or COM_CHANGE_USER whose character set cannot be character_set_client (ucs2, utf16, utf16le, utf32;
+    /// sql/sql_connect.cc thd_init_client_charset).
+    public static func wrongValueForVariable(_ variable: String, value: String) -> ERRPacket {
+        ERRPacket(code: 1231, sqlState: "42000",
+                  message: "Variable '\(clip(variable, to: 64))' can't be set to the value of '\(clip(value, to: 200))'")
     }
 
     /// 1045 (28000) `Access denied for user 'u'@'h' (using password: YES|NO)`. `host` is the resolved host name

@@ -1,7 +1,8 @@
 import NIOCore
 
 /// The relay's client → backend filter: forwards bytes as they come, but holds back each
-/// `COM_CHANGE_USER` packet until it is complete and hands it over for the policy check.
+/// `COM_CHANGE_USER` packet until it is complete and hands it over for the policy check, and
+/// each `COM_MULTI` packet, which the connection refuses (its packed commands are never checked).
 ///
 /// Pure and allocation-free in the common case: a buffer with no change-user in it is passed on
 /// unchanged. Only a header split across reads (≤ 4 bytes) or a change-user packet being
@@ -9,9 +10,9 @@ import NIOCore
 struct ChangeUserInterceptor {
     enum Result: Equatable {
         case ok
-        /// A COM_CHANGE_USER announced more than `limit` bytes: close the session.
+        /// A held command announced more than `limit` bytes: close the session.
         case oversized(Int)
-        /// `changeUser` asked to stop after a packet: the bytes behind it are kept, unread, and go
+        /// `held` asked to stop after a packet: the bytes behind it are kept, unread, and go
         /// first on the next `feed` (an empty buffer resumes).
         case paused
     }
@@ -19,8 +20,8 @@ struct ChangeUserInterceptor {
     private var tracker = CommandBoundaryTracker()
     /// Up to 4 bytes of a packet header split across reads.
     private var carry: ByteBuffer?
-    /// A COM_CHANGE_USER packet being collected.
-    private var held: ByteBuffer?
+    /// A held packet (COM_CHANGE_USER or COM_MULTI) being collected.
+    private var collecting: ByteBuffer?
     let limit: Int
 
     init(limit: Int = 1 << 20) {
@@ -28,16 +29,17 @@ struct ChangeUserInterceptor {
     }
 
     /// Feeds client bytes. `forward` receives what may go to the backend now, in order;
-    /// `changeUser` receives each complete COM_CHANGE_USER packet (header included) instead, and
-    /// returns false to pause the stream behind it until the next `feed`.
+    /// `held` receives each complete COM_CHANGE_USER or COM_MULTI packet (header included, with
+    /// its command byte) instead, and returns false to pause the stream behind it until the next
+    /// `feed`.
     mutating func feed(
         _ buffer: ByteBuffer,
         forward: (ByteBuffer) -> Void,
-        changeUser: (ByteBuffer) -> Bool
+        held: (_ command: UInt8, _ packet: ByteBuffer) -> Bool
     ) -> Result {
         var input = buffer
-        if var pending = held ?? carry {
-            held = nil
+        if var pending = collecting ?? carry {
+            collecting = nil
             carry = nil
             pending.writeBuffer(&input)
             input = pending
@@ -52,15 +54,15 @@ struct ChangeUserInterceptor {
                 if count > 0, let head = input.readSlice(length: count) { forward(head) }
                 carry = Self.copy(input)
                 return .ok
-            case .changeUser(let offset):
+            case .held(let offset, let command):
                 if offset > 0, let head = input.readSlice(length: offset) { forward(head) }
                 let total = Self.packetLength(input)
                 if total > limit { return .oversized(total) }
                 guard input.readableBytes >= total, let packet = input.readSlice(length: total) else {
-                    held = Self.copy(input)
+                    collecting = Self.copy(input)
                     return .ok
                 }
-                if !changeUser(packet) {
+                if !held(command, packet) {
                     if input.readableBytes > 0 { carry = Self.copy(input) }
                     return .paused
                 }
@@ -70,7 +72,7 @@ struct ChangeUserInterceptor {
     }
 
     /// Header + payload length of the packet starting at the reader index (the tracker only
-    /// reports a change-user when its header is complete).
+    /// reports a held command when its header is complete).
     private static func packetLength(_ buffer: ByteBuffer) -> Int {
         let low = buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: UInt16.self) ?? 0
         let high = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt8.self) ?? 0

@@ -91,13 +91,16 @@ struct ClientLoginStateMachine {
     private var heldGreeting: Packet?
     /// Capabilities the session runs with after login (for parsing COM_CHANGE_USER).
     private(set) var sessionCapabilities: CapabilityFlags = []
-    /// The client's character set from its login (for COM_CHANGE_USER names without their own).
+    /// The client's character set from its login (for the texts of errors sent to it).
     private var sessionCollation: UInt16 = 45
     /// From the HandshakeResponse, for the account check made when the backend accepts the login.
     private var usernameIsExact = true
     private var usingPassword = false
     /// COM_CHANGE_USER packets refused so far in this session.
     private(set) var refusedChangeUsers = 0
+    /// The backend greeting's collation id: MariaDB's default character set, which converts the names of
+    /// pre-4.1 logins and of COM_CHANGE_USER packets without a character set of their own.
+    private var serverDefaultCollation: UInt16?
     /// The sequence id the client expects from the next server packet.
     private var nextClientSequence: UInt8 = 0
 
@@ -159,7 +162,9 @@ struct ClientLoginStateMachine {
         }
         var capabilities = greeting.capabilities
         // Compression would hide COM_CHANGE_USER from the proxy: not offered (see docs/architecture.md).
-        capabilities.remove([.compress, .zstdCompression])
+        // Nor is COM_MULTI (10.2–10.5 backends), whose packed commands the proxy does not check.
+        capabilities.remove([.compress, .zstdCompression, .mariaDBComMulti])
+        serverDefaultCollation = UInt16(greeting.characterSet)
         if configuration.tlsAvailable {
             capabilities.insert(.ssl)
         } else {
@@ -314,21 +319,29 @@ struct ClientLoginStateMachine {
             response = try HandshakeResponse.decode(
                 packet.payload,
                 clientCapabilities: sslRequestCapabilities,
-                serverCapabilities: advertisedCapabilities
+                serverCapabilities: advertisedCapabilities,
+                serverDefaultCollation: serverDefaultCollation
             )
         } catch {
             return badHandshake("malformed HandshakeResponse (\(error))", sequenceID: expected &+ 1)
+        }
+        if let refused = response.refusedCharacterSet {
+            // MariaDB cannot run a session in this character set: ER_WRONG_VALUE_FOR_VAR, login over.
+            let err = MariaDBError.wrongValueForVariable("character_set_client", value: refused)
+            return close(outcome: "refused: 1231 character set \(refused)",
+                         sending: [.sendToClient(Packet(sequenceID: expected &+ 1, payload: err.encode()))])
         }
         username = response.username
         usernameIsExact = response.usernameIsExact
         usingPassword = !response.authResponse.isEmpty
         sessionCollation = UInt16(response.characterSet)
         // The account check waits for the backend's verdict on the credentials (backendPacketReceived).
-        // The backend has no TLS and must not switch on compression the proxy cannot see.
-        var forwardedCapabilities = sslRequestCapabilities ?? response.capabilities
-        forwardedCapabilities.remove([.ssl, .compress, .zstdCompression, .sslVerifyServerCert])
-        sessionCapabilities = forwardedCapabilities.intersection(advertisedCapabilities)
-        let payload = HandshakeResponse.rewriteCapabilities(of: packet.payload, to: forwardedCapabilities)
+        // The backend never sees the SSLRequest: it gets the fields just parsed, in the layout MariaDB read them
+        // with, and exactly the capabilities negotiated here (never TLS or compression, which it must not switch on).
+        var negotiated = (sslRequestCapabilities ?? response.capabilities).intersection(advertisedCapabilities)
+        negotiated.remove([.ssl, .compress, .zstdCompression, .sslVerifyServerCert])
+        sessionCapabilities = negotiated
+        let payload = response.forwardedPayload(capabilities: negotiated)
         state = .authenticating(mapper)
         nextClientSequence = expected &+ 1
         return [.sendToBackend(Packet(sequenceID: 1, payload: payload))]
@@ -344,13 +357,20 @@ struct ClientLoginStateMachine {
         }
         let request: ChangeUserRequest
         do {
-            request = try ChangeUserRequest.decode(payload, capabilities: sessionCapabilities, sessionCollation: sessionCollation)
+            request = try ChangeUserRequest.decode(payload, capabilities: sessionCapabilities, serverDefaultCollation: serverDefaultCollation)
         } catch {
             // What we cannot read must not reach the backend unchecked; MariaDB answers a change
             // request it cannot parse with ER_UNKNOWN_COM_ERROR (parse_com_change_user_packet).
             refusedChangeUsers += 1
             lastChangeUserRefusal = "malformed COM_CHANGE_USER (\(error))"
             return .refuse(Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode(collation: sessionCollation)))
+        }
+        if let refused = request.refusedCharacterSet {
+            // A failed change for MariaDB too (thd_init_client_charset in acl_authenticate): it counts.
+            refusedChangeUsers += 1
+            lastChangeUserRefusal = "character set \(refused)"
+            let err = MariaDBError.wrongValueForVariable("character_set_client", value: refused)
+            return .refuse(Packet(sequenceID: 1, payload: err.encode()))
         }
         switch checkAccount(user: request.username, exact: request.usernameIsExact, rules: rules) {
         case .allow:

@@ -4,7 +4,8 @@ import NIOCore
 /// Finds where each client command starts in the relayed client → backend byte stream, so that a
 /// `COM_CHANGE_USER` can be held back and checked against the access policy before the backend
 /// sees it (MariaDB re-runs REQUIRE on it; without this a client could log in as an account with
-/// no requirement and then switch to one that has one).
+/// no requirement and then switch to one that has one), and a `COM_MULTI` (which a 10.2–10.5
+/// backend would unpack and run, COM_CHANGE_USER included) never reaches it.
 ///
 /// Only packet headers and each command's first byte are read, following the server's own rules
 /// for what the next client packet is:
@@ -20,9 +21,10 @@ struct CommandBoundaryTracker {
         /// Forward the first `count` readable bytes. Keep the rest (< 5 bytes, an incomplete header
         /// plus command byte) and present it again in front of the next bytes.
         case forward(count: Int)
-        /// A COM_CHANGE_USER packet's header starts at this offset: forward the bytes before it,
+        /// A packet the proxy must see whole before anything is forwarded — COM_CHANGE_USER or
+        /// COM_MULTI (`command`) — starts its header at this offset: forward the bytes before it,
         /// hold the packet until it is complete, then scan on from the byte after it.
-        case changeUser(offset: Int)
+        case held(offset: Int, command: UInt8)
     }
 
     /// Payload bytes of the current packet not yet seen.
@@ -33,6 +35,9 @@ struct CommandBoundaryTracker {
     private var afterQuery = false
     /// Inside LOAD DATA LOCAL file contents.
     private var inLocalInfile = false
+
+    /// The commands held back whole: COM_CHANGE_USER (checked) and COM_MULTI (refused).
+    static let heldCommands: Set<UInt8> = [CommandByte.changeUser, CommandByte.multi]
 
     mutating func scan(_ buffer: ByteBuffer) -> Scan {
         let end = buffer.readableBytes
@@ -58,10 +63,10 @@ struct CommandBoundaryTracker {
                 guard available >= 5, let command = buffer.getInteger(at: base + offset + 4, as: UInt8.self) else {
                     return .forward(count: offset)
                 }
-                if command == CommandByte.changeUser {
+                if Self.heldCommands.contains(command) {
                     afterQuery = false
                     continuation = false
-                    return .changeUser(offset: offset)
+                    return .held(offset: offset, command: command)
                 }
                 afterQuery = command == CommandByte.query
             } else if continuation {

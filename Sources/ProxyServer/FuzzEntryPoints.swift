@@ -44,6 +44,8 @@ public enum FuzzEntryPoints {
         public var isRelaying: Bool { machine.isRelaying }
         /// The connection log's outcome text.
         public var outcome: String { machine.outcome }
+        /// The user name the policy checked (the connection log's user).
+        public var username: String? { machine.username }
 
         public mutating func clientIdentified(_ identity: ClientIdentity) -> [Effect] {
             Self.effects(machine.clientIdentified(identity))
@@ -71,15 +73,22 @@ public enum FuzzEntryPoints {
 
         /// Relay phase, client → backend: `buffer` through the interceptor, as one read.
         /// `forward` gets the bytes that would be written to the backend unchecked; `changeUser` gets
-        /// each complete COM_CHANGE_USER packet (header included) with the policy's answer: nil when
-        /// it would be forwarded, else the packet sent back to the client instead.
-        /// - Returns: false when the interceptor refuses an oversized COM_CHANGE_USER (the session closes).
+        /// each complete held packet (COM_CHANGE_USER or COM_MULTI, header included) with the
+        /// connection's answer: nil when it would be forwarded, else the packet sent back to the
+        /// client instead (a COM_MULTI always gets 1047).
+        /// - Returns: false when the interceptor refuses an oversized held packet (the session closes).
         public mutating func relayFromClient(
             _ buffer: ByteBuffer, forward: (ByteBuffer) -> Void, changeUser: (ByteBuffer, _ refusal: Packet?) -> Void
         ) -> Bool {
             var interceptor = self.interceptor
             defer { self.interceptor = interceptor }
-            let result = interceptor.feed(buffer, forward: forward) { packet in
+            let result = interceptor.feed(buffer, forward: forward) { command, packet in
+                guard command == CommandByte.changeUser else {
+                    // As ProxyConnection.replaceWithUnknownCommand: never forwarded; the client
+                    // gets 1047 (written by the backend, in place of the packet, in the daemon).
+                    changeUser(packet, Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode()))
+                    return true
+                }
                 // As ProxyConnection.handleChangeUser: the payload after the 4-byte header.
                 let payload = packet.getSlice(at: packet.readerIndex + 4, length: packet.readableBytes - 4) ?? ByteBuffer()
                 switch machine.changeUserRequested(payload, rules: rules) {

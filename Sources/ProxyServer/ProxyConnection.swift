@@ -60,6 +60,7 @@ final class ProxyConnection {
     /// stream behind it waits too (in the interceptor, and in `heldClientBytes` for later reads).
     private var refusalPending: Scheduled<Void>?
     private var heldClientBytes: ByteBuffer?
+    private var loggedUnknownCommand = false
 
     /// MariaDB sleeps one second after a failed COM_CHANGE_USER before it answers (sql/sql_parse.cc,
     /// dispatch_command), which bounds password guessing through one session.
@@ -414,7 +415,8 @@ final class ProxyConnection {
 
     // MARK: - Relay, client → backend
 
-    /// Forwards client bytes, holding back any COM_CHANGE_USER until the policy has seen it.
+    /// Forwards client bytes, holding back any COM_CHANGE_USER until the policy has seen it and
+    /// answering COM_MULTI as MariaDB 10.6+ does (1047) instead of forwarding it.
     private func relayFromClient(_ buffer: ByteBuffer) {
         if refusalPending != nil {
             // A read already under way when the refusal paused the stream: keep it, in order.
@@ -428,13 +430,32 @@ final class ProxyConnection {
         let result = changeUserInterceptor.feed(
             buffer,
             forward: { backend?.write($0, promise: nil) },
-            changeUser: { handleChangeUser($0) }
+            held: { command, packet in
+                if command == CommandByte.changeUser { return handleChangeUser(packet) }
+                replaceWithUnknownCommand(command)
+                return true
+            }
         )
         if case .oversized(let total) = result {
-            machine.abandon(outcome: "closed: oversized COM_CHANGE_USER")
-            logger.warning("closing session: COM_CHANGE_USER packet of \(total) bytes", metadata: ["user": "\(machine.username ?? "")"])
+            machine.abandon(outcome: "closed: oversized COM_CHANGE_USER or COM_MULTI")
+            logger.warning("closing session: held command packet of \(total) bytes", metadata: ["user": "\(machine.username ?? "")"])
             closeEverything()
         }
+    }
+
+    /// COM_MULTI: its packed commands would run unchecked on a 10.2–10.5 backend, so it never
+    /// reaches it. In its place the backend gets a command byte no MariaDB or MySQL version knows
+    /// (0x20, the first of the unused range, dispatched as COM_END), which every one answers with
+    /// 1047 `Unknown command` — as MariaDB 10.6+ answers COM_MULTI itself — in order with the
+    /// results before it, and with the backend's own flow control.
+    private func replaceWithUnknownCommand(_ command: UInt8) {
+        if !loggedUnknownCommand {
+            loggedUnknownCommand = true
+            logger.warning("COM_MULTI refused (further ones in this session are not logged)", metadata: [
+                "user": "\(machine.username ?? "")", "command": "\(command)",
+            ])
+        }
+        backendChannel?.write(ByteBuffer(bytes: [0x01, 0x00, 0x00, 0x00, CommandByte.unusedCommand]), promise: nil)
     }
 
     /// Returns false when the change is refused: the stream behind it waits for the answer.

@@ -14,7 +14,19 @@ import NIOCore
         _ = try? HandshakeResponse.decode(payload, clientCapabilities: nil, serverCapabilities: server)
         _ = try? HandshakeResponse.decode(payload, clientCapabilities: client, serverCapabilities: server)
         _ = try? HandshakeResponse.decode(payload, clientCapabilities: nil, serverCapabilities: CapabilityFlags(rawValue: .max))
-        _ = HandshakeResponse.rewriteCapabilities(of: payload, to: client)
+        // What the proxy checks is what the backend reads from the forwarded packet.
+        if let checked = try? HandshakeResponse.decode(payload, clientCapabilities: client, serverCapabilities: server,
+                                                       serverDefaultCollation: 8) {
+            let negotiated = client.intersection(server).subtracting([.ssl, .compress, .zstdCompression])
+            let forwarded = checked.forwardedPayload(capabilities: negotiated)
+            let backend = try? HandshakeResponse.decode(forwarded, clientCapabilities: nil, serverCapabilities: server,
+                                                        serverDefaultCollation: 8)
+            #expect(backend?.usernameBytes == checked.usernameBytes)
+            #expect(backend?.username == checked.username)
+            #expect(backend?.authResponse == checked.authResponse)
+            #expect(backend?.databaseBytes == checked.databaseBytes)
+            #expect(backend?.isProtocol41 == checked.isProtocol41)
+        }
         _ = try? OKPacket.decode(payload, capabilities: client)
         _ = try? ERRPacket.decode(payload)
         _ = try? AuthServerPacket.classify(payload)

@@ -309,40 +309,6 @@ import NIOCore
         }
     }
 
-    @Test func rewriteCapabilitiesTouchesOnlyTheCapabilityWords() {
-        let original = Self.fullPacket
-        let target = Self.client.subtracting([.ssl, .mariaDBProgress]).union(.foundRows)
-        let rewritten = bytes(HandshakeResponse.rewriteCapabilities(of: buffer(original), to: target))
-        #expect(rewritten.count == original.count)
-        #expect(Array(rewritten[0..<4]) == le32(target.lowerWord))
-        #expect(Array(rewritten[28..<32]) == le32(target.extendedWord))
-        #expect(Array(rewritten[4..<28]) == Array(original[4..<28]))
-        #expect(Array(rewritten[32...]) == Array(original[32...]))
-
-        // clientMySQL set in the target: offset 28 is left alone.
-        let mysqlTarget = CapabilityFlags([.clientMySQL, .protocol41, .secureConnection])
-        let mysqlRewritten = bytes(HandshakeResponse.rewriteCapabilities(of: buffer(original), to: mysqlTarget))
-        #expect(Array(mysqlRewritten[0..<4]) == le32(mysqlTarget.lowerWord))
-        #expect(Array(mysqlRewritten[4...]) == Array(original[4...]))
-
-        // Pre-4.1: only the 2-byte word.
-        let old = [0x8D, 0x00, 0x00, 0x00, 0x01] + ascii("bob") + [0, 0]
-        let oldRewritten = bytes(HandshakeResponse.rewriteCapabilities(of: buffer(old), to: [.clientMySQL, .longFlag]))
-        #expect(oldRewritten == [0x05, 0x00] + Array(old[2...]))
-
-        // Too short to hold a word: unchanged, no trap.
-        #expect(bytes(HandshakeResponse.rewriteCapabilities(of: buffer([0x01]), to: target)) == [0x01])
-        #expect(bytes(HandshakeResponse.rewriteCapabilities(of: ByteBuffer(), to: target)) == [])
-    }
-
-    @Test func rewriteRespectsReaderIndex() {
-        var framed = encodePacket(sequenceID: 2, payload: buffer(Self.fullPacket))
-        framed.moveReaderIndex(forwardBy: 4)
-        let rewritten = HandshakeResponse.rewriteCapabilities(of: framed, to: Self.client.subtracting(.ssl).union(.foundRows))
-        #expect(Array(bytes(rewritten)[0..<4]) == le32(Self.client.union(.foundRows).lowerWord))
-        #expect(rewritten.readableBytes == Self.fullPacket.count)
-    }
-
     @Test func encodeDecodeRoundTrips() throws {
         let all = CapabilityFlags(rawValue: 0x3F_FFFF_FFFE)
         let samples = [

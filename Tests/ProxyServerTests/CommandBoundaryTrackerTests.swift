@@ -23,12 +23,12 @@ import Testing
     @Test func changeUserIsFoundAfterOtherCommands() {
         var tracker = CommandBoundaryTracker()
         let bytes = Self.query + Self.changeUser
-        #expect(tracker.scan(ByteBuffer(bytes: bytes)) == .changeUser(offset: Self.query.count))
+        #expect(tracker.scan(ByteBuffer(bytes: bytes)) == .held(offset: Self.query.count, command: 0x11))
     }
 
     @Test func changeUserAtStart() {
         var tracker = CommandBoundaryTracker()
-        #expect(tracker.scan(ByteBuffer(bytes: Self.changeUser)) == .changeUser(offset: 0))
+        #expect(tracker.scan(ByteBuffer(bytes: Self.changeUser)) == .held(offset: 0, command: 0x11))
     }
 
     @Test func payloadBytesThatLookLikeChangeUserAreIgnored() {
@@ -58,7 +58,7 @@ import Testing
                 case .forward(let count):
                     forwarded += count
                     carry = Array(input[count...])
-                case .changeUser(let offset):
+                case .held(let offset, _):
                     found = forwarded + offset
                     carry = []
                 }
@@ -74,7 +74,7 @@ import Testing
         let big = Self.packet(0, [0x03] + Array(repeating: 0x11, count: 100_000))
         #expect(tracker.scan(ByteBuffer(bytes: Array(big[..<50_000]))) == .forward(count: 50_000))
         let rest = Array(big[50_000...]) + Self.changeUser
-        #expect(tracker.scan(ByteBuffer(bytes: rest)) == .changeUser(offset: big.count - 50_000))
+        #expect(tracker.scan(ByteBuffer(bytes: rest)) == .held(offset: big.count - 50_000, command: 0x11))
     }
 
     @Test func localInfileContentsWrapThroughSequenceZeroWithoutBeingCommands() {
@@ -88,20 +88,20 @@ import Testing
         stream += Self.packet(seq, [])  // end of file
         let before = stream.count
         stream += Self.changeUser
-        #expect(tracker.scan(ByteBuffer(bytes: stream)) == .changeUser(offset: before))
+        #expect(tracker.scan(ByteBuffer(bytes: stream)) == .held(offset: before, command: 0x11))
     }
 
     @Test func nonZeroSequenceAfterAnotherCommandIsNotAFileAndEndsNothing() {
         var tracker = CommandBoundaryTracker()
         // COM_PING, then a stray seq-2 packet (the server would close), then a change-user: found.
         let stream = Self.packet(0, [0x0E]) + Self.packet(2, [0x41]) + Self.changeUser
-        #expect(tracker.scan(ByteBuffer(bytes: stream)) == .changeUser(offset: stream.count - Self.changeUser.count))
+        #expect(tracker.scan(ByteBuffer(bytes: stream)) == .held(offset: stream.count - Self.changeUser.count, command: 0x11))
     }
 
     @Test func continuationPacketsOfALargeQueryAreNotAFile() {
         var tracker = CommandBoundaryTracker()
         let full = [UInt8(0xFF), 0xFF, 0xFF, 0x00, 0x03] + Array(repeating: UInt8(0x20), count: 0xFF_FFFF - 1)
         let stream = full + Self.packet(1, [0x20, 0x20]) + Self.changeUser
-        #expect(tracker.scan(ByteBuffer(bytes: stream)) == .changeUser(offset: stream.count - Self.changeUser.count))
+        #expect(tracker.scan(ByteBuffer(bytes: stream)) == .held(offset: stream.count - Self.changeUser.count, command: 0x11))
     }
 }

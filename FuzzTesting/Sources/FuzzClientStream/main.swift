@@ -16,9 +16,12 @@
 // the policy.
 //
 // Oracles (besides "no trap"): under require_secure_transport a TCP client's HandshakeResponse
-// reaches the backend only after TLS; the relay must pass on a prefix of its input, in order, with
-// nothing invented; only COM_CHANGE_USER packets may be held back, whole; and the result must not
-// depend on how the stream is split into reads. A closed machine must stay silent.
+// reaches the backend only after TLS; the forwarded HandshakeResponse, read as the backend reads it
+// (no SSLRequest, capabilities from the packet itself), names the user the policy checked, whatever
+// layout mix (pre-4.1 SSLRequest, 4.1-looking response) the client sent; the relay must pass on a
+// prefix of its input, in order, with nothing invented; only COM_CHANGE_USER and COM_MULTI packets
+// may be held back, whole; a COM_MULTI never reaches the backend and is answered 1047; and the result
+// must not depend on how the stream is split into reads. A closed machine must stay silent.
 import AccessPolicy
 import CLibFuzzer
 import FuzzSupport
@@ -34,6 +37,12 @@ import Glibc
 typealias Login = FuzzEntryPoints.Login
 
 let greeting = packet(0, Captured.greeting)
+/// The captured backend's capabilities and default collation, as the backend parses a forwarded login with.
+let backendGreeting: InitialHandshake = {
+    do { return try InitialHandshake.decode(ByteBuffer(bytes: Captured.greeting)) } catch {
+        fatalError("the captured greeting does not decode: \(error)")
+    }
+}()
 /// OK after authentication: 0 rows, insert id 0, SERVER_STATUS_AUTOCOMMIT, 0 warnings (as captured).
 let okPayload: [UInt8] = [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00]
 /// ERR 1045 28000 "Access denied", the shape mariadbd sends.
@@ -55,6 +64,8 @@ struct RelayTrace: Equatable {
     var changeUsers: [[UInt8]] = []
     /// Answers sent to the client instead of refused COM_CHANGE_USER packets.
     var refusals: [[UInt8]] = []
+    /// Answers sent to the client instead of COM_MULTI packets.
+    var comMultiAnswers: [[UInt8]] = []
     var oversized = false
 }
 
@@ -78,7 +89,10 @@ func relay(_ login: inout Login, _ input: [UInt8], readSize: Int) -> RelayTrace 
                 let bytes = Array(buffer.readableBytesView)
                 recorder.trace.emitted += bytes
                 recorder.trace.changeUsers.append(bytes)
-                if let refusal {
+                if bytes.count > 4, bytes[4] == CommandByte.multi {
+                    fuzzCheck(refusal != nil, "COM_MULTI forwarded to the backend")
+                    recorder.trace.comMultiAnswers.append(refusal.map(wireBytes) ?? [])
+                } else if let refusal {
                     recorder.trace.refusals.append(wireBytes(refusal))
                 } else {
                     recorder.trace.toBackend += bytes
@@ -93,15 +107,21 @@ func relay(_ login: inout Login, _ input: [UInt8], readSize: Int) -> RelayTrace 
     return recorder.trace
 }
 
+/// The commands the relay holds back whole.
+let heldCommands: Set<UInt8> = [CommandByte.changeUser, CommandByte.multi]
+/// MariaDB 10.6+'s answer to COM_MULTI, as the proxy sends it: ERR 1047 at seq 1.
+let unknownCommand = wireBytes(Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode()))
+
 func checkRelay(_ trace: RelayTrace, input: [UInt8], limit: Int) {
     fuzzCheck(trace.emitted.count <= input.count && trace.emitted[...] == input[..<trace.emitted.count],
               "relay output is not a prefix of its input")
     for packet in trace.changeUsers {
         let length = packet.count >= 4 ? Int(packet[0]) | Int(packet[1]) << 8 | Int(packet[2]) << 16 : -1
-        fuzzCheck(packet.count >= 5 && length == packet.count - 4 && packet[3] == 0 && packet[4] == CommandByte.changeUser,
-                  "intercepted packet is not one whole COM_CHANGE_USER: \(packet.prefix(8))")
-        fuzzCheck(packet.count <= limit, "intercepted COM_CHANGE_USER above the size cap")
+        fuzzCheck(packet.count >= 5 && length == packet.count - 4 && packet[3] == 0 && heldCommands.contains(packet[4]),
+                  "intercepted packet is not one whole COM_CHANGE_USER or COM_MULTI: \(packet.prefix(8))")
+        fuzzCheck(packet.count <= limit, "intercepted packet above the size cap")
     }
+    fuzzCheck(trace.comMultiAnswers.allSatisfy { $0 == unknownCommand }, "COM_MULTI not answered with 1047 at seq 1")
     for answer in trace.refusals {
         fuzzCheck(answer.count > 4 && answer[3] == 1 && answer[4] == 0xFF, "refusal is not an ERR packet with sequence id 1")
     }
@@ -111,8 +131,8 @@ func checkRelay(_ trace: RelayTrace, input: [UInt8], limit: Int) {
     if tail.count >= 5 {
         let start = tail.startIndex
         let length = Int(tail[start]) | Int(tail[start + 1]) << 8 | Int(tail[start + 2]) << 16
-        fuzzCheck(tail[start + 3] == 0 && tail[start + 4] == CommandByte.changeUser && tail.count < 4 + length,
-                  "relay holds back \(tail.count) bytes that are not an incomplete COM_CHANGE_USER")
+        fuzzCheck(tail[start + 3] == 0 && heldCommands.contains(tail[start + 4]) && tail.count < 4 + length,
+                  "relay holds back \(tail.count) bytes that are not an incomplete COM_CHANGE_USER or COM_MULTI")
     }
 }
 
@@ -147,6 +167,7 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     framer.append(ByteBuffer(bytes: input[2...]))
     let authRounds = Int(options2 & 0x03)
     var authRoundsLeft = authRounds
+    var loginForwarded = false
     var closed = false
     var steps = 0
     while !closed && !login.isRelaying {
@@ -160,6 +181,16 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 // require_secure_transport: a TCP client's credentials never travel unencrypted.
                 fuzzCheck(!(requireSecureTransport && !unixSocket && !tlsStarted),
                           "HandshakeResponse forwarded from a plaintext TCP client under require_secure_transport")
+                if !loginForwarded {
+                    // The backend, which sees no SSLRequest, must read the user the policy checked.
+                    loginForwarded = true
+                    let backendView = try? HandshakeResponse.decode(
+                        forwarded.payload, clientCapabilities: nil, serverCapabilities: backendGreeting.capabilities,
+                        serverDefaultCollation: UInt16(backendGreeting.characterSet))
+                    fuzzCheck(backendView != nil, "the backend cannot parse the forwarded HandshakeResponse")
+                    fuzzCheck(backendView?.username == login.username,
+                              "forwarded user \(backendView?.username ?? "-") is not the checked \(login.username ?? "-")")
+                }
                 // The backend answers what the proxy forwards: auth round trips, then OK or ERR.
                 let reply: [UInt8]
                 if authRoundsLeft > 0 {
@@ -203,7 +234,7 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let readSize = Int((options2 >> 2) & 0x1F)
     var oneRead = login
     let trace = relay(&login, relayInput, readSize: readSize)
-    fuzzTrace("relay: \(relayInput.count) bytes in, \(trace.toBackend.count) to the backend, \(trace.changeUsers.count) COM_CHANGE_USER (\(trace.refusals.count) refused)\(trace.oversized ? ", oversized" : "")")
+    fuzzTrace("relay: \(relayInput.count) bytes in, \(trace.toBackend.count) to the backend, \(trace.changeUsers.count - trace.comMultiAnswers.count) COM_CHANGE_USER (\(trace.refusals.count) refused), \(trace.comMultiAnswers.count) COM_MULTI\(trace.oversized ? ", oversized" : "")")
     checkRelay(trace, input: relayInput, limit: changeUserLimit)
     if readSize != 0 {
         let reference = relay(&oneRead, relayInput, readSize: 0)
