@@ -6,36 +6,23 @@ import NIOPosix
 import ProxyConfiguration
 import ProxyTLS
 
-/// What one accepted connection needs from the server, captured at accept time. A reload later
-/// replaces the server's snapshot; this connection keeps the one it started with.
-struct ConnectionEnvironment: Sendable {
-    let id: UInt64
-    let transport: ClientTransport
-    let settings: ProxySettings
-    let tlsContext: TLSServerContext?
-    /// The accounts as the server holds them now (not at accept): a login and a COM_CHANGE_USER
-    /// are checked against the privileges current when the check runs, as MariaDB does.
-    let currentRules: @Sendable () -> ClientLoginStateMachine.AccountRules
-    let handshakeGate: HandshakeGate
-    let nameResolverPool: NIOThreadPool
-    let logger: Logger
-}
-
 /// One client and its backend connection, both on the same event loop: runs the login state
 /// machine, then relays bytes both ways with backpressure and half-close.
 ///
 /// The two channel handlers call into this object; it is confined to the client's event loop.
+/// The relay's client → backend half is in ProxyConnection+ClientRelay.swift (hence the members
+/// without `private` that it uses).
 final class ProxyConnection {
-    private let clientChannel: Channel
-    private let environment: ConnectionEnvironment
-    private var machine: ClientLoginStateMachine
-    private var logger: Logger
+    let clientChannel: Channel
+    let environment: ConnectionEnvironment
+    var machine: ClientLoginStateMachine
+    var logger: Logger
 
     var clientContext: ChannelHandlerContext?
     var backendContext: ChannelHandlerContext?
     private weak var clientHandler: ClientChannelHandler?
     private weak var backendHandler: BackendChannelHandler?
-    private var backendChannel: Channel?
+    var backendChannel: Channel?
     private var backendConnecting = false
     /// Kept from channelActive: a closed channel no longer reports it, and the log line may come later.
     private var clientAddress: SocketAddress?
@@ -43,10 +30,10 @@ final class ProxyConnection {
     private var clientFramer = PacketFramer()
     private var backendFramer = PacketFramer()
     /// Relay phase: holds back COM_CHANGE_USER in the client's stream for the policy check.
-    private var changeUserInterceptor = ChangeUserInterceptor()
+    var changeUserInterceptor = ChangeUserInterceptor()
     private var loginTimeout: Scheduled<Void>?
-    private var closing = false
-    private var clientClosed = false
+    var closing = false
+    var clientClosed = false
     private var backendClosed = false
     private var clientInputEnded = false
     private var backendInputEnded = false
@@ -54,13 +41,13 @@ final class ProxyConnection {
 
     private let startedAt = NIODeadline.now()
     private var bytesFromClient = 0
-    private var bytesToClient = 0
+    var bytesToClient = 0
     private var tlsFacts: TLSFacts?
     /// A refused COM_CHANGE_USER whose answer waits out MariaDB's one-second pause; the client's
     /// stream behind it waits too (in the interceptor, and in `heldClientBytes` for later reads).
-    private var refusalPending: Scheduled<Void>?
-    private var heldClientBytes: ByteBuffer?
-    private var loggedUnknownCommand = false
+    var refusalPending: Scheduled<Void>?
+    var heldClientBytes: ByteBuffer?
+    var loggedUnknownCommand = false
 
     /// MariaDB sleeps one second after a failed COM_CHANGE_USER before it answers (sql/sql_parse.cc,
     /// dispatch_command), which bounds password guessing through one session.
@@ -201,7 +188,7 @@ final class ProxyConnection {
         resumeClientReads()
     }
 
-    private func resumeClientReads() {
+    func resumeClientReads() {
         if mayReadFromClient, let context = clientContext { clientHandler?.resumeReading(context: context) }
     }
 
@@ -413,99 +400,6 @@ final class ProxyConnection {
         logger.debug("login relayed", metadata: ["user": "\(machine.username ?? "")"])
     }
 
-    // MARK: - Relay, client → backend
-
-    /// Forwards client bytes, holding back any COM_CHANGE_USER until the policy has seen it and
-    /// answering COM_MULTI as MariaDB 10.6+ does (1047) instead of forwarding it.
-    private func relayFromClient(_ buffer: ByteBuffer) {
-        if refusalPending != nil {
-            // A read already under way when the refusal paused the stream: keep it, in order.
-            var held = heldClientBytes ?? ByteBuffer()
-            var incoming = buffer
-            held.writeBuffer(&incoming)
-            heldClientBytes = held
-            return
-        }
-        let backend = backendChannel
-        let result = changeUserInterceptor.feed(
-            buffer,
-            forward: { backend?.write($0, promise: nil) },
-            held: { command, packet in
-                if command == CommandByte.changeUser { return handleChangeUser(packet) }
-                replaceWithUnknownCommand(command)
-                return true
-            }
-        )
-        if case .oversized(let total) = result {
-            machine.abandon(outcome: "closed: oversized COM_CHANGE_USER or COM_MULTI")
-            logger.warning("closing session: held command packet of \(total) bytes", metadata: ["user": "\(machine.username ?? "")"])
-            closeEverything()
-        }
-    }
-
-    /// COM_MULTI: its packed commands would run unchecked on a 10.2–10.5 backend, so it never
-    /// reaches it. In its place the backend gets a command byte no MariaDB or MySQL version knows
-    /// (0x20, the first of the unused range, dispatched as COM_END), which every one answers with
-    /// 1047 `Unknown command` — as MariaDB 10.6+ answers COM_MULTI itself — in order with the
-    /// results before it, and with the backend's own flow control.
-    private func replaceWithUnknownCommand(_ command: UInt8) {
-        if !loggedUnknownCommand {
-            loggedUnknownCommand = true
-            logger.warning("COM_MULTI refused (further ones in this session are not logged)", metadata: [
-                "user": "\(machine.username ?? "")", "command": "\(command)",
-            ])
-        }
-        backendChannel?.write(ByteBuffer(bytes: [0x01, 0x00, 0x00, 0x00, CommandByte.unusedCommand]), promise: nil)
-    }
-
-    /// Returns false when the change is refused: the stream behind it waits for the answer.
-    private func handleChangeUser(_ packet: ByteBuffer) -> Bool {
-        let payload = packet.getSlice(at: packet.readerIndex + 4, length: packet.readableBytes - 4) ?? ByteBuffer()
-        let decision = machine.changeUserRequested(payload, rules: environment.currentRules())
-        let answer: Packet
-        let thenClose: Bool
-        switch decision {
-        case .forward:
-            logger.info("COM_CHANGE_USER allowed", metadata: ["user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")"])
-            backendChannel?.write(packet, promise: nil)
-            return true
-        case .refuse(let packet):
-            (answer, thenClose) = (packet, false)
-        case .refuseAndClose(let packet):
-            (answer, thenClose) = (packet, true)
-        }
-        // At most maxRefusedChangeUsers + 1 of these lines per session: the last one closes it.
-        logger.warning(thenClose ? "COM_CHANGE_USER refused, closing the session" : "COM_CHANGE_USER refused", metadata: [
-            "user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")",
-            "reason": "\(machine.lastChangeUserRefusal ?? "malformed packet")",
-        ])
-        // What the client sent before the change goes to the backend now; its answers come first.
-        backendChannel?.flush()
-        refusalPending = clientChannel.eventLoop.assumeIsolated().scheduleTask(in: Self.refusedChangeUserDelay) { [self] in
-            answerRefusedChangeUser(answer, thenClose: thenClose)
-        }
-        return false
-    }
-
-    private func answerRefusedChangeUser(_ answer: Packet, thenClose: Bool) {
-        refusalPending = nil
-        guard !closing, !clientClosed else { return }
-        bytesToClient += 4 + answer.payload.readableBytes
-        clientChannel.writeAndFlush(encodePacket(sequenceID: answer.sequenceID, payload: answer.payload), promise: nil)
-        if thenClose {
-            closing = true
-            closeAfterPendingWrites(clientChannel)
-            if let backend = backendChannel { closeAfterPendingWrites(backend) }
-            return
-        }
-        // Go on with what the client sent behind the refused change.
-        let held = heldClientBytes ?? ByteBuffer()
-        heldClientBytes = nil
-        relayFromClient(held)
-        backendChannel?.flush()
-        resumeClientReads()
-    }
-
     private func loginTimedOut() {
         guard !machine.isRelaying, !finished else { return }
         let seconds = environment.settings.connectTimeoutSeconds
@@ -527,7 +421,7 @@ final class ProxyConnection {
     }
 
     /// Closes both channels now, dropping anything unsent.
-    private func closeEverything() {
+    func closeEverything() {
         closing = true
         loginTimeout?.cancel()
         refusalPending?.cancel()
@@ -537,7 +431,7 @@ final class ProxyConnection {
 
     /// Closes `channel` once every byte already written to it has gone out (an empty write
     /// completes in order after them), with a deadline so a peer that never reads cannot pin it.
-    private func closeAfterPendingWrites(_ channel: Channel) {
+    func closeAfterPendingWrites(_ channel: Channel) {
         let deadline = channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
         channel.writeAndFlush(ByteBuffer()).whenComplete { _ in
             deadline.cancel()

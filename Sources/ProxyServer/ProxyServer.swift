@@ -16,7 +16,8 @@ import Synchronization
 public final class ProxyServer: Service, Sendable {
     private let group: EventLoopGroup
     private let logger: Logger
-    /// What new connections use. Each connection keeps the snapshot it was accepted with.
+    /// What new connections use. Each connection keeps the settings and TLS context it was accepted
+    /// with; account checks read the accounts from here when they run.
     private let snapshot: NIOLockedValueBox<ServerSnapshot>
     private let limiter: ConnectionLimiter
     private let handshakeGate: HandshakeGate

@@ -5,7 +5,8 @@ import ProxyTLS
 
 /// Everything new connections are served with: the settings, the TLS context built from them and
 /// the compiled accounts file. Immutable; startup builds one, every reload builds a new one and
-/// swaps it in only if all of it loaded. Each connection keeps the snapshot it was accepted with.
+/// swaps it in only if all of it loaded. Each connection keeps the settings and TLS context it was
+/// accepted with; its account checks use the accounts of the snapshot current when they run.
 public struct ServerSnapshot: Sendable {
     public let settings: ProxySettings
     public let tlsContext: TLSServerContext?
