@@ -279,3 +279,21 @@ def test_resumption_does_not_outlive_the_client_certificate(policy_proxy_pool, c
     reused, outcome, _ = _x509_login(port, tls, session2 or session)
     assert not reused, outcome
     assert outcome != "OK"
+
+
+# ---------------------------------------------------------------------------
+# Client certificates checked against the system's CA store
+# ---------------------------------------------------------------------------
+SYSTEM_STORE_WARNING = "no ssl_ca or ssl_capath: client certificates are verified against the system's CA store"
+
+
+def test_no_ssl_ca_warns_that_public_ca_certificates_satisfy_x509(start_proxy):
+    without = start_proxy({"ssl_ca": None})
+    assert any(SYSTEM_STORE_WARNING in line and "REQUIRE X509" in line for line in without.log_lines()), \
+        without.log_text()
+    # Also after a reload, as every snapshot is installed.
+    mark = len(without.log_lines())
+    without.signal(signal.SIGHUP)
+    without.wait_for_log(re.compile(re.escape(SYSTEM_STORE_WARNING)), start=mark)
+    with_ca = start_proxy()
+    assert not any(SYSTEM_STORE_WARNING in line for line in with_ca.log_lines()), with_ca.log_text()

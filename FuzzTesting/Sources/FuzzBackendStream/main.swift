@@ -14,7 +14,9 @@
 // the capabilities negotiated from the fuzzed greeting.
 //
 // Oracles (besides "no trap"): a closed machine stays silent; the relay intercepts the
-// COM_CHANGE_USER whole and passes the other command on untouched.
+// COM_CHANGE_USER whole and passes the other command on untouched. The input's last 37 bytes also
+// give the addresses of a PROXY header (the first bytes the backend receives with
+// backend_proxy_protocol): it must be what MariaDB's parser (sql/proxy_protocol.cc) reads back.
 import AccessPolicy
 import CLibFuzzer
 import FuzzSupport
@@ -40,9 +42,57 @@ final class Recorder {
     var intercepted: [[UInt8]] = []
 }
 
+/// The PROXY header for addresses taken from `bytes` (37 of them): family selector, two 16-byte
+/// addresses (or unix paths), two ports.
+func checkProxyHeader(_ bytes: [UInt8]) {
+    let ports = (UInt16(bytes[33]) << 8 | UInt16(bytes[34]), UInt16(bytes[35]) << 8 | UInt16(bytes[36]))
+    let addresses: ProxyProtocolHeader.Addresses
+    let family: UInt8
+    switch bytes[0] % 4 {
+    case 0:
+        addresses = .tcp4(source: Array(bytes[1..<5]), sourcePort: ports.0, destination: Array(bytes[5..<9]), destinationPort: ports.1)
+        family = 0x11
+    case 1:
+        addresses = .tcp6(source: Array(bytes[1..<17]), sourcePort: ports.0, destination: Array(bytes[17..<33]), destinationPort: ports.1)
+        family = 0x21
+    case 2:
+        addresses = .unix(source: String(decoding: bytes[1..<17], as: UTF8.self), destination: String(decoding: bytes[17..<33], as: UTF8.self))
+        family = 0x31
+    default:
+        addresses = .unknown
+        family = 0x00
+    }
+    // v1: one printable line MariaDB reads with sscanf("PROXY %s %s %s %d %d") within 256 bytes.
+    let v1 = ProxyProtocolHeader.encode(addresses, version: .v1)
+    fuzzCheck(v1.count <= 107 && v1.suffix(2) == [0x0D, 0x0A] && v1.dropLast(2).allSatisfy { $0 >= 0x20 && $0 < 0x7F },
+              "PROXY v1 header is not one short printable line: \(v1)")
+    let fields = String(decoding: v1.dropLast(2), as: UTF8.self).split(separator: " ", omittingEmptySubsequences: false)
+    switch addresses {
+    case .tcp4, .tcp6:
+        fuzzCheck(fields.count == 6 && fields[1] == (family == 0x11 ? "TCP4" : "TCP6")
+                  && fields[4] == "\(ports.0)" && fields[5] == "\(ports.1)", "PROXY v1 fields: \(fields)")
+    case .unix, .unknown:
+        fuzzCheck(fields == ["PROXY", "UNKNOWN"], "PROXY v1 without an IP family must be UNKNOWN: \(fields)")
+    }
+    // v2: signature, PROXY (or LOCAL), the family, and a length MariaDB reads right (it drops the
+    // high byte and refuses more than 240), covering exactly the address block (no TLVs).
+    let v2 = ProxyProtocolHeader.encode(addresses, version: .v2)
+    fuzzCheck(v2.count >= 16 && Array(v2.prefix(12)) == ProxyProtocolHeader.v2Signature, "PROXY v2 signature")
+    let length = Int(v2[14]) << 8 | Int(v2[15])
+    let blockLength: [UInt8: Int] = [0x11: 12, 0x21: 36, 0x31: 216, 0x00: 0]
+    fuzzCheck(v2[12] == (family == 0 ? 0x20 : 0x21) && v2[13] == family, "PROXY v2 command/family \(v2[12]) \(v2[13])")
+    fuzzCheck(length == v2.count - 16 && length == blockLength[family] && length <= 240, "PROXY v2 length \(length)")
+    if family == 0x11 || family == 0x21 {
+        let size = family == 0x11 ? 4 : 16
+        fuzzCheck(Array(v2[16..<16 + size]) == Array(bytes[1..<1 + size]), "PROXY v2 source address")
+        fuzzCheck(Array(v2[(16 + 2 * size)..<(20 + 2 * size)]) == Array(bytes[33..<37]), "PROXY v2 ports")
+    }
+}
+
 func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzInput(data, size)
     guard let options = input.first else { return 0 }
+    if input.count >= 37 { checkProxyHeader(Array(input.suffix(37))) }
     let tlsAvailable = options & 0x01 != 0
     let upgrade = tlsAvailable && options & 0x02 != 0
     let identifyLate = options & 0x08 != 0
