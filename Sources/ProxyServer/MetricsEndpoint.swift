@@ -8,14 +8,14 @@ import Prometheus
 /// A tiny HTTP listener serving the Prometheus registry at `GET /metrics` (`metrics_address`).
 /// Everything else gets 404. Kept off the proxy's data path: its own channel, no TLS.
 ///
-/// Bounded so it cannot hold descriptors for long: at most ``maximumConnections`` are open (a new
-/// one closes the oldest, so a scrape still gets through while others hang), a request must arrive
-/// in full within ``requestTimeout`` of the connection or of the previous answer (idle keep-alive
-/// included), and the listener backs off when accept runs out of descriptors, like the proxy's own.
+/// Bounded so it cannot hold descriptors or memory for long: at most ``maximumConnections`` are open
+/// (a new one closes the oldest, so a scrape still gets through while others hang), each serves one
+/// request and lives at most ``requestTimeout``, and the listener backs off when accept runs out of
+/// descriptors, like the proxy's own.
 public enum MetricsEndpoint {
     /// Connections open at once; the oldest is closed to make room for a new one.
     static let maximumConnections = 16
-    /// Time to receive a whole request (head and body), from the connection or the last answer.
+    /// The longest a connection lives: time to send one whole request and read the answer.
     static let requestTimeout = TimeAmount.seconds(5)
 
     public static func bind(
@@ -88,6 +88,10 @@ private final class MetricsConnections: Sendable {
     }
 }
 
+/// One request per connection: the answer says `Connection: close` and the connection ends once it
+/// is written, so a client that pipelines requests and never reads cannot make the proxy queue
+/// answers; anything sent after the first request is ignored. A connection lives at most `timeout`
+/// in all, answered or not (a client that does not read its answer cannot keep it open either).
 private final class MetricsHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -95,8 +99,8 @@ private final class MetricsHTTPHandler: ChannelInboundHandler {
     private let registry: PrometheusCollectorRegistry
     private let timeout: TimeAmount
     private var isMetricsRequest = false
-    private var keepAlive = false
-    private var requestDeadline: Scheduled<Void>?
+    private var answered = false
+    private var deadline: Scheduled<Void>?
 
     init(registry: PrometheusCollectorRegistry, timeout: TimeAmount) {
         self.registry = registry
@@ -104,32 +108,25 @@ private final class MetricsHTTPHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        startRequestDeadline(context: context)
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        requestDeadline?.cancel()
-        requestDeadline = nil
-    }
-
-    /// A request not received in full within `timeout` closes the connection.
-    private func startRequestDeadline(context: ChannelHandlerContext) {
-        requestDeadline?.cancel()
-        requestDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
             context.close(promise: nil)
         }
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !answered else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
             isMetricsRequest = head.method == .GET && (head.uri == "/metrics" || head.uri.hasPrefix("/metrics?"))
-            keepAlive = head.isKeepAlive
         case .body:
             break
         case .end:
-            requestDeadline?.cancel()
-            requestDeadline = nil
+            answered = true
             var body = context.channel.allocator.buffer(capacity: 1024)
             var headers = HTTPHeaders()
             let status: HTTPResponseStatus
@@ -142,14 +139,13 @@ private final class MetricsHTTPHandler: ChannelInboundHandler {
                 status = .notFound
             }
             headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+            headers.add(name: "Connection", value: "close")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-            let keepAlive = self.keepAlive
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-                if !keepAlive { channel.close(promise: nil) }
+                channel.close(promise: nil)
             }
-            if keepAlive { startRequestDeadline(context: context) }
         }
     }
 }

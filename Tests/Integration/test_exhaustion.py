@@ -131,3 +131,43 @@ def test_half_sent_metrics_requests_time_out_and_do_not_block_scrapes(start_prox
 
     with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as r:
         assert r.status == 200
+
+
+def _rss_kib(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_pipelined_metrics_requests_that_are_never_read_cannot_grow_the_proxy(start_proxy):
+    """One connection writes GET /metrics back to back and never reads: the proxy answers the first
+    request only and closes, so it queues no answers (it grew by hundreds of MB when it answered all)."""
+    address = f"127.0.0.1:{helpers.free_port()}"
+    p = start_proxy({"metrics_address": address})
+    p.wait_for_log("serving metrics", timeout=10)
+    host, port = address.rsplit(":", 1)
+    before = _rss_kib(p.pid)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((host, int(port)))
+    s.settimeout(0.5)
+    chunk = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 2000
+    sent, closed = 0, False
+    deadline = time.monotonic() + 5
+    try:
+        while time.monotonic() < deadline and sent < 8 << 20:
+            try:
+                sent += s.send(chunk)
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                closed = True
+                break
+    finally:
+        s.close()
+    grown = _rss_kib(p.pid) - before
+    assert grown < 20 * 1024, f"the proxy grew by {grown} KiB after {sent} bytes of pipelined requests"
+    assert closed, f"the connection stayed open through {sent} bytes of requests"
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as r:
+        assert r.status == 200
