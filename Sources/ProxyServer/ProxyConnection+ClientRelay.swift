@@ -1,3 +1,4 @@
+import Logging
 import MariaDBWire
 import NIOCore
 
@@ -55,7 +56,15 @@ extension ProxyConnection {
         let thenClose: Bool
         switch decision {
         case .forward:
-            logger.info("COM_CHANGE_USER allowed", metadata: ["user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")"])
+            // A session may change user as often as it likes: the first change is logged at info,
+            // the rest at debug, so one client cannot fill the log.
+            let metadata: Logger.Metadata = ["user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")"]
+            if loggedAllowedChangeUser {
+                logger.debug("COM_CHANGE_USER allowed", metadata: metadata)
+            } else {
+                loggedAllowedChangeUser = true
+                logger.info("COM_CHANGE_USER allowed (further changes in this session are logged at debug level)", metadata: metadata)
+            }
             backendChannel?.write(packet, promise: nil)
             return true
         case .refuse(let packet):

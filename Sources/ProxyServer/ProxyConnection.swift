@@ -48,6 +48,7 @@ final class ProxyConnection {
     var refusalPending: Scheduled<Void>?
     var heldClientBytes: ByteBuffer?
     var loggedUnknownCommand = false
+    var loggedAllowedChangeUser = false
 
     /// MariaDB sleeps one second after a failed COM_CHANGE_USER before it answers (sql/sql_parse.cc,
     /// dispatch_command), which bounds password guessing through one session.

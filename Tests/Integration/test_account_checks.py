@@ -206,6 +206,20 @@ def test_a_flood_of_refused_changes_that_is_never_read_stays_small(policy_proxie
     assert proxy.running()
 
 
+def test_allowed_changes_of_user_do_not_flood_the_log(policy_proxies, certs):
+    """A session may change user as often as it likes; the log gets one line for it, not one each."""
+    proxy = policy_proxies.start()
+    start = len(proxy.log_lines())
+    with wire.Connection.tcp("127.0.0.1", proxy.port) as c:
+        c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
+        for _ in range(50):
+            c.change_user("r_ssl", policy.PASSWORDS["r_ssl"])
+        assert c.query("SELECT CURRENT_USER()") == [["r_ssl@%"]]
+    proxy.wait_for_log("connection closed", start=start)
+    allowed = [l for l in proxy.log_lines()[start:] if "COM_CHANGE_USER allowed" in l]
+    assert len(allowed) == 1, allowed
+
+
 # ---------------------------------------------------------------------------
 # TLS session resumption and a client certificate that expired since
 # ---------------------------------------------------------------------------
