@@ -103,6 +103,9 @@ struct ClientLoginStateMachine {
     private var serverDefaultCollation: UInt16?
     /// The sequence id the client expects from the next server packet.
     private var nextClientSequence: UInt8 = 0
+    /// Who the backend takes this connection for when no PROXY header names the client (each way
+    /// MariaDB may name the proxy's address); nil when the header is sent.
+    private var backendView: [ClientIdentity]?
 
     init(configuration: Configuration) {
         self.configuration = configuration
@@ -142,6 +145,12 @@ struct ClientLoginStateMachine {
     }
 
     // MARK: - Events
+
+    /// The backend connection is up. `seenAs`: the identities the backend may match accounts
+    /// against for it (the proxy's address), or nil when a PROXY header gives it the client's.
+    mutating func backendConnected(seenAs: [ClientIdentity]?) {
+        backendView = seenAs
+    }
 
     mutating func backendGreetingReceived(_ packet: Packet) -> [Action] {
         guard state == .awaitingBackendGreeting else { return [] }
@@ -406,8 +415,27 @@ struct ClientLoginStateMachine {
             return .deny(reason: "no account row for user '\(user)' matches host '\(identity.displayHost)'")
         case .matched(let row):
             matchedAccount = "\(row.account) (\(row.definedAt))"
-            return row.requirement.evaluate(ConnectionSecurity(tlsFacts))
+            let decision = row.requirement.evaluate(ConnectionSecurity(tlsFacts))
+            guard case .allow = decision else { return decision }
+            return sameRowAtTheBackend(user: user, row: row, policy: policy)
         }
+    }
+
+    /// Without a PROXY header the backend authenticates the row for the proxy's address: that
+    /// row's password opens the session and its privileges apply. Unless the accounts file shows
+    /// the backend picks the very row MariaDB would pick for the client, the proxy cannot tell
+    /// whose credentials were checked, and refuses.
+    private func sameRowAtTheBackend(user: String, row: AccountRow, policy: AccessPolicy) -> PolicyDecision {
+        guard let views = backendView else { return .allow }
+        for view in views {
+            let match = policy.match(user: user, client: view, skipNameResolve: configuration.skipNameResolve)
+            guard case .matched(let backendRow) = match, backendRow.account == row.account else {
+                let picked: String
+                if case .matched(let other) = match { picked = "\(other.account) (\(other.definedAt))" } else { picked = "no row" }
+                return .deny(reason: "the backend takes the proxy's address (\(view.displayHost)) for the client, which gives \(picked), not \(row.account): that row's password and privileges would apply; set backend_proxy_protocol")
+            }
+        }
+        return .allow
     }
 
     private mutating func badHandshake(_ reason: String, sequenceID: UInt8) -> [Action] {

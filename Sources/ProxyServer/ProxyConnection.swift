@@ -251,7 +251,20 @@ final class ProxyConnection {
         if let version = environment.settings.backendProxyProtocol.headerVersion {
             let header = ProxyProtocolHeader.encode(client: clientAddress, local: clientChannel.localAddress, version: version)
             channel.writeAndFlush(ByteBuffer(bytes: header), promise: nil)
+            machine.backendConnected(seenAs: nil)
+        } else {
+            machine.backendConnected(seenAs: Self.backendView(of: channel, settings: environment.settings))
         }
+    }
+
+    /// Who the backend takes this connection for without a PROXY header: the proxy's own end of it,
+    /// named as MariaDB names it. The backend is taken to resolve names as `skip_name_resolve` says
+    /// (the option describes the MariaDB whose behaviour the proxy gives; docs/configuration.md).
+    static func backendView(of channel: Channel, settings: ProxySettings) -> [ClientIdentity] {
+        if case .unixSocket = settings.backend { return [.unixSocket()] }
+        let ip = ClientAddress.normalizedIP(channel.localAddress) ?? ""
+        let loopback = ip == "127.0.0.1" || ip == "::1"
+        return [.tcp(ip: ip, resolvedHost: !settings.skipNameResolve && loopback ? "localhost" : nil)]
     }
 
     private func backendConnectFailed(_ error: Error) {

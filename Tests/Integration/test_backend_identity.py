@@ -377,3 +377,38 @@ def test_the_documented_export_feeds_strict_accounts(start_proxy, pp_backend, pu
     assert NOTICE not in p.log_text()
     assert_user(sql_user(p, certs, source="127.0.0.3", user="app", password="app-pass"), "app@127.0.0.1")
     assert_denied(sql_user(p, certs, user="late", password="late-pass"), "late", "127.0.0.1")
+
+
+# ---------------------------------------------------------------------------
+# The row the backend authenticates without a PROXY header
+# ---------------------------------------------------------------------------
+TWO_ROWS = """CREATE USER 'bob'@'127.0.0.2' IDENTIFIED BY 'remote-pass';
+CREATE USER 'bob'@'127.0.0.1' IDENTIFIED BY 'local-pass' REQUIRE SSL;
+"""
+
+
+def test_without_the_header_a_login_the_backend_would_check_against_another_row_is_refused(
+        start_proxy, pp_backend, certs, tmp_path):
+    """strict_accounts with the backend's rows exported, no PROXY header: a client from 127.0.0.2
+    with the password of 'bob'@'127.0.0.1' (the row the backend picks for the proxy's address).
+    MariaDB would check it against 'bob'@'127.0.0.2' and refuse; the proxy, which checked that
+    row's requirement, must not let the backend open the other row's session."""
+    for statement in TWO_ROWS.strip().splitlines():
+        pp_backend.sql(statement.replace(" REQUIRE SSL", ""))
+    accounts = tmp_path / "accounts.sql"
+    accounts.write_text(TWO_ROWS)
+    try:
+        p = start_proxy({**tcp_backend(pp_backend), "accounts": str(accounts), "strict_accounts": "ON"})
+        start = len(p.log_lines())
+        assert_denied(sql_user(p, certs, source="127.0.0.2", user="bob", password="local-pass"), "bob", "127.0.0.2")
+        line = p.wait_for_log(re.compile(r"connection closed .*\buser=bob\b"), start=start)[0]
+        assert "set backend_proxy_protocol" in line, line
+        # With the header the backend checks the client's own row: its password works.
+        with_header = start_proxy({**tcp_backend(pp_backend), "accounts": str(accounts), "strict_accounts": "ON",
+                                   "backend_proxy_protocol": "v2"})
+        assert_user(sql_user(with_header, certs, source="127.0.0.2", user="bob", password="remote-pass"),
+                    "bob@127.0.0.2")
+        assert_denied(sql_user(with_header, certs, source="127.0.0.2", user="bob", password="local-pass"),
+                      "bob", "127.0.0.2")
+    finally:
+        pp_backend.sql("DROP USER IF EXISTS 'bob'@'127.0.0.2', 'bob'@'127.0.0.1'")
