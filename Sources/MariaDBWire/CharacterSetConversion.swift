@@ -43,31 +43,35 @@ public enum CharacterSetConversion {
     public static let unsupportedClientCharacterSets: Set<String> = ["ucs2", "utf16", "utf16le", "utf32"]
 
     /// Converts a user name as MariaDB 10.11 does.
+    ///
+    /// Beyond ASCII a name is exact only when the backend cannot read it any other way. MariaDB
+    /// converts with the client's character set only while `character_set_client_handshake` is
+    /// ON; with it OFF, for an id it does not know, and when the client sends no id at all, it uses
+    /// its global `character_set_client`, which the greeting does not show (it shows the server's
+    /// default). So a non-ASCII name is exact only if it reads the same in the client's set and in
+    /// the greeting's, and never when the client sent no id.
     /// - Parameters:
     ///   - collation: the id the client sent, or nil when it sent none (pre-4.1 logins, COM_CHANGE_USER
-    ///     without the field): MariaDB then uses its default character_set_client.
+    ///     without the field).
     ///   - serverDefaultCollation: the backend greeting's collation id (the server's default character set).
     public static func convertUsername(_ bytes: [UInt8], collation: UInt16?, serverDefaultCollation: UInt16?) -> Conversion {
-        let charset: String
-        if let collation, let known = MariaDBCollations.characterSet(ofCollation: collation) {
-            if unsupportedClientCharacterSets.contains(known) { return .refusedCharacterSet(known) }
-            charset = known
-        } else {
-            // No id, or one MariaDB does not know: the server's default character set.
-            let fallback = serverDefaultCollation.flatMap { MariaDBCollations.characterSet(ofCollation: $0) }
-            if collation != nil, !bytes.allSatisfy({ $0 < 0x80 }) {
-                // An id 10.11 does not know might be known to a newer backend: never guess beyond ASCII.
-                return .inexact(String(decoding: bytes, as: UTF8.self))
-            }
-            // Unknown default (not a 10.11 greeting): only ASCII, which every set but swe7 keeps, is exact.
-            guard let fallback else { return asciiOnly(bytes) }
-            guard !unsupportedClientCharacterSets.contains(fallback) else {
-                return .inexact(String(decoding: bytes, as: UTF8.self))
-            }
-            charset = fallback
+        let fallback = serverDefaultCollation.flatMap { MariaDBCollations.characterSet(ofCollation: $0) }
+        let isASCII = bytes.allSatisfy { $0 < 0x80 }
+        let rendering = String(decoding: bytes, as: UTF8.self)
+        guard let collation, let declared = MariaDBCollations.characterSet(ofCollation: collation) else {
+            // No id, or one MariaDB 10.11 does not know: the backend's global character_set_client.
+            // ASCII reads the same in every set it may be, except swe7.
+            guard isASCII else { return .inexact(rendering) }
+            if fallback == "swe7", let converted = toUTF8(bytes, characterSet: "swe7") { return .exact(clipToBuffer(converted)) }
+            return .exact(clipToBuffer(rendering))
         }
-        guard let converted = toUTF8(bytes, characterSet: charset) else {
-            return .inexact(String(decoding: bytes, as: UTF8.self))
+        if unsupportedClientCharacterSets.contains(declared) { return .refusedCharacterSet(declared) }
+        guard let converted = toUTF8(bytes, characterSet: declared) else { return .inexact(rendering) }
+        if !isASCII || declared == "swe7" || fallback == "swe7" {
+            // The same name as a backend without the character set handshake would read it?
+            guard let fallback, !unsupportedClientCharacterSets.contains(fallback),
+                  toUTF8(bytes, characterSet: fallback) == converted
+            else { return .inexact(converted) }
         }
         return .exact(clipToBuffer(converted))
     }

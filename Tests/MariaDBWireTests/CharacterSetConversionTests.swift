@@ -7,8 +7,9 @@ import Testing
 /// does; where the proxy cannot reproduce the conversion it says so (inexact), and the character
 /// sets MariaDB refuses as character_set_client are reported as refused.
 @Suite struct CharacterSetConversionTests {
-    func convert(_ bytes: [UInt8], _ collation: UInt16?, serverDefault: UInt16? = 8) -> CharacterSetConversion.Conversion {
-        CharacterSetConversion.convertUsername(bytes, collation: collation, serverDefaultCollation: serverDefault)
+    /// `serverDefault` (the greeting's collation) defaults to the client's own.
+    func convert(_ bytes: [UInt8], _ collation: UInt16?, serverDefault: UInt16? = nil) -> CharacterSetConversion.Conversion {
+        CharacterSetConversion.convertUsername(bytes, collation: collation, serverDefaultCollation: serverDefault ?? collation)
     }
 
     /// One collation id per character set MariaDB 10.11 ships: each set's default collation
@@ -86,12 +87,24 @@ import Testing
         #expect(!convert([0x61, 0xE4], 250, serverDefault: nil).isExact)
     }
 
-    @Test func noCollationMeansTheServerDefault() {
-        #expect(convert([0x61, 0xE4], nil, serverDefault: 8) == .exact("aä"))
-        #expect(convert(Array("bé".utf8), nil, serverDefault: 8) == .exact("bÃ©"))
-        #expect(convert(Array("bé".utf8), nil, serverDefault: 45) == .exact("bé"))
+    /// Without an id MariaDB uses its global character_set_client, which the greeting does not
+    /// show: ASCII is exact (in swe7 as swe7), anything else is not.
+    @Test func noCollationMeansTheBackendsClientCharacterSet() {
+        #expect(!convert([0x61, 0xE4], nil, serverDefault: 8).isExact)
+        #expect(!convert(Array("bé".utf8), nil, serverDefault: 45).isExact)
+        #expect(convert(ascii("ab"), nil, serverDefault: 45) == .exact("ab"))
         #expect(convert(ascii("a|b"), nil, serverDefault: 10) == .exact("aöb"))
-        #expect(!convert([0x61, 0xE4], nil, serverDefault: 26).isExact)
+    }
+
+    /// A backend with character_set_client_handshake OFF reads every name in its own set: beyond
+    /// ASCII a name is exact only when both readings agree.
+    @Test func nonASCIINamesMustReadTheSameInTheServersDefault() {
+        #expect(!convert(Array("é".utf8), 45, serverDefault: 8).isExact)    // utf8mb4 client, latin1 server
+        #expect(!convert([0xE9], 8, serverDefault: 45).isExact)             // latin1 client, utf8mb4 server
+        #expect(convert(Array("é".utf8), 45, serverDefault: 33) == .exact("é"))   // utf8mb4 and utf8mb3
+        #expect(convert(ascii("ab"), 45, serverDefault: 8) == .exact("ab"))
+        #expect(!convert(ascii("a|b"), 10, serverDefault: 8).isExact)       // swe7 client, latin1 server
+        #expect(!convert(ascii("a|b"), 8, serverDefault: 10).isExact)       // latin1 client, swe7 server
     }
 
     @Test func convertedNamesStopAtTheUsernameBuffer() {
@@ -108,7 +121,8 @@ import Testing
         var response = HandshakeResponse(capabilities: [.protocol41, .secureConnection, .pluginAuth], characterSet: 8, username: "x")
         response.usernameBytes = [0x6A, 0x6F, 0x73, 0xE9]
         let decoded = try HandshakeResponse.decode(response.encode(), clientCapabilities: nil,
-                                                   serverCapabilities: [.protocol41, .secureConnection, .pluginAuth])
+                                                   serverCapabilities: [.protocol41, .secureConnection, .pluginAuth],
+                                                   serverDefaultCollation: 8)
         #expect(decoded.username == "josé")
         #expect(decoded.usernameIsExact)
         #expect(decoded.usernameBytes == [0x6A, 0x6F, 0x73, 0xE9])
@@ -122,33 +136,40 @@ import Testing
         #expect(!decoded.usernameIsExact)
     }
 
-    @Test func preProtocol41NamesUseTheServerDefault() throws {
-        // caps SECURE_CONNECTION only, max packet 0xFFFFFF, user "aä" in latin1.
+    @Test func preProtocol41NamesAreExactOnlyInASCII() throws {
+        // caps SECURE_CONNECTION only, max packet 0xFFFFFF, user "aä" in latin1: no id, so the
+        // backend's global character_set_client decides, which the proxy cannot see.
         let packet: [UInt8] = [0x00, 0x80, 0xFF, 0xFF, 0xFF, 0x61, 0xE4, 0x00, 0x00]
         let latin1Server = try HandshakeResponse.decode(buffer(packet), clientCapabilities: nil,
                                                         serverCapabilities: [.secureConnection], serverDefaultCollation: 8)
-        #expect(latin1Server.username == "aä")
-        #expect(latin1Server.usernameIsExact)
-        let utf8Server = try HandshakeResponse.decode(buffer(packet), clientCapabilities: nil,
-                                                      serverCapabilities: [.secureConnection], serverDefaultCollation: 45)
-        #expect(!utf8Server.usernameIsExact)
+        #expect(!latin1Server.usernameIsExact)
+        let ascii: [UInt8] = [0x00, 0x80, 0xFF, 0xFF, 0xFF, 0x61, 0x62, 0x00, 0x00]
+        let plain = try HandshakeResponse.decode(buffer(ascii), clientCapabilities: nil,
+                                                 serverCapabilities: [.secureConnection], serverDefaultCollation: 8)
+        #expect(plain.usernameIsExact && plain.username == "ab")
     }
 
     @Test func changeUserWithoutACharacterSetUsesTheServerDefaultNotTheLogin() throws {
         // 0x11, "bé" in UTF-8, NUL, empty auth (1-byte length), empty db; no character set field.
         let payload = ByteBuffer(bytes: [0x11, 0x62, 0xC3, 0xA9, 0x00, 0x00, 0x00])
+        // MariaDB reads it in its global character_set_client (not the login's, not necessarily the
+        // greeting's): beyond ASCII the proxy cannot know the name.
         let latin1 = try ChangeUserRequest.decode(payload, capabilities: [.secureConnection], serverDefaultCollation: 8)
         #expect(latin1.characterSet == nil)
-        #expect(latin1.username == "bÃ©")
-        #expect(latin1.usernameIsExact)
+        #expect(!latin1.usernameIsExact)
         let utf8 = try ChangeUserRequest.decode(payload, capabilities: [.secureConnection], serverDefaultCollation: 45)
-        #expect(utf8.username == "bé")
+        #expect(!utf8.usernameIsExact)
+        let ascii = ByteBuffer(bytes: [0x11, 0x62, 0x00, 0x00, 0x00])
+        #expect(try ChangeUserRequest.decode(ascii, capabilities: [.secureConnection], serverDefaultCollation: 8).usernameIsExact)
     }
 
     @Test func changeUserUsesThePacketCharacterSet() throws {
         var payload = ByteBuffer(bytes: [0x11, 0x6A, 0x6F, 0x73, 0xE9, 0x00, 0x00, 0x00, 0x08, 0x00])
-        let latin1 = try ChangeUserRequest.decode(payload, capabilities: [.secureConnection], serverDefaultCollation: 45)
+        let latin1 = try ChangeUserRequest.decode(payload, capabilities: [.secureConnection], serverDefaultCollation: 8)
         #expect(latin1.username == "josé")
+        #expect(latin1.usernameIsExact)
+        // On a utf8mb4 server without the character set handshake the same bytes are not 'josé'.
+        #expect(!(try ChangeUserRequest.decode(payload, capabilities: [.secureConnection], serverDefaultCollation: 45)).usernameIsExact)
         payload = ByteBuffer(bytes: [0x11, 0x6A, 0xE9, 0x00, 0x00, 0x00, 0x1A, 0x00])
         let cp1250 = try ChangeUserRequest.decode(payload, capabilities: [.secureConnection], serverDefaultCollation: 45)
         #expect(!cp1250.usernameIsExact)
@@ -161,7 +182,7 @@ import Testing
     @Test func changeUserNamesStopAt384BytesWithoutQuoteStripping() throws {
         let name = "'" + String(repeating: "é", count: 200) + "'"
         var payload = ByteBuffer(bytes: [0x11] + Array(name.utf8) + [0x00, 0x00, 0x00, 0x2D, 0x00])
-        let request = try ChangeUserRequest.decode(payload, capabilities: [.secureConnection])
+        let request = try ChangeUserRequest.decode(payload, capabilities: [.secureConnection], serverDefaultCollation: 45)
         #expect(request.username == "'" + String(repeating: "é", count: 191))
         payload = ByteBuffer(bytes: [0x11] + Array("'q'".utf8) + [0x00, 0x00, 0x00, 0x2D, 0x00])
         #expect(try ChangeUserRequest.decode(payload, capabilities: [.secureConnection]).username == "'q'")
