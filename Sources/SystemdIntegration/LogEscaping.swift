@@ -4,7 +4,8 @@
 ///
 /// ``escaped(_:)`` turns every control character into a visible escape: `\n`, `\r`, `\t`, and
 /// `\xNN` for the other C0 controls and DEL; `\u{NNNN}` for C1 controls (U+0080–U+009F, NEL
-/// included) and the Unicode line and paragraph separators (U+2028, U+2029). A backslash becomes
+/// included), the Unicode line and paragraph separators (U+2028, U+2029) and the bidirectional
+/// formatting characters (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069). A backslash becomes
 /// `\\` and a double quote `\"`, so the escaped text is unambiguous and can sit inside the stderr
 /// format's quotes. Everything else, non-ASCII letters included, is kept as it is.
 public enum LogEscaping {
@@ -46,7 +47,13 @@ public enum LogEscaping {
     }
 
     private static func isUnicodeControlOrSeparator(_ scalar: Unicode.Scalar) -> Bool {
-        (0x80...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+        switch scalar.value {
+        case 0x80...0x9F, 0x2028, 0x2029: return true
+        // Bidirectional formatting (LRM/RLM, embeddings and overrides, isolates): they reorder
+        // how a terminal shows the rest of the line.
+        case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return true
+        default: return false
+        }
     }
 
     private static func hex(_ value: UInt32, width: Int) -> String {

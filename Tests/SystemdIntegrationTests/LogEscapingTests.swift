@@ -16,6 +16,8 @@ struct LogEscapingTests {
         ("back\\slash", "back\\\\slash"),
         ("say \"hi\"", "say \\\"hi\\\""),
         ("nel\u{85}ls\u{2028}ps\u{2029}", "nel\\u{0085}ls\\u{2028}ps\\u{2029}"),
+        ("admin\u{202E}txt.exe", "admin\\u{202E}txt.exe"),
+        ("a\u{2066}b\u{200F}", "a\\u{2066}b\\u{200F}"),
         ("größe ünïcödé", "größe ünïcödé"),
     ])
     func escaping(raw: String, expected: String) {
