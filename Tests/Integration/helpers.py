@@ -411,3 +411,16 @@ def s_client_protocol(output: str) -> str | None:
         return m.group(1)
     m = re.search(r"New, (TLSv1\.3), Cipher is (?!\(NONE\))", output)
     return m.group(1) if m else None
+
+
+class GeneralLog:
+    """A backend's general log, from the current end on."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = path.stat().st_size
+
+    def new_text(self) -> str:
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            return f.read().decode("utf-8", "replace")

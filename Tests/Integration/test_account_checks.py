@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import helpers
+import hostile_support
 import policy
 import wire
 from policy import VARIANT
@@ -42,17 +43,6 @@ def _login_error(port: int, user: str, password: str, tls: ssl.SSLContext | None
         with pytest.raises(wire.ServerError) as ei:
             c.login(user, password, tls=tls)
         return ei.value.code, ei.value.err.message
-
-
-class GeneralLog:
-    def __init__(self, path: Path):
-        self.path = path
-        self.offset = path.stat().st_size
-
-    def new_text(self) -> str:
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            return f.read().decode("utf-8", "replace")
 
 
 def _wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
@@ -81,12 +71,12 @@ def test_require_is_checked_after_the_password(policy_proxy_pool, policy_servers
         assert _login_error(ref, "r_x509", password, tls) == want, "reference"
 
     denied_before = policy_servers.plain_status("Access_denied_errors")
-    log = GeneralLog(policy_servers.general_log)
+    log = helpers.GeneralLog(policy_servers.general_log)
     assert _login_error(port, "r_x509", "wrong", tls) == want
     _wait_for(lambda: policy_servers.plain_status("Access_denied_errors") == denied_before + 1,
               what="the backend to count the wrong password")
 
-    log = GeneralLog(policy_servers.general_log)
+    log = helpers.GeneralLog(policy_servers.general_log)
     assert _login_error(port, "r_x509", policy.PASSWORDS["r_x509"], tls) == want
     # The backend accepted the password (no new access-denied error), and the session it opened
     # for r_x509 ended with the proxy's COM_QUIT, before any command.
@@ -170,13 +160,6 @@ def test_refused_changes_are_paced_and_the_fourth_closes(policy_proxy_pool, cert
     assert codes == [1045, 1045, 1045]
 
 
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 def test_a_flood_of_refused_changes_that_is_never_read_stays_small(policy_proxies, certs):
     """A logged-in client writes malformed COM_CHANGE_USER packets as fast as it can and never
     reads: the proxy stops reading from it, its memory stays flat, and its log gets a handful of
@@ -184,7 +167,7 @@ def test_a_flood_of_refused_changes_that_is_never_read_stays_small(policy_proxie
     proxy = policy_proxies.start()
     c = wire.Connection.tcp("127.0.0.1", proxy.port, timeout=15)
     c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
-    rss_before = _rss_kib(proxy.pid)
+    rss_before = hostile_support.proc_rss_kib(proxy.pid)
     lines_before = len(proxy.log_lines())
     # 5 bytes each: header + COM_CHANGE_USER with nothing after it (malformed).
     chunk = (b"\x01\x00\x00\x00\x11") * 20000
@@ -198,7 +181,7 @@ def test_a_flood_of_refused_changes_that_is_never_read_stays_small(policy_proxie
             continue  # the proxy stopped reading: keep pushing until the deadline
         except OSError:
             break  # closed after the fourth refusal
-    rss_after = _rss_kib(proxy.pid)
+    rss_after = hostile_support.proc_rss_kib(proxy.pid)
     assert rss_after - rss_before < 20 * 1024, f"RSS grew from {rss_before} to {rss_after} KiB after {sent} bytes"
     refused = [l for l in proxy.log_lines()[lines_before:] if "COM_CHANGE_USER refused" in l]
     assert 1 <= len(refused) <= 4, refused

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import helpers
+import hostile_support
 from helpers import mariadb
 
 EMFILE_WARNING = "cannot accept connections: out of file descriptors or memory"
@@ -133,13 +134,6 @@ def test_half_sent_metrics_requests_time_out_and_do_not_block_scrapes(start_prox
         assert r.status == 200
 
 
-def _rss_kib(pid: int) -> int:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 def test_pipelined_metrics_requests_that_are_never_read_cannot_grow_the_proxy(start_proxy):
     """One connection writes GET /metrics back to back and never reads: the proxy answers the first
     request only and closes, so it queues no answers (it grew by hundreds of MB when it answered all)."""
@@ -147,7 +141,7 @@ def test_pipelined_metrics_requests_that_are_never_read_cannot_grow_the_proxy(st
     p = start_proxy({"metrics_address": address})
     p.wait_for_log("serving metrics", timeout=10)
     host, port = address.rsplit(":", 1)
-    before = _rss_kib(p.pid)
+    before = hostile_support.proc_rss_kib(p.pid)
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.connect((host, int(port)))
@@ -166,7 +160,7 @@ def test_pipelined_metrics_requests_that_are_never_read_cannot_grow_the_proxy(st
                 break
     finally:
         s.close()
-    grown = _rss_kib(p.pid) - before
+    grown = hostile_support.proc_rss_kib(p.pid) - before
     assert grown < 20 * 1024, f"the proxy grew by {grown} KiB after {sent} bytes of pipelined requests"
     assert closed, f"the connection stayed open through {sent} bytes of requests"
     with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as r:
