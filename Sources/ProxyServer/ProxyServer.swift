@@ -29,7 +29,9 @@ public final class ProxyServer: Service, Sendable {
     /// Reverse DNS of client addresses (skip_name_resolve=OFF) blocks, so it runs here, off the
     /// event loops. Owned and shut down by the server, unlike NIO's process-wide singleton pool,
     /// whose threads outlive everything and show up as leaks under LeakSanitizer.
-    private let nameResolverPool = NIOThreadPool(numberOfThreads: 2)
+    /// MariaDB resolves each client on its own thread; here lookups share this pool, so it is wide
+    /// enough that a few clients whose reverse DNS hangs do not hold up everyone's greeting.
+    private let nameResolverPool = NIOThreadPool(numberOfThreads: 16)
 
     /// - Parameters:
     ///   - inheritedListeners: listening sockets handed over by the service manager (socket
