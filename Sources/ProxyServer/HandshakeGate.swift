@@ -4,12 +4,21 @@ import ProxyTLS
 
 /// `max_handshakes`: how many TLS handshakes may compute at once, across all event loops.
 ///
-/// A connection asks for a slot only when its whole ClientHello has arrived (``TLSServerHandler``)
-/// and holds it until its handshake completes, fails or passes
-/// ``TLSServerHandler/handshakeDeadline`` (5 s). Beyond the limit, handshakes wait in arrival
-/// order with their ClientHello buffered; nothing else waits: listeners keep accepting (the unix
-/// socket included), plaintext logins and established sessions are not affected, and a client that
-/// stalls before or inside its ClientHello holds no slot at all.
+/// A connection holds a slot only while OpenSSL has its input to process (``TLSServerHandler``):
+/// from the moment its whole ClientHello has arrived until the server's flight is written, and
+/// again from the arrival of the client's next flight until OpenSSL has consumed it. While the
+/// proxy waits for the client it holds none, so clients that stall inside a handshake cannot
+/// keep the slots from others. Beyond the limit, requests wait with their bytes buffered: later
+/// steps of handshakes already under way first, then new handshakes, each in arrival order.
+/// Nothing else waits: listeners keep accepting (the unix socket included), plaintext logins and
+/// established sessions are not affected.
+///
+/// Later steps go first because their handshake has already cost a server flight (the key
+/// exchange and the signature): finishing it makes that work count and frees the connection,
+/// whereas a flood of new ClientHellos queued ahead of it could make every handshake under way
+/// miss ``TLSServerHandler/handshakeDeadline`` and nobody would log in. A client cannot jump the
+/// queue with this: it needs a handshake that was admitted in turn, and each later step asks for a
+/// slot only when new bytes from it arrive.
 final class HandshakeGate: TLSHandshakeAdmission {
     private struct Waiter {
         let ticket: UInt64
@@ -20,13 +29,16 @@ final class HandshakeGate: TLSHandshakeAdmission {
     private struct State {
         var limit: Int
         var holders: Set<UInt64> = []
+        /// Later steps of handshakes already under way; served before `waiting`.
+        var continuing = CircularBuffer<Waiter>()
+        /// New handshakes (a complete ClientHello).
         var waiting = CircularBuffer<Waiter>()
         var lastTicket: UInt64 = 0
 
-        /// Moves waiters into free slots, first come first served.
+        /// Moves waiters into free slots: continuing handshakes first, each queue first come first served.
         mutating func admitWaiters() -> [Waiter] {
             var admitted: [Waiter] = []
-            while holders.count < limit, let next = waiting.popFirst() {
+            while holders.count < limit, let next = continuing.popFirst() ?? waiting.popFirst() {
                 holders.insert(next.ticket)
                 admitted.append(next)
             }
@@ -43,8 +55,8 @@ final class HandshakeGate: TLSHandshakeAdmission {
     /// Handshakes computing now.
     var count: Int { state.withLockedValue { $0.holders.count } }
 
-    /// Handshakes whose ClientHello is complete, waiting for a slot.
-    var waitingCount: Int { state.withLockedValue { $0.waiting.count } }
+    /// Handshake steps waiting for a slot (new handshakes and continuing ones).
+    var waitingCount: Int { state.withLockedValue { $0.waiting.count + $0.continuing.count } }
 
     func setLimit(_ value: Int) {
         let admitted = state.withLockedValue { state in
@@ -54,15 +66,21 @@ final class HandshakeGate: TLSHandshakeAdmission {
         Self.notify(admitted)
     }
 
-    func requestSlot(on eventLoop: EventLoop, whenGranted: @escaping @Sendable () -> Void) -> (ticket: UInt64, grantedNow: Bool) {
+    func requestSlot(on eventLoop: EventLoop, continuing: Bool, whenGranted: @escaping @Sendable () -> Void) -> (ticket: UInt64, grantedNow: Bool) {
         state.withLockedValue { state in
             state.lastTicket += 1
             let ticket = state.lastTicket
-            if state.waiting.isEmpty, state.holders.count < state.limit {
+            let queueAhead = continuing ? state.continuing.count : state.continuing.count + state.waiting.count
+            if queueAhead == 0, state.holders.count < state.limit {
                 state.holders.insert(ticket)
                 return (ticket, true)
             }
-            state.waiting.append(Waiter(ticket: ticket, eventLoop: eventLoop, granted: whenGranted))
+            let waiter = Waiter(ticket: ticket, eventLoop: eventLoop, granted: whenGranted)
+            if continuing {
+                state.continuing.append(waiter)
+            } else {
+                state.waiting.append(waiter)
+            }
             return (ticket, false)
         }
     }
@@ -72,7 +90,9 @@ final class HandshakeGate: TLSHandshakeAdmission {
             if state.holders.remove(ticket) != nil {
                 return state.admitWaiters()
             }
-            if let index = state.waiting.firstIndex(where: { $0.ticket == ticket }) {
+            if let index = state.continuing.firstIndex(where: { $0.ticket == ticket }) {
+                state.continuing.remove(at: index)
+            } else if let index = state.waiting.firstIndex(where: { $0.ticket == ticket }) {
                 state.waiting.remove(at: index)
             }
             return []

@@ -9,11 +9,14 @@ import NIOCore
 /// a received close_notify becomes `ChannelEvent.inputClosed`, and `close(mode: .output)` sends
 /// close_notify before shutting the socket's write side.
 ///
-/// With a ``TLSHandshakeAdmission`` (`max_handshakes`), OpenSSL does not run until the client's
-/// whole ClientHello has arrived and a slot is held: a client that stalls before or inside its
-/// ClientHello holds nothing (connect_timeout ends it). From the moment the slot is granted the
-/// handshake has ``handshakeDeadline`` to finish; after that the slot is released and the
-/// connection closed, so stalled handshakes cannot keep the slots from others.
+/// With a ``TLSHandshakeAdmission`` (`max_handshakes`), OpenSSL runs during the handshake only
+/// while a slot is held, and a slot is held only while OpenSSL has client input to process: it is
+/// asked for once the whole ClientHello has arrived, given back as soon as `SSL_do_handshake`
+/// has written the server's flight and wants the client's answer, and asked for again (ahead of
+/// new handshakes) when the client's next bytes arrive, which stay buffered until then. A client
+/// that stalls before, inside or after its ClientHello therefore holds nothing. From its first
+/// slot the handshake has ``handshakeDeadline`` to finish, waits for the client included; after
+/// that the connection is closed (connect_timeout still bounds the whole login).
 public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
@@ -43,21 +46,27 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
         /// Waiting for the whole ClientHello.
         case awaitingClientHello
         case waiting(ticket: UInt64)
+        /// OpenSSL is processing client input.
         case holding(ticket: UInt64)
+        /// The handshake is under way and OpenSSL waits for the client's next flight: no slot held.
+        case awaitingClient
     }
 
-    /// How long a handshake may take once its slot is granted (the ClientHello has arrived in
-    /// full): a client needs one round trip from there, so 5 seconds is generous, and a client
-    /// that stalls at this point gives its slot back within that time.
+    /// How long a handshake may take from its first slot (its ClientHello has arrived in full):
+    /// a client needs one round trip from there, so 5 seconds is generous. Waits for the client
+    /// count, although they hold no slot: a stalled handshake keeps its memory only that long.
     public static let handshakeDeadline = TimeAmount.seconds(5)
-    /// Bytes a client may send before its handshake is admitted: a maximal ClientHello in
-    /// maximal records, plus room for nothing else (a client waits for the ServerHello).
+    /// Bytes a client may have buffered while its handshake waits for a slot: a maximal
+    /// ClientHello in maximal records, or a client certificate chain (OpenSSL's default limit is
+    /// 100 KiB), with room to spare.
     static let maximumBytesBeforeAdmission = 2 * ClientHelloScanner.maximumMessageLength
 
     private let admission: TLSHandshakeAdmission?
     private var slot: Slot
     private var helloScanner = ClientHelloScanner()
     private var deadline: Scheduled<Void>?
+    /// Set at the first slot: ``handshakeDeadline`` runs from there.
+    private var deadlineStarted = false
 
     /// - Parameters:
     ///   - context: the server context (snapshot) this connection uses for its whole life.
@@ -113,24 +122,26 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
             advance(context: context)
         case .awaitingClientHello:
             if helloScanner.feed(bytes) {
-                requestSlot(context: context)
+                requestSlot(context: context, continuing: false)
             } else if helloScanner.bytesSeen > Self.maximumBytesBeforeAdmission {
                 failHandshake(context: context, reason: "no ClientHello in the first \(helloScanner.bytesSeen) bytes")
             }
+        case .awaitingClient:
+            requestSlot(context: context, continuing: true)
         case .waiting:
-            helloScanner.feed(bytes)
-            if helloScanner.bytesSeen > Self.maximumBytesBeforeAdmission {
-                failHandshake(context: context, reason: "\(helloScanner.bytesSeen) bytes sent before the handshake could start")
+            if connection.bio.pendingInboundBytes > Self.maximumBytesBeforeAdmission {
+                failHandshake(context: context, reason: "\(connection.bio.pendingInboundBytes) bytes sent while the handshake waited for a slot")
             }
         }
     }
 
     // MARK: - max_handshakes
 
-    private func requestSlot(context: ChannelHandlerContext) {
+    /// Asks for a slot for the input buffered now; `continuing` for a handshake already under way.
+    private func requestSlot(context: ChannelHandlerContext, continuing: Bool) {
         guard let admission else { return }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let request = admission.requestSlot(on: context.eventLoop) {
+        let request = admission.requestSlot(on: context.eventLoop, continuing: continuing) {
             let (handler, context) = loopBound.value
             handler.slotGranted(context: context)
         }
@@ -145,15 +156,32 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
             return
         }
         slot = .holding(ticket: ticket)
-        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: Self.handshakeDeadline) { [self] in
-            handshakeDeadlinePassed(context: context)
+        if !deadlineStarted {
+            deadlineStarted = true
+            deadline = context.eventLoop.assumeIsolated().scheduleTask(in: Self.handshakeDeadline) { [self] in
+                handshakeDeadlinePassed(context: context)
+            }
         }
         advance(context: context)
     }
 
+    /// OpenSSL has consumed the client's input and waits for more: the slot goes back while the
+    /// client answers (the deadline keeps running).
+    private func yieldSlotWhileAwaitingClient() {
+        guard case .holding(let ticket) = slot else { return }
+        admission?.release(ticket)
+        slot = .awaitingClient
+    }
+
     private func handshakeDeadlinePassed(context: ChannelHandlerContext) {
         deadline = nil
-        guard state == .handshaking, case .holding = slot else { return }
+        guard state == .handshaking else { return }
+        switch slot {
+        case .waiting, .holding, .awaitingClient:
+            break
+        case .notNeeded, .awaitingClientHello:
+            return
+        }
         releaseSlot()
         state = .closing
         failPendingWrites(ChannelError.ioOnClosedChannel)
@@ -169,7 +197,7 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
         switch slot {
         case .waiting(let ticket), .holding(let ticket):
             admission?.release(ticket)
-        case .notNeeded, .awaitingClientHello:
+        case .notNeeded, .awaitingClientHello, .awaitingClient:
             break
         }
         slot = .notNeeded
@@ -194,6 +222,7 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
             guard let connection else { return }
             switch connection.doHandshake() {
             case .wantRead:
+                yieldSlotWhileAwaitingClient()
                 writeCiphertext(context: context, promise: nil)
                 return
             case .complete:

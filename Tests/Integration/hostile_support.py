@@ -427,6 +427,80 @@ class SilentCrowd:
                 pass
 
 
+class HandshakeStallers:
+    """K clients that each send an SSLRequest and a whole ClientHello, read the server's flight and
+    never answer; when the proxy drops one, it connects again (until stop()). One thread each."""
+
+    def __init__(self, port: int, k: int, hello: bytes):
+        self.port = port
+        self.request = frame(wire.ssl_request_payload(wire.DEFAULT_CLIENT_CAPS), 1) + hello
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        self.flights = 0            # server flights received (over all connections)
+        self.stalled_now = 0        # connections that got their flight and are still open
+        self.dropped_after: list[float] = []  # seconds from ClientHello to being dropped
+        self.errors: list[str] = []
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(k)]
+        for t in self._threads:
+            t.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            s = None
+            stalled = False
+            try:
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+                if not s.recv(4096):
+                    raise ConnectionError("closed before the greeting")
+                s.sendall(self.request)
+                sent = time.monotonic()
+                first = s.recv(65536)
+                if first[:1] != b"\x16":
+                    raise ConnectionError(f"expected a ServerHello, got {first[:20]!r}")
+                with self._cond:
+                    self.flights += 1
+                    self.stalled_now += 1
+                    stalled = True
+                    self._cond.notify_all()
+                s.settimeout(0.2)
+                while not self._stop.is_set():  # read until dropped, never answer
+                    try:
+                        if not s.recv(65536):
+                            break
+                    except (socket.timeout, TimeoutError):
+                        continue
+                else:
+                    continue
+                with self._cond:
+                    self.dropped_after.append(time.monotonic() - sent)
+            except (OSError, ConnectionError) as e:
+                with self._cond:
+                    if len(self.errors) < 20 and not self._stop.is_set():
+                        self.errors.append(repr(e))
+            finally:
+                if stalled:
+                    with self._cond:
+                        self.stalled_now -= 1
+                if s is not None:
+                    s.close()
+
+    def wait_stalled(self, count: int, timeout: float) -> bool:
+        """True once `count` connections have their flight and are open at once (within `timeout`)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.stalled_now < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return True
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=10)
+
+
 # ---------------------------------------------------------------------------
 # openssl s_client with a scripted stdin
 # ---------------------------------------------------------------------------

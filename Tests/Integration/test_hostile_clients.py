@@ -452,8 +452,8 @@ def stall_in_tls_handshake(port: int) -> tuple[wire.Connection, float]:
     return c, t
 
 
-def test_max_handshakes_queues_handshakes_and_a_stalled_one_gives_its_slot_back(hostile_proxy, certs):
-    # connect_timeout far away: what frees the slots here is the per-handshake deadline (5 s
+def test_max_handshakes_stalled_handshakes_hold_no_slot_and_are_dropped_at_the_deadline(hostile_proxy, certs):
+    # connect_timeout far away: what ends the stallers here is the per-handshake deadline (5 s
     # after the ClientHello), not connect_timeout.
     deadline, timeout = 5, 60
     p = hostile_proxy({"max_handshakes": 2, "connect_timeout": timeout})
@@ -466,34 +466,81 @@ def test_max_handshakes_queues_handshakes_and_a_stalled_one_gives_its_slot_back(
         for c in silent:
             c.close()
 
-    # Two clients send a whole ClientHello, read the server's flight and stall: both slots are taken.
+    # Two clients (as many as there are slots) send a whole ClientHello, read the server's flight
+    # and stall. A slot is held only while OpenSSL computes, so both are back already.
     a, t_a = stall_in_tls_handshake(p.port)
     b, _ = stall_in_tls_handshake(p.port)
     try:
-        # Nothing else waits: the listeners accept, and the unix socket logs in at once.
+        # The unix socket logs in at once, and so does a third TLS handshake: it does not wait
+        # for the stallers' deadline.
         t0 = time.monotonic()
         r = mariadb(socket_path=p.socket, ssl=False, batch=True, execute="SELECT 7", timeout=10)
         assert (r.returncode, r.stdout.strip()) == (0, "7"), r.stderr
         assert time.monotonic() - t0 < 2, f"unix-socket login took {time.monotonic() - t0:.2f}s"
 
-        # A third TLS handshake waits for a slot, which the first staller gives back at its deadline.
         third = hs.connect_and_greet(p.port, timeout=20)
+        t0 = time.monotonic()
         assert third.login("app", "app-pass", tls=wire.client_tls_context(certs.ca)).is_ok
-        done = time.monotonic() - t_a
+        login = time.monotonic() - t0
         assert third.query("SELECT 3") == [["3"]]
         third.quit()
-        assert deadline - 0.5 <= done <= deadline + 4, f"third TLS login done {done:.2f}s after the first staller"
+        limit = 5 if helpers.UNDER_SANITIZER else 1
+        assert login < limit, f"third TLS login took {login:.2f}s next to two stalled handshakes"
 
+        # The stallers are dropped at the handshake deadline, counted from their ClientHello.
         for s in (a, b):
             ending = hs.read_until_closed(s.sock, 10)
             assert ending.how in ("eof", "reset"), ending
             outcome = outcome_for(p, local_port(s))
             assert outcome == f"refused: TLS handshake failed: not finished within {deadline}s of the ClientHello", outcome
-        # After the stallers are gone every slot is free again.
+        dropped = time.monotonic() - t_a
+        assert deadline - 0.5 <= dropped <= deadline + 4, f"first staller dropped {dropped:.2f}s after it connected"
         cli_login_ok(p, certs)
     finally:
         a.close()
         b.close()
+
+
+def test_stalled_handshakes_beyond_max_handshakes_do_not_delay_tls_logins(hostile_proxy, certs):
+    """F5: K clients each send a whole ClientHello, read the server's flight and never answer
+    (and connect again when dropped). They hold no max_handshakes slot while the proxy waits for
+    them, so TLS logins with the mariadb CLI still finish within a second."""
+    k, max_handshakes = 150, 8
+    hs.raise_nofile(4 * k + 1000)
+    p = hostile_proxy({"max_connections": k + 50, "max_handshakes": max_handshakes, "connect_timeout": 60})
+    cli_login_ok(p, certs)
+    start_index = len(p.log_lines())
+
+    hello = hs.client_hello(minimum=ssl.TLSVersion.TLSv1_2, maximum=ssl.TLSVersion.TLSv1_3, ciphers="DEFAULT")
+    stallers = hs.HandshakeStallers(p.port, k, hello)
+    latencies: list[float] = []
+    try:
+        # With slots held until the deadline only 8 of them would have their flight by now.
+        t_stalled = time.monotonic()
+        all_stalled = stallers.wait_stalled(k, timeout=10)
+        stalled_then = stallers.stalled_now
+        # Logins go on past the stallers' first deadline, while the dropped ones connect again.
+        while len(latencies) < 5 or time.monotonic() - t_stalled < 7:
+            t0 = time.monotonic()
+            r = mariadb(port=p.port, ca=certs.ca, batch=True, execute="SELECT 40 + 2", timeout=15)
+            latencies.append(round(time.monotonic() - t0, 2))
+            assert (r.returncode, r.stdout.strip()) == (0, "42"), \
+                f"login {len(latencies)} rc={r.returncode} after {latencies[-1]}s: {r.stderr}"
+        stalled_during = stallers.stalled_now
+        dropped = list(stallers.dropped_after)
+    finally:
+        stallers.stop()
+    print(f"{k} stalled handshakes, max_handshakes={max_handshakes}: {stalled_then} stalled before, "
+          f"{stalled_during} after the logins, {len(dropped)} dropped and reconnected; "
+          f"{len(latencies)} TLS logins, slowest {max(latencies)} s, median {sorted(latencies)[len(latencies) // 2]} s")
+    assert all_stalled, f"only {stalled_then} of {k} stallers got the server's flight within 10 s"
+    limit = 5 if helpers.UNDER_SANITIZER else 1
+    assert max(latencies) < limit, f"TLS logins took {latencies} s next to {k} stalled handshakes"
+    assert stalled_during >= k // 2, f"only {stalled_during} stallers were still stalled after the logins"
+    assert not stallers.errors, stallers.errors
+    # Those dropped during the logins were dropped by the handshake deadline.
+    assert dropped and all(4.5 <= t <= 9 for t in dropped), sorted(dropped)[:5]
+    p.wait_for_log("not finished within 5s of the ClientHello", start=start_index, timeout=10)
 
 
 def proxy_nofile_limit(pid: int) -> int:

@@ -10,8 +10,8 @@ import Testing
     private final class Request: @unchecked Sendable {
         var ticket: UInt64 = 0
         var granted = false
-        init(_ gate: HandshakeGate, on loop: EmbeddedEventLoop) {
-            let result = gate.requestSlot(on: loop) { [self] in granted = true }
+        init(_ gate: HandshakeGate, on loop: EmbeddedEventLoop, continuing: Bool = false) {
+            let result = gate.requestSlot(on: loop, continuing: continuing) { [self] in granted = true }
             ticket = result.ticket
             granted = result.grantedNow
         }
@@ -83,5 +83,45 @@ import Testing
         #expect(!c.granted)
         loop.run()
         #expect(b.granted && !c.granted)
+    }
+
+    @Test func continuingHandshakesAreServedBeforeNewOnes() {
+        let loop = EmbeddedEventLoop()
+        let gate = HandshakeGate(limit: 1)
+        let a = Request(gate, on: loop)
+        let new1 = Request(gate, on: loop), new2 = Request(gate, on: loop)
+        let next1 = Request(gate, on: loop, continuing: true), next2 = Request(gate, on: loop, continuing: true)
+        #expect(gate.waitingCount == 4)
+        gate.release(a.ticket)
+        loop.run()
+        #expect(next1.granted && !next2.granted && !new1.granted)
+        gate.release(next1.ticket)
+        loop.run()
+        #expect(next2.granted && !new1.granted)
+        gate.release(next2.ticket)
+        loop.run()
+        #expect(new1.granted && !new2.granted)
+    }
+
+    @Test func aContinuingRequestWithAFreeSlotIsGrantedAtOnce() {
+        let loop = EmbeddedEventLoop()
+        let gate = HandshakeGate(limit: 2)
+        let a = Request(gate, on: loop)
+        gate.release(a.ticket)  // the server's flight is written; the client answers later
+        let next = Request(gate, on: loop, continuing: true)
+        #expect(next.granted)
+        #expect(gate.count == 1)
+    }
+
+    @Test func aWaitingContinuingRequestThatLeavesIsForgotten() {
+        let loop = EmbeddedEventLoop()
+        let gate = HandshakeGate(limit: 1)
+        let a = Request(gate, on: loop)
+        let next = Request(gate, on: loop, continuing: true), new = Request(gate, on: loop)
+        gate.release(next.ticket)
+        gate.release(a.ticket)
+        loop.run()
+        #expect(!next.granted && new.granted)
+        #expect(gate.count == 1 && gate.waitingCount == 0)
     }
 }
