@@ -101,6 +101,11 @@ extension ProxyConnection {
         heldClientBytes = nil
         relayFromClient(held)
         backendChannel?.flush()
-        resumeClientReads()
+        if clientInputEnded {
+            // The client half-closed while the refusal waited: pass its EOF on behind those bytes.
+            if refusalPending == nil { clientInputClosed() }
+        } else {
+            resumeClientReads()
+        }
     }
 }

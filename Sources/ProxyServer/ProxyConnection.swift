@@ -35,7 +35,7 @@ final class ProxyConnection {
     var closing = false
     var clientClosed = false
     private var backendClosed = false
-    private var clientInputEnded = false
+    var clientInputEnded = false
     private var backendInputEnded = false
     private var finished = false
 
@@ -151,6 +151,8 @@ final class ProxyConnection {
 
     func clientInputClosed() {
         clientInputEnded = true
+        // Behind a refused COM_CHANGE_USER the client's bytes wait for its answer; the EOF follows them.
+        if machine.isRelaying && refusalPending != nil { return }
         if machine.isRelaying, let backend = backendChannel {
             if backendInputEnded {
                 closeEverything()

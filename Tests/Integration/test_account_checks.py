@@ -189,6 +189,30 @@ def test_a_flood_of_refused_changes_that_is_never_read_stays_small(policy_proxie
     assert proxy.running()
 
 
+def test_commands_behind_a_refused_change_still_run_when_the_client_half_closes(policy_proxy_pool):
+    """COM_CHANGE_USER (refused: REQUIRE SSL on plaintext), a query, then the client's FIN, all at
+    once. MariaDB reads both commands before the EOF: 1045 after its pause, then the query's result.
+    The proxy must pass the EOF on only behind the query it held during the pause."""
+    port = policy_proxy_pool.endpoints()["tcp"].port
+    with wire.Connection.tcp("127.0.0.1", port, timeout=15) as c:
+        c.login("r_none", policy.PASSWORDS["r_none"])
+        change = wire.change_user_payload(caps=c.negotiated_caps(), user="r_ssl",
+                                          auth_response=wire.native_password_scramble(policy.PASSWORDS["r_ssl"], c.scramble))
+        with c.buffered():
+            c.send_packet(change, 0)
+            c.send_packet(bytes([wire.COM_QUERY]) + b"SELECT 6 * 7", 0)
+        c.sock.shutdown(socket.SHUT_WR)
+        first = c.read_packet()
+        assert first.is_err and wire.ErrPacket.parse(first).code == 1045, first
+        rest = b""
+        try:
+            while True:
+                rest += c.read_packet().payload
+        except (wire.ConnectionClosed, OSError):
+            pass
+        assert b"42" in rest, f"the query behind the refused change got no result: {rest!r}"
+
+
 def test_allowed_changes_of_user_do_not_flood_the_log(policy_proxies, certs):
     """A session may change user as often as it likes; the log gets one line for it, not one each."""
     proxy = policy_proxies.start()
