@@ -15,6 +15,9 @@ import Prometheus
 public enum MetricsEndpoint {
     /// Connections open at once; the oldest is closed to make room for a new one.
     static let maximumConnections = 16
+    /// A scrape request is a few hundred bytes; a connection that sends more is closed (a header
+    /// that never ends would otherwise be parsed at full speed until the time limit).
+    static let maximumRequestBytes = 16 * 1024
     /// The longest a connection lives: time to send one whole request and read the answer.
     static let requestTimeout = TimeAmount.seconds(5)
 
@@ -34,6 +37,7 @@ public enum MetricsEndpoint {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     connections.add(channel)
+                    try channel.pipeline.syncOperations.addHandler(InboundByteLimitHandler(limit: maximumRequestBytes))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry, timeout: requestTimeout))
                 }
@@ -85,6 +89,28 @@ private final class MetricsConnections: Sendable {
                 if open[key]?.order == order { open[key] = nil }
             }
         }
+    }
+}
+
+/// Closes a connection once it has sent more than `limit` bytes.
+private final class InboundByteLimitHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let limit: Int
+    private var received = 0
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        received += unwrapInboundIn(data).readableBytes
+        guard received <= limit else {
+            context.close(promise: nil)
+            return
+        }
+        context.fireChannelRead(data)
     }
 }
 

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 import helpers
 import hostile_support
 from helpers import mariadb
@@ -165,3 +167,23 @@ def test_pipelined_metrics_requests_that_are_never_read_cannot_grow_the_proxy(st
     assert closed, f"the connection stayed open through {sent} bytes of requests"
     with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as r:
         assert r.status == 200
+
+
+def test_a_metrics_request_that_never_ends_is_cut_at_16_kib(start_proxy):
+    """A header that never ends would be parsed at full speed until the 5 s limit: the connection is
+    closed once it has sent more than a request can need."""
+    address = f"127.0.0.1:{helpers.free_port()}"
+    p = start_proxy({"metrics_address": address})
+    p.wait_for_log("serving metrics", timeout=10)
+    host, port = address.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=5)
+    started = time.monotonic()
+    try:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nX-Long: ")
+        with pytest.raises(OSError):
+            for _ in range(1000):
+                s.sendall(b"a" * 1024)
+                time.sleep(0.001)  # paced writes, so the close is seen before the 5 s limit
+        assert time.monotonic() - started < 4, "the endless request was not cut before the time limit"
+    finally:
+        s.close()
