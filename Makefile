@@ -3,7 +3,7 @@
 #   make build   swift build -c release  ->  .build/release/mariadb-tls-proxy
 #   make deps    install missing system packages / pytest (scripts/install-deps.sh)
 #   make test    deps, release build, unit tests (swift test), integration suite (pytest)
-#   make demo    release build, then scripts/demo.sh
+#   make demo    deps, release build, then scripts/demo.sh
 #   make clean   remove build products, demo state and Python caches
 #   make install       binary, systemd units, sysusers entry, example config, docs (docs/operations.md)
 #   make uninstall     remove what install put in place, except config and the system user
@@ -62,7 +62,9 @@ test: deps
 	$(MAKE) --no-print-directory unit-test
 	$(MAKE) --no-print-directory integration-test
 
-demo: build
+# Like test: installs what it needs first (mariadb-server, openssl, ...), so it works on a fresh machine.
+demo: deps
+	$(MAKE) --no-print-directory build
 	PROXY_BIN="$(PROXY_BIN)" bash scripts/demo.sh
 
 clean:

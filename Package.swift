@@ -105,10 +105,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy"]),
+        .testTarget(name: "ProxyTLSTests", dependencies: ["ProxyTLS", "ProxyConfiguration"]),
         .testTarget(
             name: "ProxyServerTests",
             dependencies: [
                 "ProxyServer", "MariaDBWire", "ProxyConfiguration", "AccessPolicy", "ProxyTLS",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]

@@ -27,6 +27,16 @@ static inline int copenssl_SSL_CTX_chain_cert_count(SSL_CTX *ctx) {
     SSL_CTX_get0_chain_certs(ctx, &chain);
     return chain ? sk_X509_num(chain) : -1;
 }
+// The trust store's objects (certificates from ssl_ca, CRLs from ssl_crl), for listing the CA
+// certificates and their expiry; a CRL object yields NULL.
+static inline int copenssl_X509_STORE_object_count(X509_STORE *store) {
+    STACK_OF(X509_OBJECT) *objects = X509_STORE_get0_objects(store);
+    return objects ? sk_X509_OBJECT_num(objects) : 0;
+}
+static inline X509 *copenssl_X509_STORE_certificate(X509_STORE *store, int index) {
+    STACK_OF(X509_OBJECT) *objects = X509_STORE_get0_objects(store);
+    return objects ? X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, index)) : NULL;
+}
 static inline void copenssl_BIO_set_retry_read(BIO *b) { BIO_set_retry_read(b); }
 static inline void copenssl_BIO_clear_retry_flags(BIO *b) { BIO_clear_retry_flags(b); }
 static inline void copenssl_free(void *p) { OPENSSL_free(p); }

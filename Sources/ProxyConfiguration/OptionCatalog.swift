@@ -52,6 +52,10 @@ enum OptionCatalog {
         ) { draft, value in
             if case .tlsVersions(let versions) = value { draft.settings.tls.versions = versions }
         },
+        .integer("ssl_cert_expiry_warning", 0...3650, default: 30, mariaDB: nil,
+                 "Days before expiry to warn about a loaded certificate (at most a quarter of its lifetime); 0 = only once expired.") {
+            $0.settings.certificateExpiryWarningDays = $1
+        },
         .boolean("require_secure_transport", default: false, mariaDB: "require_secure_transport",
                  "Refuse TCP clients that do not switch to TLS (Unix socket clients are exempt).") {
             $0.settings.requireSecureTransport = $1

@@ -70,6 +70,7 @@ public struct ProxySettings: Sendable, Equatable {
     public var backend: BackendEndpoint = .tcp(host: "127.0.0.1", port: 3306)
     public var backendProxyProtocol: BackendProxyProtocol = .off   // backend_proxy_protocol
     public var tls = TLSSettings()
+    public var certificateExpiryWarningDays = 30             // ssl_cert_expiry_warning
     public var requireSecureTransport = false                // require_secure_transport
     public var accountsPath: String? = nil                   // accounts (policy file in MariaDB's SQL)
     public var strictAccounts = false                        // strict_accounts

@@ -50,17 +50,14 @@ public struct ServerSnapshot: Sendable {
             warnings.append(
                 "no ssl_ca or ssl_capath: client certificates are verified against the system's CA store, so a certificate from any public CA satisfies REQUIRE X509; set ssl_ca to the CA that issues your clients' certificates")
         }
-        if let key = settings.tls.privateKeyPath, let mode = Self.permissionBits(of: key), mode & 0o077 != 0 {
-            warnings.append(
-                "private key '\(key)' is readable or writable by group or others (mode \(String(mode, radix: 8))); make it mode 600, owned by the user the proxy runs as")
-        }
         return warnings
     }
 
-    private static func permissionBits(of path: String) -> UInt32? {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        return UInt32(status.st_mode) & 0o777
+    /// A warning when the private key file's owner or mode breaks PostgreSQL's rule
+    /// (``PrivateKeyPermissions``) for the identity the proxy serves as.
+    public func keyPermissionWarning(service: PrivateKeyPermissions.ServiceIdentity) -> String? {
+        guard tlsContext != nil, let key = settings.tls.privateKeyPath ?? settings.tls.certificatePath else { return nil }
+        return PrivateKeyPermissions.warning(path: key, service: service)
     }
 }
 

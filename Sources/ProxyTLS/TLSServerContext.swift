@@ -16,6 +16,8 @@ public final class TLSServerContext: @unchecked Sendable {
     public let certificateSubject: String
     /// The leaf certificate's notAfter.
     public let certificateNotAfter: Date?
+    /// The server certificate and the `ssl_ca` certificates, for the expiry checks and metric.
+    public let certificates: [CertificateValidity]
 
     /// Builds and validates a context. Every failure names the option and the file.
     public init(settings: TLSSettings) throws(TLSConfigurationError) {
@@ -62,6 +64,7 @@ public final class TLSServerContext: @unchecked Sendable {
         let leaf = SSL_CTX_get0_certificate(context)
         self.certificateSubject = leaf.map { X509Name.oneLine(X509_get_subject_name($0)) } ?? ""
         self.certificateNotAfter = leaf.flatMap { X509Time.date(X509_get0_notAfter($0)) }
+        self.certificates = CertificateValidity.loaded(in: context, listCAs: settings.caPath != nil)
     }
 
     deinit {

@@ -39,7 +39,7 @@ enum MainThread {
                 metricsChannel = try await MetricsEndpoint.bind(address: metrics.address, registry: metrics.registry, group: group)
                 logger.notice("serving metrics", metadata: ["address": "http://\(metrics.address)/metrics"])
             } catch {
-                fail("cannot serve metrics on '\(metrics.address)': \(error)")
+                fail("cannot serve metrics on '\(metrics.address)': \(error)", status: ExitStatus.failure)
             }
         }
         var status: Int32 = 0
@@ -47,7 +47,7 @@ enum MainThread {
             try await serviceGroup.run()
         } catch {
             logger.critical("stopped", metadata: ["error": "\(error)"])
-            status = 1
+            status = ExitStatus.failure
         }
         try? await metricsChannel?.close()
         try? await group.shutdownGracefully()

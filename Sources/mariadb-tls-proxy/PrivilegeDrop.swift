@@ -1,4 +1,5 @@
 import Foundation
+import ProxyTLS
 
 /// `user = NAME`: give up root once the listeners are bound, as `mariadbd --user` does.
 ///
@@ -40,5 +41,27 @@ struct PrivilegeDrop: Sendable {
         if setuid(uid) != 0 { throw Failure.failed("setuid", errno) }
         if setuid(0) == 0 { throw Failure.failed("dropping root (setuid(0) still works)", EPERM) }
         return "switched to user \(name) (uid \(uid), gid \(gid))"
+    }
+}
+
+extension PrivateKeyPermissions.ServiceIdentity {
+    /// Who serves once `drop` (if any) has been applied: its user and the groups `initgroups`
+    /// gives it, or else this process's effective user and groups.
+    static func serving(after drop: PrivilegeDrop?) -> Self {
+        guard let drop else { return current }
+        var count: Int32 = 64
+        var groups = [gid_t](repeating: 0, count: Int(count))
+        while getgrouplist(drop.name, drop.gid, &groups, &count) < 0 {
+            groups = [gid_t](repeating: 0, count: Int(count))
+        }
+        return Self(uid: drop.uid, groups: Set(groups.prefix(Int(count))).union([drop.gid]))
+    }
+
+    /// This process's effective user and groups (after any switch).
+    static var current: Self {
+        let count = getgroups(0, nil)
+        var groups = [gid_t](repeating: 0, count: Int(max(count, 0)))
+        let filled = getgroups(count, &groups)
+        return Self(uid: geteuid(), groups: Set(groups.prefix(Int(max(filled, 0)))).union([getegid()]))
     }
 }

@@ -31,6 +31,7 @@ struct ReloadService: Service {
             notifier.reloaded(status: "reload failed, previous configuration kept: \(message)")
         case .success(let snapshot, let warnings):
             for warning in warnings + snapshot.warnings { logger.warning("\(warning)") }
+            if let warning = snapshot.keyPermissionWarning(service: .current) { logger.warning("\(warning)") }
             if let warning = BackendIdentityCheck.ownerWarning(backend: snapshot.settings.backend) { logger.warning("\(warning)") }
             for note in server.install(snapshot) { logger.warning("\(note)") }
             if let notice = BackendIdentityCheck.addressNotice(server.currentSnapshot.settings) { logger.notice("\(notice)") }
@@ -42,7 +43,8 @@ struct ReloadService: Service {
             }
             if let policy = snapshot.policy { metadata["accounts"] = "\(policy.rows.count) rows" }
             logger.notice("reload succeeded: new connections use the reloaded certificate and accounts", metadata: metadata)
-            CertificateExpiry.warnIfClose(snapshot.tlsContext, logger: logger)
+            CertificateExpiryWatch.report(snapshot, logger: logger)
+            CertificateExpiryWatch.publish(snapshot)
             notifier.reloaded(status: "reload succeeded")
         }
     }

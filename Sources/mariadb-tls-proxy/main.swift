@@ -13,11 +13,6 @@ import SystemdIntegration
 let programName = "mariadb-tls-proxy"
 let programVersion = "0.1.0"
 
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("\(programName): \(message)\n".utf8))
-    exit(1)
-}
-
 // SIGHUP's default action would terminate the process before the reload service traps it.
 signal(SIGHUP, SIG_IGN)
 
@@ -26,7 +21,7 @@ let parsed: ParsedCommandLine
 do {
     parsed = try ProxyCommandLine.parseWithWarnings(arguments)
 } catch {
-    fail("\(error)")
+    fail("\(error)", status: ExitStatus.configurationError)
 }
 
 let settings: ProxySettings
@@ -60,7 +55,7 @@ let snapshot: ServerSnapshot
 do {
     snapshot = try ServerSnapshot.load(settings: settings)
 } catch {
-    fail("\(error)")
+    fail("\(error)", status: ExitStatus.configurationError)
 }
 for warning in parsed.warnings + snapshot.warnings {
     logger.warning("\(warning)")
@@ -73,18 +68,23 @@ do {
     privilegeDrop = resolved?.drop
     if let note = resolved?.note { logger.warning("\(note)") }
 } catch {
-    fail("\(error)")
+    fail("\(error)", status: ExitStatus.configurationError)
 }
 
 // Never relay over a unix socket as root or as the backend's own user: the backend would
 // authenticate the proxy's OS identity for any client. The uid that counts is the one after `user`.
 let runAsUID = privilegeDrop?.uid ?? geteuid()
 if let refusal = BackendIdentityCheck.refusal(backend: settings.backend, uid: runAsUID, userOption: settings.user) {
-    fail(refusal)
+    fail(refusal, status: ExitStatus.configurationError)
 }
 if let warning = BackendIdentityCheck.ownerWarning(backend: settings.backend) {
     logger.warning("\(warning)")
 }
+if let warning = snapshot.keyPermissionWarning(service: .serving(after: privilegeDrop)) {
+    logger.warning("\(warning)")
+}
+
+CertificateExpiryWatch.report(snapshot, logger: logger)
 
 if checkOnly {
     print("\(programName): configuration OK")
@@ -97,7 +97,7 @@ if let notice = BackendIdentityCheck.addressNotice(settings) {
 if snapshot.tlsContext == nil {
     logger.warning("no ssl_cert/ssl_key configured: TLS is not offered to clients")
 }
-CertificateExpiry.warnIfClose(snapshot.tlsContext, logger: logger)
+CertificateExpiryWatch.publish(snapshot)
 
 // Socket activation: listening sockets from systemd replace bind_address/port/socket.
 var inherited: [InheritedListener] = []
@@ -105,7 +105,7 @@ for socket in SocketActivation.inheritedSockets() {
     switch socket.kind {
     case .tcp: inherited.append(InheritedListener(fileDescriptor: socket.fileDescriptor, isUnixSocket: false, name: socket.name))
     case .unix: inherited.append(InheritedListener(fileDescriptor: socket.fileDescriptor, isUnixSocket: true, name: socket.name))
-    case .other: fail("inherited socket '\(socket.name)' (fd \(socket.fileDescriptor)) is not a listening TCP or unix stream socket")
+    case .other: fail("inherited socket '\(socket.name)' (fd \(socket.fileDescriptor)) is not a listening TCP or unix stream socket", status: ExitStatus.configurationError)
     }
 }
 if !inherited.isEmpty {
@@ -142,7 +142,7 @@ let server = ProxyServer(
             logger.notice("\(note)")
         } catch {
             // Serving as root when told not to would be worse than not serving.
-            fail("\(error)")
+            fail("\(error)", status: ExitStatus.failure)
         }
     }
     logger.notice("ready for connections", metadata: metadata)
@@ -167,7 +167,11 @@ if SystemdNotifier.isEnabled {
     }
     services.append(.init(service: ServiceStatus(server: server)))
 }
-services += [.init(service: server), .init(service: reloader)]
+services += [
+    .init(service: server),
+    .init(service: CertificateExpiryWatch(server: server, logger: logger)),
+    .init(service: reloader),
+]
 let serviceGroup = ServiceGroup(
     configuration: .init(
         services: services,

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import re
@@ -376,6 +377,40 @@ def make_server_cert(ca_dir: Path, out_dir: Path, name: str, cn: str, *, days: i
              "-extfile", str(ext), "-out", str(cert))
     csr.unlink()
     ext.unlink()
+    os.chmod(cert, 0o644)
+    return cert, key
+
+
+def make_backdated_server_cert(ca_dir: Path, out_dir: Path, name: str, cn: str, *,
+                               not_before: datetime.datetime, not_after: datetime.datetime) -> tuple[Path, Path]:
+    """Like ``make_server_cert`` but valid from ``not_before`` (which may be in the past) to
+    ``not_after``: ``openssl ca`` takes both dates, ``openssl x509 -req`` only a day count."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    key = new_key(out_dir / f"{name}-key.pem")
+    csr = out_dir / f"{name}.csr"
+    cert = out_dir / f"{name}-cert.pem"
+    db = out_dir / f"{name}-ca"
+    db.mkdir(exist_ok=True)
+    (db / "index.txt").write_text("")
+    config = db / "ca.cnf"
+    config.write_text(
+        "[ca]\ndefault_ca = test_ca\n"
+        "[test_ca]\n"
+        f"database = {db / 'index.txt'}\nnew_certs_dir = {db}\nserial = {db / 'serial'}\n"
+        f"certificate = {ca_dir / 'ca.pem'}\nprivate_key = {ca_dir / 'ca-key.pem'}\n"
+        "default_md = sha256\npolicy = any\nunique_subject = no\ncopy_extensions = none\n"
+        "x509_extensions = server\n"
+        "[any]\ncommonName = supplied\n"
+        "[server]\nbasicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n")
+    stamp = "%Y%m%d%H%M%SZ"
+    _openssl("req", "-new", "-sha256", "-key", str(key), "-subj", f"/CN={cn}", "-out", str(csr))
+    (db / "serial").write_text(os.urandom(16).hex() + "\n")
+    _openssl("ca", "-batch", "-config", str(config), "-notext", "-in", str(csr), "-out", str(cert),
+             "-startdate", not_before.astimezone(datetime.timezone.utc).strftime(stamp),
+             "-enddate", not_after.astimezone(datetime.timezone.utc).strftime(stamp))
+    csr.unlink()
     os.chmod(cert, 0o644)
     return cert, key
 

@@ -356,7 +356,7 @@ def test_accounts_syntax_error_stops_startup(policy_proxies, name, text, token):
     line, column = _position(text, token, len(_GOOD))
     cfg = policy_proxies.config({"accounts": str(accounts)}, d=d)
     r = policy_proxies.run(cfg)
-    assert r.returncode == 1, f"rc={r.returncode}\n{r.stderr}"
+    assert r.returncode == 78, f"rc={r.returncode}\n{r.stderr}"
     assert re.search(rf"(^|\s|/){re.escape(accounts.name)}:{line}:{column}: \S", r.stderr, re.M), \
         f"expected {accounts}:{line}:{column}: ... on stderr, got:\n{r.stderr}"
     assert "ready for connections" not in r.stderr
@@ -366,7 +366,7 @@ def test_missing_accounts_file_stops_startup(policy_proxies):
     d = policy_proxies.new_dir()
     cfg = policy_proxies.config({"accounts": str(d / "nope.sql")}, d=d)
     r = policy_proxies.run(cfg)
-    assert r.returncode == 1 and "nope.sql" in r.stderr, f"rc={r.returncode}\n{r.stderr}"
+    assert r.returncode == 78 and "nope.sql" in r.stderr, f"rc={r.returncode}\n{r.stderr}"
 
 
 # ---------------------------------------------------------------------------

@@ -253,7 +253,7 @@ def test_the_notice_follows_reloads(start_proxy, pp_backend):
 # Never as root or as the socket's owner over a unix-socket backend
 # ---------------------------------------------------------------------------
 def assert_refused(r: helpers.Run, path: str, who: str) -> None:
-    assert r.returncode == 1, r.output
+    assert r.returncode == 78, r.output
     assert f"backend_socket '{path}': the proxy would run as {who}" in r.stderr, r.stderr
     assert REFUSAL in r.stderr and "user = mariadb-tls-proxy" in r.stderr and "backend_host" in r.stderr, r.stderr
     assert "ready for connections" not in r.output and "configuration OK" not in r.output

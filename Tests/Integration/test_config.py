@@ -9,8 +9,9 @@ import wire
 from helpers import option_file_line
 
 
-def assert_config_error(r: helpers.Run) -> str:
-    assert r.returncode == 1, f"rc={r.returncode} (expected 1)\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
+def assert_config_error(r: helpers.Run, status: int = 78) -> str:
+    """A configuration error exits 78 (EX_CONFIG); a runtime failure such as a busy port exits 1."""
+    assert r.returncode == status, f"rc={r.returncode} (expected {status})\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
     assert r.stderr.strip(), "a config error must be explained on stderr"
     assert "ready for connections" not in r.output
     return r.stderr
@@ -63,7 +64,7 @@ def test_busy_metrics_address_stops_startup_before_listening(proxies):
         address = f"127.0.0.1:{holder.getsockname()[1]}"
         cfg = proxies.config({"metrics_address": address})
         port = configured_port(cfg)
-        err = assert_config_error(proxies.run(cfg))
+        err = assert_config_error(proxies.run(cfg), status=1)
     assert f"cannot serve metrics on '{address}'" in err, err
     assert not helpers.port_is_listening(port)
 

@@ -180,17 +180,6 @@ def test_s_client_sees_new_certificate_after_sighup(rig):
     assert ok.returncode == 0, ok.output
 
 
-def test_reload_to_certificate_expiring_soon_warns(rig):
-    r = rig()
-    cert, key = r.new_cert("short", "reload-short", days=5)
-    sd.install_cert(cert, key, r.cert, r.key)
-    mark = len(r.proxy.log_lines())
-    r.reload()
-    warn = r.proxy.wait_for_log("expires in", start=mark, timeout=10)[0]
-    assert re.search(r"expires in [45] days", warn), warn
-    assert sd.served_cert(r.proxy.port).serial == sd.cert_info(cert).serial
-
-
 def test_option_file_tls_settings_apply_on_reload(rig):
     # Unlike MariaDB (read-only variables), the option file is re-read: new ssl_cert/ssl_key
     # paths and a new tls_version apply to new connections.
