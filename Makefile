@@ -79,7 +79,7 @@ demo: build
 
 clean:
 	-$(SWIFT) package clean
-	rm -rf .build/release .build/debug demo-run .pytest_cache
+	rm -rf .build/release .build/debug .build/man .build/deb demo-run .pytest_cache
 	find Tests scripts -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # Also drops fetched package checkouts (the next build downloads them again).
