@@ -3,6 +3,8 @@
 #
 # apt packages: libssl-dev libsystemd-dev pkg-config mariadb-server mariadb-client systemd
 #               mariadb-test openssl python3 testssl.sh (the TLS scan test)
+#               dpkg-dev (dpkg-shlibdeps, and binutils' strip/readelf, for `make deb`)
+#               groff-base (the man page check)
 # python:       pytest (via pip) if `python3 -m pytest` does not work.
 # EXTRA_APT_PACKAGES: more Debian packages to check and install the same way (space-separated;
 #               `make bench` adds sysbench haproxy gcc libc6-dev).
@@ -13,7 +15,8 @@
 # and remove it afterwards. The tests run their own private mariadbd (scripts/start-backend.sh).
 set -euo pipefail
 
-APT_PACKAGES=(libssl-dev libsystemd-dev pkg-config mariadb-server mariadb-client mariadb-test openssl python3 systemd testssl.sh)
+APT_PACKAGES=(libssl-dev libsystemd-dev pkg-config mariadb-server mariadb-client mariadb-test openssl python3 systemd testssl.sh
+    dpkg-dev groff-base)
 read -r -a extra_packages <<<"${EXTRA_APT_PACKAGES:-}"
 APT_PACKAGES+=("${extra_packages[@]}")
 PYTHON=${PYTHON:-python3}

@@ -6,4 +6,7 @@ public enum CommandLineRequest: Sendable, Equatable {
     case help
     /// `--version` or `-V`: print the version and exit.
     case version
+    /// `--help-man` (hidden, as in kingpin): print ``ProxyCommandLine/manPage(version:)``, the roff
+    /// source of mariadb-tls-proxy(8), and exit. Packaging builds the installed man page from it.
+    case manPage
 }

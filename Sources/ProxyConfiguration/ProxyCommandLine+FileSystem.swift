@@ -1,15 +1,15 @@
-import Foundation
+import FoundationEssentials
 
 // The only Foundation use of the module: real file access behind the injectable closures.
 
 extension ProxyCommandLine {
     /// Reads a UTF-8 (or, failing that, Latin-1) option file; throws ``OptionFileAccessError``.
     public static func defaultReadFile(_ path: String) throws -> String {
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw OptionFileAccessError.notFound(path)
         }
-        guard !isDirectory.boolValue else { throw OptionFileAccessError.unreadable(path, "is a directory") }
+        guard !isDirectory else { throw OptionFileAccessError.unreadable(path, "is a directory") }
         guard let data = FileManager.default.contents(atPath: path) else {
             let why = FileManager.default.isReadableFile(atPath: path) ? "read error" : "permission denied"
             throw OptionFileAccessError.unreadable(path, why)
@@ -20,11 +20,11 @@ extension ProxyCommandLine {
 
     /// Lists the entry names (not paths) of a directory; throws ``OptionFileAccessError``.
     public static func defaultListDirectory(_ path: String) throws -> [String] {
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw OptionFileAccessError.notFound(path)
         }
-        guard isDirectory.boolValue else { throw OptionFileAccessError.unreadable(path, "not a directory") }
+        guard isDirectory else { throw OptionFileAccessError.unreadable(path, "not a directory") }
         do {
             return try FileManager.default.contentsOfDirectory(atPath: path)
         } catch {

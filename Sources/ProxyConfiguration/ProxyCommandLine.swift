@@ -39,6 +39,7 @@ public enum ProxyCommandLine {
         // Help and version win over everything, so they work even with a broken configuration.
         if arguments.contains(where: { $0 == "--help" || $0 == "-?" }) { return ParsedCommandLine(request: .help) }
         if arguments.contains(where: { $0 == "--version" || $0 == "-V" }) { return ParsedCommandLine(request: .version) }
+        if arguments.contains("--help-man") { return ParsedCommandLine(request: .manPage) }
 
         let commandLine = try CommandLineArguments.scan(arguments)
         // The command line is checked before files are read: a typo in what was just typed is reported first.

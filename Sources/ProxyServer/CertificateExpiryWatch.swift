@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import Metrics
 import ProxyTLS
@@ -30,7 +30,7 @@ public struct CertificateExpiryWatch: Service {
     public func run() async throws {
         while true {
             do {
-                try await cancelOnGracefulShutdown { try await Task.sleep(for: interval) }
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 return
             }
@@ -54,9 +54,9 @@ public struct CertificateExpiryWatch: Service {
         for finding in CertificateExpiryCheck.findings(certificates, now: now, warningDays: warningDays) {
             let certificate = finding.certificate
             var metadata: Logger.Metadata = ["certificate": "\(certificate.subject)", "serial": "\(certificate.serial)"]
-            if let notAfter = certificate.notAfter { metadata["expires"] = "\(ISO8601DateFormatter().string(from: notAfter))" }
+            if let notAfter = certificate.notAfter { metadata["expires"] = "\(notAfter.formatted(Date.ISO8601FormatStyle()))" }
             if case .notYetValid = finding, let notBefore = certificate.notBefore {
-                metadata["valid_from"] = "\(ISO8601DateFormatter().string(from: notBefore))"
+                metadata["valid_from"] = "\(notBefore.formatted(Date.ISO8601FormatStyle()))"
             }
             if finding.isError {
                 logger.error("\(finding.message)", metadata: metadata)

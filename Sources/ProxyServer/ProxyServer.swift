@@ -1,5 +1,5 @@
 import AccessPolicy
-import Foundation
+import FoundationEssentials
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore

@@ -1,5 +1,6 @@
 import AccessPolicy
-import Foundation
+import FoundationEssentials
+import Glibc
 import ProxyConfiguration
 import ProxyTLS
 

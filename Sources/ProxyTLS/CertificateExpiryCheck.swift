@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Decides which loaded certificates deserve a log line: expired or not yet valid (an error), or
 /// inside the warning window (a warning). Pure, so the daily re-check and its tests share it.

@@ -1,5 +1,5 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
 
 /// One loaded certificate's validity period, for the expiry checks and the expiry metric.
 public struct CertificateValidity: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
+import Glibc
 import ProxyConfiguration
 
 /// One immutable OpenSSL server context (`SSL_CTX`), built from `TLSSettings` the way MariaDB's

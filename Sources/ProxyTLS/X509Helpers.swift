@@ -1,5 +1,5 @@
 import COpenSSL
-import Foundation
+import FoundationEssentials
 
 /// X.509 names in the exact form MariaDB compares `REQUIRE SUBJECT` / `ISSUER` against.
 enum X509Name {

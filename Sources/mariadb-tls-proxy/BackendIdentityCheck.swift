@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import ProxyConfiguration
 
 /// The backend sees the proxy, not the client: these rules keep the backend from authenticating

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import ProxyTLS
 
 /// `user = NAME`: give up root once the listeners are bound, as `mariadbd --user` does.

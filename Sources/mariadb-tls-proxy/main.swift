@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import Metrics
 import NIOCore
@@ -32,6 +32,9 @@ case .help:
     exit(0)
 case .version:
     print("\(programName) \(programVersion) (\(OpenSSLVersion.text))")
+    exit(0)
+case .manPage:
+    print(ProxyCommandLine.manPage(version: programVersion), terminator: "")
     exit(0)
 case .run(let runSettings, let check):
     settings = runSettings
