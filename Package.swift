@@ -111,6 +111,8 @@ let package = Package(
                 "ProxyServer", "MariaDBWire", "ProxyConfiguration", "AccessPolicy", "ProxyTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
     ]
