@@ -10,8 +10,9 @@ import ProxyTLS
 /// machine, then relays bytes both ways with backpressure and half-close.
 ///
 /// The two channel handlers call into this object; it is confined to the client's event loop.
-/// The relay's client → backend half is in ProxyConnection+ClientRelay.swift (hence the members
-/// without `private` that it uses).
+/// The relay's client → backend half is in ProxyConnection+ClientRelay.swift, connecting the
+/// backend in ProxyConnection+Backend.swift, log lines and metrics in
+/// ProxyConnection+Observability.swift (hence the members without `private` that they use).
 final class ProxyConnection {
     let clientChannel: Channel
     let environment: ConnectionEnvironment
