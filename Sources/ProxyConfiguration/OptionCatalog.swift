@@ -100,6 +100,12 @@ enum OptionCatalog {
         ) { draft, value in
             if case .logLevel(let level) = value { draft.settings.logLevel = level }
         },
+        OptionSpec(
+            name: "log_connections", kind: .connectionLogging, defaultValue: "ALL", mariaDBVariable: nil,
+            summary: "Per-connection log lines: ALL, REFUSED (refusals and failures only) or OFF."
+        ) { draft, value in
+            if case .connectionLogging(let mode) = value { draft.settings.logConnections = mode }
+        },
     ]
 
     private static let byName: [String: OptionSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })

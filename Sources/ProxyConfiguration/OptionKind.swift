@@ -15,6 +15,8 @@ enum OptionKind: Sendable, Equatable {
     case logLevel
     /// `backend_proxy_protocol`: OFF, v1 or v2, case-insensitive.
     case proxyProtocolVersion
+    /// `log_connections`: ALL, REFUSED or OFF, case-insensitive.
+    case connectionLogging
 
     /// How `--help` shows the value after `=` (empty for booleans, which need none).
     var placeholder: String {
@@ -26,6 +28,7 @@ enum OptionKind: Sendable, Equatable {
         case .tlsVersionList: return "LIST"
         case .logLevel: return "LEVEL"
         case .proxyProtocolVersion: return "OFF|v1|v2"
+        case .connectionLogging: return "ALL|REFUSED|OFF"
         }
     }
 
@@ -97,6 +100,12 @@ enum OptionKind: Sendable, Equatable {
                 throw ConfigurationProblem("expected OFF, v1 or v2, got '\(raw)'")
             }
             return .proxyProtocol(version)
+
+        case .connectionLogging:
+            guard let value = ConnectionLogging(rawValue: trimmed.uppercased()) else {
+                throw ConfigurationProblem("expected ALL, REFUSED or OFF, got '\(raw)'")
+            }
+            return .connectionLogging(value)
         }
     }
 }

@@ -8,4 +8,5 @@ enum OptionValue: Sendable, Equatable {
     case tlsVersions(Set<TLSProtocolVersion>)
     case logLevel(LogLevelSetting)
     case proxyProtocol(BackendProxyProtocol)
+    case connectionLogging(ConnectionLogging)
 }

@@ -52,6 +52,16 @@ public struct TLSSettings: Sendable, Equatable {
     public var isEnabled: Bool { certificatePath != nil || privateKeyPath != nil }
 }
 
+/// `log_connections`: which connections get their per-connection log lines.
+public enum ConnectionLogging: String, Sendable, CaseIterable {
+    /// Every connection: `session established` and `connection closed`, allowed changes of user.
+    case all = "ALL"
+    /// Only connections refused (by the proxy or the backend) or failed (TLS, backend, timeout).
+    case refused = "REFUSED"
+    /// No per-connection lines (the metrics still count every connection).
+    case off = "OFF"
+}
+
 /// Log verbosity (`log_level`), the levels of swift-log.
 public enum LogLevelSetting: String, Sendable, CaseIterable {
     case trace, debug, info, notice, warning, error, critical
@@ -80,6 +90,7 @@ public struct ProxySettings: Sendable, Equatable {
     public var connectTimeoutSeconds = 10                    // connect_timeout
     public var shutdownTimeoutSeconds = 30                   // shutdown_timeout
     public var logLevel: LogLevelSetting = .info             // log_level
+    public var logConnections: ConnectionLogging = .all      // log_connections
     public var metricsAddress: String? = nil                 // metrics_address (host:port of /metrics)
     public var user: String? = nil                           // user (drop root privileges after binding)
 

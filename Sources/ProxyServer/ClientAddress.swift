@@ -18,6 +18,17 @@ enum ClientAddress {
         return ip
     }
 
+    /// The client as log lines name it: `192.0.2.7:50942`, `[2001:db8::1]:50942`, or `localhost`
+    /// for the unix socket (as MariaDB names socket clients). The IP is the one host matching uses
+    /// (``normalizedIP(_:)``), so an IPv4 client of a dual-stack listener reads `192.0.2.7:50942`,
+    /// not `[::ffff:192.0.2.7]:50942`.
+    static func logText(_ address: SocketAddress?, transport: ClientTransport) -> String {
+        if transport == .unixSocket { return "localhost" }
+        guard let address, let ip = normalizedIP(address) else { return "unknown" }
+        let port = address.port ?? 0
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+
     /// The two lookups `ip_to_hostname()` makes, injectable so the rules can be tested without DNS.
     struct Resolver: Sendable {
         /// Reverse lookup (`getnameinfo` with `NI_NAMEREQD`): the name for an IP, or nil.

@@ -82,7 +82,10 @@ struct ClientLoginStateMachine {
     private(set) var tlsFacts: TLSFacts?
     /// For the connection log.
     private(set) var username: String?
-    private(set) var outcome = "incomplete"
+    private(set) var outcome = ConnectionOutcome.incomplete
+    /// The backend's id for this connection (its greeting's connection id: `CONNECTION_ID()`,
+    /// the `Id` of `SHOW PROCESSLIST`, what `KILL` takes), for the log lines.
+    private(set) var backendConnectionID: UInt32?
     /// The accounts-file row that decided (for the connection log), e.g. `'alice'@'%' (accounts.sql:3:1)`.
     private(set) var matchedAccount: String?
     /// Who the client is for host matching; known before the greeting is sent, as in MariaDB.
@@ -160,8 +163,8 @@ struct ClientLoginStateMachine {
         }
         if packet.payload.readableBytes > 0, packet.payload.getInteger(at: packet.payload.readerIndex, as: UInt8.self) == 0xFF {
             // The backend refused us before greeting (1040, 1129, 1130…): pass its words on unchanged.
-            let reason = (try? ERRPacket.decode(packet.payload)).map { "backend refused: \($0.code) \($0.message)" } ?? "backend refused"
-            return close(outcome: reason, sending: [.sendToClient(packet)])
+            let err = try? ERRPacket.decode(packet.payload)
+            return close(outcome: .backendRefusedConnection(code: err?.code, message: err?.message ?? ""), sending: [.sendToClient(packet)])
         }
         let greeting: InitialHandshake
         do {
@@ -169,6 +172,7 @@ struct ClientLoginStateMachine {
         } catch {
             return preGreetingFailure("backend sent a malformed greeting (\(error))")
         }
+        backendConnectionID = greeting.connectionID
         var capabilities = greeting.capabilities
         // Compression would hide COM_CHANGE_USER from the proxy: not offered (see docs/architecture.md).
         // Nor is COM_MULTI (10.2–10.5 backends), whose packed commands the proxy does not check.
@@ -197,7 +201,7 @@ struct ClientLoginStateMachine {
             guard packet.sequenceID == nextClientSequence else {
                 let err = MariaDBError.packetsOutOfOrder()
                 return close(
-                    outcome: "refused: 1156 packets out of order during authentication",
+                    outcome: .packetsOutOfOrder,
                     sending: [.sendToClient(Packet(sequenceID: nextClientSequence, payload: err.encode()))])
             }
             clientTurn = false
@@ -231,16 +235,16 @@ struct ClientLoginStateMachine {
                 // as a wrong password whatever the account requires. The backend's OK becomes the
                 // 1045 MariaDB sends, and the backend session it opened is ended at once.
                 let err = MariaDBError.accessDenied(user: username ?? "", host: identity?.displayHost ?? "", usingPassword: usingPassword)
-                return close(outcome: "refused: 1045 \(reason)", sending: [
+                return close(outcome: .accessDenied(reason: reason), sending: [
                     .sendToClient(Packet(sequenceID: forwarded.sequenceID, payload: err.encode(collation: sessionCollation))),
                     .sendToBackend(Packet(sequenceID: 0, payload: ByteBuffer(bytes: [CommandByte.quit]))),
                 ])
             }
-            outcome = "relayed"
+            outcome = .relayed
             state = .relaying
             return [.sendToClient(forwarded), .startRelaying]
         case .error(let err):
-            return close(outcome: "refused by backend: \(err.code) \(err.message)", sending: [.sendToClient(forwarded)])
+            return close(outcome: .refusedByBackend(code: err.code, message: err.message), sending: [.sendToClient(forwarded)])
         default:
             // AuthSwitchRequest, AuthMoreData, or something we do not know: the client answers it.
             clientTurn = true
@@ -255,9 +259,9 @@ struct ClientLoginStateMachine {
             return preGreetingFailure(reason)
         case .awaitingFirstClientPacket, .awaitingHandshakeResponse, .authenticating:
             let err = MariaDBError.backendUnavailable(reason)
-            return close(outcome: "backend failed: \(reason)", sending: [.sendToClient(Packet(sequenceID: nextClientSequence, payload: err.encode()))])
+            return close(outcome: .backendFailed(reason), sending: [.sendToClient(Packet(sequenceID: nextClientSequence, payload: err.encode()))])
         case .tlsHandshaking:
-            return close(outcome: "backend failed: \(reason)", sending: [])
+            return close(outcome: .backendFailed(reason), sending: [])
         case .relaying, .closed:
             return []
         }
@@ -279,7 +283,7 @@ struct ClientLoginStateMachine {
     }
 
     /// Something else ended the connection (timeout, client gone): record why.
-    mutating func abandon(outcome: String) {
+    mutating func abandon(outcome: ConnectionOutcome) {
         if state != .relaying && state != .closed {
             self.outcome = outcome
             state = .closed
@@ -311,7 +315,7 @@ struct ClientLoginStateMachine {
             // Checked before the user name is even parsed; the credentials go nowhere.
             let err = MariaDBError.insecureTransport()
             return close(
-                outcome: "refused: 3159 insecure transport",
+                outcome: .insecureTransport,
                 sending: [.sendToClient(Packet(sequenceID: 2, payload: err.encode()))]
             )
         }
@@ -337,7 +341,7 @@ struct ClientLoginStateMachine {
         if let refused = response.refusedCharacterSet {
             // MariaDB cannot run a session in this character set: ER_WRONG_VALUE_FOR_VAR, login over.
             let err = MariaDBError.wrongValueForVariable("character_set_client", value: refused)
-            return close(outcome: "refused: 1231 character set \(refused)",
+            return close(outcome: .characterSetRefused(refused),
                          sending: [.sendToClient(Packet(sequenceID: expected &+ 1, payload: err.encode()))])
         }
         username = response.username
@@ -440,16 +444,16 @@ struct ClientLoginStateMachine {
 
     private mutating func badHandshake(_ reason: String, sequenceID: UInt8) -> [Action] {
         let err = MariaDBError.badHandshake()
-        return close(outcome: "refused: 1043 bad handshake: \(reason)", sending: [.sendToClient(Packet(sequenceID: sequenceID, payload: err.encode()))])
+        return close(outcome: .badHandshake(reason: reason), sending: [.sendToClient(Packet(sequenceID: sequenceID, payload: err.encode()))])
     }
 
     private mutating func preGreetingFailure(_ reason: String) -> [Action] {
         // Before the greeting the client has no capabilities yet: no SQLSTATE marker, seq 0.
         let err = MariaDBError.backendUnavailable(reason)
-        return close(outcome: "backend failed: \(reason)", sending: [.sendToClient(Packet(sequenceID: 0, payload: err.encode(includeSQLState: false)))])
+        return close(outcome: .backendFailed(reason), sending: [.sendToClient(Packet(sequenceID: 0, payload: err.encode(includeSQLState: false)))])
     }
 
-    private mutating func close(outcome: String, sending actions: [Action]) -> [Action] {
+    private mutating func close(outcome: ConnectionOutcome, sending actions: [Action]) -> [Action] {
         self.outcome = outcome
         state = .closed
         return actions + [.close]

@@ -42,8 +42,8 @@ public enum FuzzEntryPoints {
 
         public var wantsClientPacket: Bool { machine.wantsClientPacket }
         public var isRelaying: Bool { machine.isRelaying }
-        /// The connection log's outcome text.
-        public var outcome: String { machine.outcome }
+        /// How the connection would end now (its log text is the connection log's outcome).
+        public var outcome: ConnectionOutcome { machine.outcome }
         /// The user name the policy checked (the connection log's user).
         public var username: String? { machine.username }
 

@@ -1,3 +1,4 @@
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import ProxyTLS
@@ -48,6 +49,12 @@ final class HandshakeGate: TLSHandshakeAdmission {
 
     private let state: NIOLockedValueBox<State>
 
+    /// The gauges follow every change, under the lock so they never go back in time.
+    private static func recordGauges(_ state: State) {
+        ProxyMetrics.handshakesInFlight.record(state.holders.count)
+        ProxyMetrics.handshakesWaiting.record(state.waiting.count + state.continuing.count)
+    }
+
     init(limit: Int) {
         state = NIOLockedValueBox(State(limit: limit))
     }
@@ -61,7 +68,9 @@ final class HandshakeGate: TLSHandshakeAdmission {
     func setLimit(_ value: Int) {
         let admitted = state.withLockedValue { state in
             state.limit = value
-            return state.admitWaiters()
+            let admitted = state.admitWaiters()
+            Self.recordGauges(state)
+            return admitted
         }
         Self.notify(admitted)
     }
@@ -73,6 +82,7 @@ final class HandshakeGate: TLSHandshakeAdmission {
             let queueAhead = continuing ? state.continuing.count : state.continuing.count + state.waiting.count
             if queueAhead == 0, state.holders.count < state.limit {
                 state.holders.insert(ticket)
+                Self.recordGauges(state)
                 return (ticket, true)
             }
             let waiter = Waiter(ticket: ticket, eventLoop: eventLoop, granted: whenGranted)
@@ -81,21 +91,23 @@ final class HandshakeGate: TLSHandshakeAdmission {
             } else {
                 state.waiting.append(waiter)
             }
+            Self.recordGauges(state)
             return (ticket, false)
         }
     }
 
     func release(_ ticket: UInt64) {
         let admitted = state.withLockedValue { state -> [Waiter] in
+            var admitted: [Waiter] = []
             if state.holders.remove(ticket) != nil {
-                return state.admitWaiters()
-            }
-            if let index = state.continuing.firstIndex(where: { $0.ticket == ticket }) {
+                admitted = state.admitWaiters()
+            } else if let index = state.continuing.firstIndex(where: { $0.ticket == ticket }) {
                 state.continuing.remove(at: index)
             } else if let index = state.waiting.firstIndex(where: { $0.ticket == ticket }) {
                 state.waiting.remove(at: index)
             }
-            return []
+            Self.recordGauges(state)
+            return admitted
         }
         Self.notify(admitted)
     }

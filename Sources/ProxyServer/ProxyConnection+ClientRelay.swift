@@ -27,8 +27,9 @@ extension ProxyConnection {
             }
         )
         if case .oversized(let total) = result {
-            machine.abandon(outcome: "closed: oversized COM_CHANGE_USER or COM_MULTI")
-            logger.warning("closing session: held command packet of \(total) bytes", metadata: ["user": "\(machine.username ?? "")"])
+            if logsRefusals {
+                logger.warning("closing session: held command packet of \(total) bytes", metadata: ["user": "\(machine.username ?? "")"])
+            }
             closeEverything()
         }
     }
@@ -39,7 +40,7 @@ extension ProxyConnection {
     /// 1047 `Unknown command` — as MariaDB 10.6+ answers COM_MULTI itself — in order with the
     /// results before it, and with the backend's own flow control.
     func replaceWithUnknownCommand(_ command: UInt8) {
-        if !loggedUnknownCommand {
+        if !loggedUnknownCommand && logsRefusals {
             loggedUnknownCommand = true
             logger.warning("COM_MULTI refused (further ones in this session are not logged)", metadata: [
                 "user": "\(machine.username ?? "")", "command": "\(command)",
@@ -57,9 +58,13 @@ extension ProxyConnection {
         switch decision {
         case .forward:
             // A session may change user as often as it likes: the first change is logged at info,
-            // the rest at debug, so one client cannot fill the log.
-            let metadata: Logger.Metadata = ["user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")"]
-            if loggedAllowedChangeUser {
+            // the rest at debug, so one client cannot fill the log; only with log_connections = ALL.
+            // The proxy's check passed; the backend still checks the password (its answer is relayed unread).
+            var metadata: Logger.Metadata = ["user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")"]
+            if let id = machine.backendConnectionID { metadata["backend_connection_id"] = "\(id)" }
+            if !logsEverything {
+                // Not logged.
+            } else if loggedAllowedChangeUser {
                 logger.debug("COM_CHANGE_USER allowed", metadata: metadata)
             } else {
                 loggedAllowedChangeUser = true
@@ -73,10 +78,12 @@ extension ProxyConnection {
             (answer, thenClose) = (packet, true)
         }
         // At most maxRefusedChangeUsers + 1 of these lines per session: the last one closes it.
-        logger.warning(thenClose ? "COM_CHANGE_USER refused, closing the session" : "COM_CHANGE_USER refused", metadata: [
-            "user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")",
-            "reason": "\(machine.lastChangeUserRefusal ?? "malformed packet")",
-        ])
+        if logsRefusals {
+            logger.warning(thenClose ? "COM_CHANGE_USER refused, closing the session" : "COM_CHANGE_USER refused", metadata: [
+                "user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")",
+                "reason": "\(machine.lastChangeUserRefusal ?? "malformed packet")",
+            ])
+        }
         // What the client sent before the change goes to the backend now; its answers come first.
         backendChannel?.flush()
         refusalPending = clientChannel.eventLoop.assumeIsolated().scheduleTask(in: Self.refusedChangeUserDelay) { [self] in

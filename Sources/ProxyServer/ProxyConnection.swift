@@ -10,8 +10,9 @@ import ProxyTLS
 /// machine, then relays bytes both ways with backpressure and half-close.
 ///
 /// The two channel handlers call into this object; it is confined to the client's event loop.
-/// The relay's client → backend half is in ProxyConnection+ClientRelay.swift (hence the members
-/// without `private` that it uses).
+/// The relay's client → backend half is in ProxyConnection+ClientRelay.swift, connecting the
+/// backend in ProxyConnection+Backend.swift, log lines and metrics in
+/// ProxyConnection+Observability.swift (hence the members without `private` that they use).
 final class ProxyConnection {
     let clientChannel: Channel
     let environment: ConnectionEnvironment
@@ -21,11 +22,11 @@ final class ProxyConnection {
     var clientContext: ChannelHandlerContext?
     var backendContext: ChannelHandlerContext?
     private weak var clientHandler: ClientChannelHandler?
-    private weak var backendHandler: BackendChannelHandler?
+    weak var backendHandler: BackendChannelHandler?
     var backendChannel: Channel?
-    private var backendConnecting = false
+    var backendConnecting = false
     /// Kept from channelActive: a closed channel no longer reports it, and the log line may come later.
-    private var clientAddress: SocketAddress?
+    var clientAddress: SocketAddress?
 
     private var clientFramer = PacketFramer()
     private var backendFramer = PacketFramer()
@@ -34,15 +35,22 @@ final class ProxyConnection {
     private var loginTimeout: Scheduled<Void>?
     var closing = false
     var clientClosed = false
-    private var backendClosed = false
+    var backendClosed = false
     var clientInputEnded = false
     private var backendInputEnded = false
     private var finished = false
 
-    private let startedAt = NIODeadline.now()
-    private var bytesFromClient = 0
+    let startedAt = NIODeadline.now()
+    var bytesFromClient = 0
     var bytesToClient = 0
-    private var tlsFacts: TLSFacts?
+    /// The part of the byte counts already added to the metrics.
+    var bytesCounted = (fromClient: 0, toClient: 0)
+    var tlsFacts: TLSFacts?
+    var tlsStartedAt: NIODeadline?
+    /// When the backend's login OK was relayed.
+    var establishedAt: NIODeadline?
+    /// Whether the backend answered (greeting or ERR) or failed before it did; counted once.
+    var backendReachable: Bool?
     /// A refused COM_CHANGE_USER whose answer waits out MariaDB's one-second pause; the client's
     /// stream behind it waits too (in the interceptor, and in `heldClientBytes` for later reads).
     var refusalPending: Scheduled<Void>?
@@ -140,11 +148,15 @@ final class ProxyConnection {
     }
 
     func clientReadComplete() {
-        if machine.isRelaying { backendChannel?.flush() }
+        if machine.isRelaying {
+            backendChannel?.flush()
+            countBytesIfMany()
+        }
     }
 
     func clientTLSEstablished(_ facts: TLSFacts) {
         tlsFacts = facts
+        recordTLSHandshake()
         perform(machine.tlsEstablished(facts))
         processClientPackets()
     }
@@ -161,14 +173,14 @@ final class ProxyConnection {
                 backend.writeAndFlush(ByteBuffer()).whenComplete { _ in backend.close(mode: .output, promise: nil) }
             }
         } else if !closing {
-            machine.abandon(outcome: "client closed the connection during login")
+            machine.abandon(outcome: .clientClosedDuringLogin)
             closeEverything()
         }
     }
 
     func clientError(_ error: Error) {
         if let tlsError = error as? TLSServerError {
-            machine.abandon(outcome: "refused: \(tlsError)")
+            machine.abandon(outcome: .tlsFailed("\(tlsError)"))
             logger.debug("client TLS error", metadata: ["error": "\(tlsError)"])
         } else {
             logger.debug("client channel error", metadata: ["error": "\(error)"])
@@ -178,7 +190,7 @@ final class ProxyConnection {
     func clientInactive() {
         clientClosed = true
         clientContext = nil
-        machine.abandon(outcome: "client disconnected during login")
+        machine.abandon(outcome: .clientDisconnectedDuringLogin)
         if let backend = backendChannel, !backendClosed {
             closeAfterPendingWrites(backend)
         }
@@ -197,90 +209,6 @@ final class ProxyConnection {
 
     // MARK: - Backend side
 
-    private func connectBackend() {
-        let eventLoop = clientChannel.eventLoop
-        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
-        var bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.seconds(Int64(environment.settings.connectTimeoutSeconds)))
-            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let handler = BackendChannelHandler(connection: loopBound.value)
-                    loopBound.value.backendHandler = handler
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                }
-            }
-        let connected: EventLoopFuture<Channel>
-        switch environment.settings.backend {
-        case .tcp(let host, let port):
-            bootstrap = bootstrap.channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
-            // An IP address needs no resolver and no Happy Eyeballs race (with the once-per-load
-            // certificate chain, 2-4 % of a login's CPU: docs/benchmarks.md); a name is resolved
-            // on every connect, so DNS changes are followed.
-            if let address = try? SocketAddress(ipAddress: host, port: port) {
-                connected = bootstrap.connect(to: address)
-            } else {
-                connected = bootstrap.connect(host: host, port: port)
-            }
-        case .unixSocket(let path):
-            connected = bootstrap.connect(unixDomainSocketPath: path)
-        }
-        backendConnecting = true
-        connected.whenComplete { result in
-            let connection = loopBound.value
-            connection.backendConnecting = false
-            switch result {
-            case .success(let channel):
-                connection.backendConnected(channel)
-            case .failure(let error):
-                connection.backendConnectFailed(error)
-            }
-        }
-    }
-
-    private func backendConnected(_ channel: Channel) {
-        backendChannel = channel
-        // The close future, not channelInactive, marks the end: a channel closed from inside its own
-        // connect callback may never deliver channelInactive to its handlers.
-        let loopBound = NIOLoopBound(self, eventLoop: clientChannel.eventLoop)
-        channel.closeFuture.whenComplete { _ in loopBound.value.backendChannelClosed() }
-        if clientClosed || closing {
-            channel.close(promise: nil)
-            return
-        }
-        // backend_proxy_protocol: the header goes first, before the greeting is even read
-        // (sql/net_serv.cc reads it with the first client packet); docs/security.md "What the backend sees".
-        if let version = environment.settings.backendProxyProtocol.headerVersion {
-            let header = ProxyProtocolHeader.encode(client: clientAddress, local: clientChannel.localAddress, version: version)
-            channel.writeAndFlush(ByteBuffer(bytes: header), promise: nil)
-            machine.backendConnected(seenAs: nil)
-        } else {
-            machine.backendConnected(seenAs: Self.backendView(of: channel, settings: environment.settings))
-        }
-    }
-
-    /// Who the backend takes this connection for without a PROXY header: the proxy's own end of it,
-    /// named as MariaDB names it. The backend is taken to resolve names as `skip_name_resolve` says
-    /// (the option describes the MariaDB whose behaviour the proxy gives; docs/configuration.md).
-    static func backendView(of channel: Channel, settings: ProxySettings) -> [ClientIdentity] {
-        if case .unixSocket = settings.backend { return [.unixSocket()] }
-        let ip = ClientAddress.normalizedIP(channel.localAddress) ?? ""
-        let loopback = ip == "127.0.0.1" || ip == "::1"
-        return [.tcp(ip: ip, resolvedHost: !settings.skipNameResolve && loopback ? "localhost" : nil)]
-    }
-
-    private func backendConnectFailed(_ error: Error) {
-        backendClosed = true
-        let reason = "backend \(environment.settings.backend): \(BackendErrorDescription.describe(error, timeoutSeconds: environment.settings.connectTimeoutSeconds))"
-        logger.warning("cannot reach the backend", metadata: ["backend": "\(environment.settings.backend)", "error": "\(reason)"])
-        if clientClosed {
-            finishIfDone()
-            return
-        }
-        perform(machine.backendFailed(reason))
-        finishIfDone()
-    }
-
     func backendRead(_ buffer: ByteBuffer) {
         if machine.isRelaying {
             bytesToClient += buffer.readableBytes
@@ -292,6 +220,7 @@ final class ProxyConnection {
         while !closing && !machine.isRelaying {
             do {
                 guard let packet = try backendFramer.nextPacket() else { break }
+                recordBackendReachability(true)
                 perform(machine.backendPacketReceived(packet, rules: environment.currentRules()))
             } catch {
                 perform(machine.backendFailed("backend \(environment.settings.backend) sent a malformed packet (\(error))"))
@@ -301,7 +230,10 @@ final class ProxyConnection {
     }
 
     func backendReadComplete() {
-        if machine.isRelaying { clientChannel.flush() }
+        if machine.isRelaying {
+            clientChannel.flush()
+            countBytesIfMany()
+        }
     }
 
     func backendInputClosed() {
@@ -320,7 +252,7 @@ final class ProxyConnection {
         logger.debug("backend channel error", metadata: ["error": "\(error)"])
     }
 
-    private func backendChannelClosed() {
+    func backendChannelClosed() {
         backendClosed = true
         backendContext = nil
         finishIfDone()
@@ -343,6 +275,7 @@ final class ProxyConnection {
 
     private func backendLostDuringLogin() {
         guard !closing else { return }
+        if machine.awaitingBackendGreeting { recordBackendReachability(false) }
         // A backend not trusting the PROXY header sends 1130 and a reset that loses it: name the cause.
         let hint = environment.settings.backendProxyProtocol == .off ? "" : " (is the proxy in its proxy_protocol_networks?)"
         perform(machine.backendFailed("backend \(environment.settings.backend) closed the connection during login\(hint)"))
@@ -350,7 +283,7 @@ final class ProxyConnection {
 
     // MARK: - Actions
 
-    private func processClientPackets() {
+    func processClientPackets() {
         while machine.wantsClientPacket && !closing {
             do {
                 guard let packet = try clientFramer.nextPacket() else { return }
@@ -361,7 +294,7 @@ final class ProxyConnection {
         }
     }
 
-    private func perform(_ actions: [ClientLoginStateMachine.Action]) {
+    func perform(_ actions: [ClientLoginStateMachine.Action]) {
         for action in actions {
             switch action {
             case .sendToClient(let packet):
@@ -392,10 +325,11 @@ final class ProxyConnection {
             // The handler holds a max_handshakes slot from the complete ClientHello to the end of the handshake.
             admission: environment.handshakeGate
         )
+        tlsStartedAt = .now()
         do {
             try clientChannel.pipeline.syncOperations.addHandler(handler, position: .first)
         } catch {
-            machine.abandon(outcome: "cannot start TLS: \(error)")
+            machine.abandon(outcome: .tlsNotStarted("\(error)"))
             closeEverything()
         }
     }
@@ -413,13 +347,14 @@ final class ProxyConnection {
             bytesToClient += fromBackend.readableBytes
             clientChannel.writeAndFlush(fromBackend, promise: nil)
         }
-        logger.debug("login relayed", metadata: ["user": "\(machine.username ?? "")"])
+        sessionEstablished()
     }
 
     private func loginTimedOut() {
         guard !machine.isRelaying, !finished else { return }
         let seconds = environment.settings.connectTimeoutSeconds
         if machine.awaitingBackendGreeting, !clientClosed {
+            recordBackendReachability(false)
             // The client waited for the backend: blame it (1429), as for a backend that cannot be reached.
             if backendChannel == nil {
                 // Worded as the connect attempt's own timeout, which logs it when it fires.
@@ -432,7 +367,7 @@ final class ProxyConnection {
             }
             return
         }
-        machine.abandon(outcome: "dropped: login not finished within connect_timeout (\(seconds)s)")
+        machine.abandon(outcome: .loginTimedOut(seconds: seconds))
         closeEverything()
     }
 
@@ -455,7 +390,7 @@ final class ProxyConnection {
         }
     }
 
-    private func finishIfDone() {
+    func finishIfDone() {
         guard !finished, clientClosed, backendClosed || (backendChannel == nil && !backendConnecting) else { return }
         finished = true
         loginTimeout?.cancel()
@@ -464,17 +399,7 @@ final class ProxyConnection {
         backendHandler = nil
         clientContext = nil
         backendContext = nil
-        ConnectionLogLine(
-            environment: environment,
-            clientAddress: clientAddress,
-            tls: tlsFacts,
-            user: machine.username,
-            account: machine.matchedAccount,
-            outcome: machine.outcome,
-            bytesFromClient: bytesFromClient,
-            bytesToClient: bytesToClient,
-            duration: NIODeadline.now() - startedAt
-        ).emit(to: logger)
+        connectionEnded()
     }
 }
 

@@ -53,6 +53,7 @@ public final class ProxyServer: Service, Sendable {
         self.limiter = ConnectionLimiter(limit: snapshot.settings.maxConnections)
         self.handshakeGate = HandshakeGate(limit: snapshot.settings.maxHandshakes)
         self.onReady = onReady
+        ProxyMetrics.recordLimits(snapshot.settings)
     }
 
     public func run() async throws {
@@ -143,6 +144,7 @@ public final class ProxyServer: Service, Sendable {
             }
             limiter.limit = settings.maxConnections
             handshakeGate.setLimit(settings.maxHandshakes)
+            ProxyMetrics.recordLimits(settings)
             current = ServerSnapshot(settings: settings, tlsContext: reloaded.tlsContext, policy: reloaded.policy)
             return notes
         }
@@ -215,7 +217,9 @@ public final class ProxyServer: Service, Sendable {
     /// Runs on the new channel's event loop, before it is active.
     private func accept(_ channel: Channel, transport: ClientTransport) throws {
         guard limiter.acquire() else {
-            try channel.pipeline.syncOperations.addHandler(TooManyConnectionsHandler(logger: logger, transport: transport))
+            let logConnections = currentSnapshot.settings.logConnections
+            try channel.pipeline.syncOperations.addHandler(
+                TooManyConnectionsHandler(logger: logger, transport: transport, logConnections: logConnections))
             return
         }
         registry.add(channel)

@@ -1,19 +1,23 @@
 import Logging
 import MariaDBWire
 import NIOCore
+import ProxyConfiguration
 
 /// Answers a connection over `max_connections` as MariaDB does: ERR 1040 "Too many connections"
-/// at seq 0 in place of the greeting, without a SQLSTATE marker, then closes.
+/// at seq 0 in place of the greeting, without a SQLSTATE marker, then closes. Each refusal is
+/// counted, and logged (one line, as every connection) unless `log_connections = OFF`.
 final class TooManyConnectionsHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let logger: Logger
     private let transport: ClientTransport
+    private let logConnections: ConnectionLogging
 
-    init(logger: Logger, transport: ClientTransport) {
+    init(logger: Logger, transport: ClientTransport, logConnections: ConnectionLogging) {
         self.logger = logger
         self.transport = transport
+        self.logConnections = logConnections
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -22,11 +26,13 @@ final class TooManyConnectionsHandler: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(encodePacket(sequenceID: 0, payload: payload))).whenComplete { _ in
             channel.close(promise: nil)
         }
-        ProxyMetrics.connectionEnded(outcome: "refused: 1040 too many connections")
+        let outcome = ConnectionOutcome.tooManyConnections
+        ProxyMetrics.connectionEnded(outcome: outcome)
+        guard ConnectionLogLine.logs(outcome, under: logConnections) else { return }
         logger.warning("connection closed", metadata: [
-            "client": "\(ConnectionLogLine.describe(context.remoteAddress, transport: transport))",
+            "client": "\(ClientAddress.logText(context.remoteAddress, transport: transport))",
             "transport": "\(transport.logName)",
-            "outcome": "refused: 1040 too many connections",
+            "outcome": "\(outcome)",
         ])
     }
 

@@ -16,6 +16,8 @@ struct ReloadService: Service {
     let notifier: ReloadNotifier
 
     func run() async throws {
+        // The configuration in use was loaded at startup: that is the last (successful) load so far.
+        ReloadCounters.recordLoad(succeeded: true)
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             reload()
         }
@@ -28,6 +30,7 @@ struct ReloadService: Service {
         switch outcome {
         case .failure(let message):
             ReloadCounters.failed.increment()
+            ReloadCounters.recordLoad(succeeded: false)
             logger.error("\(message)", metadata: ["reload": "failed"])
             notifier.reloaded(status: "reload failed, previous configuration kept: \(message)")
         case .success(let snapshot, let warnings):
@@ -37,6 +40,7 @@ struct ReloadService: Service {
             for note in server.install(snapshot) { logger.warning("\(note)") }
             if let notice = BackendIdentityCheck.addressNotice(server.currentSnapshot.settings) { logger.notice("\(notice)") }
             ReloadCounters.succeeded.increment()
+            ReloadCounters.recordLoad(succeeded: true)
             var metadata: Logger.Metadata = ["reload": "succeeded"]
             if let tls = snapshot.tlsContext {
                 metadata["certificate"] = "\(tls.certificateSubject)"

@@ -50,7 +50,8 @@ if Journal.stderrIsJournal {
 }
 let logger = Logger(label: programName)
 let metricsRegistry = PrometheusCollectorRegistry()
-MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
+MetricsSystem.bootstrap(DescribedMetricsFactory(registry: metricsRegistry))
+ProxyMetrics.recordBuildInfo(version: programVersion, openSSL: OpenSSLVersion.text)
 
 // Load every TLS file and the accounts file now: a missing or unreadable file, a key that does not
 // match, or a policy syntax error stops startup with one line naming the option or file:line:column.

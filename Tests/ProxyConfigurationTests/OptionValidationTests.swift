@@ -41,8 +41,22 @@ struct OptionValidationTests {
             "backend_proxy_protocol", "ssl_cert", "ssl_key", "ssl_ca", "ssl_capath", "ssl_crl", "ssl_crlpath", "ssl_cipher",
             "tls_version", "ssl_cert_expiry_warning", "require_secure_transport", "accounts", "strict_accounts", "skip_name_resolve",
             "max_connections", "max_handshakes", "connect_timeout",
-            "shutdown_timeout", "user", "metrics_address", "log_level",
+            "shutdown_timeout", "user", "metrics_address", "log_level", "log_connections",
         ])
+    }
+
+    @Test func logConnections() throws {
+        #expect(try settings("").logConnections == .all)
+        #expect(try settings("log_connections = refused").logConnections == .refused)
+        #expect(try settings("log_connections = OFF").logConnections == .off)
+        #expect(try settings("log_connections = Off\nlog_connections = ALL").logConnections == .all)
+        #expect(try settings("log_connections = OFF", ["--log-connections=REFUSED"]).logConnections == .refused)
+        for bad in ["NONE", "ON", "", "1", "errors"] {
+            #expect(groupError("log_connections = \(bad)")
+                == "/t/my.cnf:3: option 'log_connections': expected ALL, REFUSED or OFF, got '\(bad)'")
+        }
+        // Not a boolean: a bare name or skip- has no meaning.
+        #expect(groupError("skip-log-connections") != nil)
     }
 
     @Test func accountOptions() throws {

@@ -59,7 +59,8 @@ import Testing
         #expect(T().sentToBackend(actions) == [Packet(sequenceID: 0, payload: ByteBuffer(bytes: [CommandByte.quit]))])
         #expect(actions.last == .close)
         #expect(!actions.contains(.startRelaying))
-        #expect(m.outcome.hasPrefix("refused: 1045"))
+        #expect(m.outcome.description.hasPrefix("refused: 1045"))
+        #expect(m.outcome.metricLabel == "access_denied")
     }
 
     @Test func strictAccountsRefusalAlsoWaitsForTheBackend() throws {
