@@ -19,26 +19,30 @@ public struct DescribedMetricsFactory: MetricsFactory {
     }
 
     public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        registry.makeCounter(name: label, labels: dimensions, help: MetricDescriptions.help(for: label))
+        registry.makeCounter(descriptor: Self.descriptor(label), labels: dimensions)
     }
 
     public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
-        registry.makeCounter(name: label, labels: dimensions, help: MetricDescriptions.help(for: label))
+        registry.makeCounter(descriptor: Self.descriptor(label), labels: dimensions)
     }
 
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
-        let help = MetricDescriptions.help(for: label)
-        guard aggregate else { return registry.makeGauge(name: label, labels: dimensions, help: help) }
-        return registry.makeValueHistogram(name: label, labels: dimensions, buckets: Self.defaultValueBuckets, help: help)
+        guard aggregate else { return registry.makeGauge(descriptor: Self.descriptor(label), labels: dimensions) }
+        return registry.makeValueHistogram(descriptor: Self.descriptor(label), labels: dimensions, buckets: Self.defaultValueBuckets)
     }
 
     public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
-        registry.makeGauge(name: label, labels: dimensions, help: MetricDescriptions.help(for: label))
+        registry.makeGauge(descriptor: Self.descriptor(label), labels: dimensions)
     }
 
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         let buckets = MetricDescriptions.table[label]?.buckets ?? Self.defaultDurationBuckets
-        return registry.makeDurationHistogram(name: label, labels: dimensions, buckets: buckets, help: MetricDescriptions.help(for: label))
+        return registry.makeDurationHistogram(descriptor: Self.descriptor(label), labels: dimensions, buckets: buckets)
+    }
+
+    /// The full name as one component (an empty unit is left out of the name) with its help text.
+    static func descriptor(_ label: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: label, unitName: "", helpText: MetricDescriptions.help(for: label))
     }
 
     public func destroyCounter(_ handler: any CounterHandler) {
