@@ -6,12 +6,15 @@
 # so no setuid/setgroups) under `strace -f`, with a NOTIFY_SOCKET and WATCHDOG_USEC set, through:
 # startup; `--check` (what ExecReload= runs); TCP clients with and without TLS and unix-socket
 # clients with and without TLS (mariadb CLI), `openssl s_client -starttls mysql`; a metrics
-# scrape; a good and a failed SIGHUP reload; SIGTERM while a session runs (drain). The backend is
+# scrape; a good and a failed SIGHUP reload; SIGTERM while a session runs (drain); then socket
+# activation (systemd-socket-activate, TCP and unix listeners, if installed). The backend is
 # reached by name (backend_host = localhost: getaddrinfo) and client host names are resolved
 # (skip_name_resolve = OFF with a host-name account row).
 #
-# Prints: every system call made, those outside @system-service, those in @privileged or
-# @resources, and every /proc and /sys path touched. Exits 1 if a call the unit denies was made.
+# Prints: every system call made, those outside @system-service, the denied calls of @privileged
+# and @resources that were made, every /proc and /sys path touched, and writable+executable
+# mappings. Exits non-zero if a step fails under the emulated filter, a call outside
+# @system-service is made, a /proc path ProcSubset=pid hides is opened, or memory is mapped W+X.
 # Needs root (to run as nobody), strace, systemd-analyze, mariadb, mariadbd, openssl, python3.
 # AUDIT_KEEP=1 keeps the work directory (traces in DIR/trace.*).
 set -euo pipefail
@@ -145,17 +148,43 @@ wait "$session"
 wait "$proxy_pid"
 daemon_pid= proxy_pid=
 
+# Socket activation: systemd-socket-activate (traced and filtered too) execs the daemon in place
+# with the listeners on the first connection; one TLS login through each, then SIGTERM.
+if command -v systemd-socket-activate >/dev/null; then
+    write_config "$dir/certs/server-cert.pem"
+    act_port=$(free_port)
+    "${trace[@]}" -o "$dir/trace.activated" systemd-socket-activate -l "127.0.0.1:$act_port" -l "$dir/run/act.sock" \
+        "$dir/mariadb-tls-proxy" --defaults-file="$dir/proxy.cnf" 2>"$dir/activated.log" &
+    proxy_pid=$!
+    wait_for_line "$dir/activated.log" "$proxy_pid" "Listening on $dir/run/act.sock" 30 || { cat "$dir/activated.log" >&2; exit 1; }
+    "${client[@]}" --host=127.0.0.1 --port="$act_port" --protocol=TCP --ssl --ssl-ca="$dir/certs/ca.pem" -e 'SELECT 1' >/dev/null
+    "${client[@]}" --socket="$dir/run/act.sock" --ssl --ssl-ca="$dir/certs/ca.pem" -e 'SELECT 1' >/dev/null
+    wait_for_line "$dir/activated.log" "$proxy_pid" "ready for connections" 30 || { cat "$dir/activated.log" >&2; exit 1; }
+    daemon_pid=$(pgrep -P "$proxy_pid")
+    kill -TERM "$daemon_pid"
+    wait "$proxy_pid"
+    daemon_pid= proxy_pid=
+fi
+
 # --- Compare ---------------------------------------------------------------------------------
-calls() { sed -nE 's/^[0-9]+ +(<\.\.\. )?([a-z_0-9]+)[( ].*/\2/p' "$@" | grep -v '^exited$\|^killed$' | sort -u; }
-calls "$dir/trace.daemon" "$dir/trace.check" >"$dir/used"
+# Only what follows the execve of the daemon (systemd-socket-activate's own calls come before it).
+after_exec() { local f; for f; do awk '!found && /execve\(".*\/mariadb-tls-proxy"/ {found=1} found' "$f"; done; }
+calls() {
+    after_exec "$@" |
+        sed -nE 's/^[0-9]+ +(<\.\.\. )?([a-z_0-9]+)[( ].*/\2/p' | grep -v '^exited$\|^killed$' | sort -u
+}
+traces=("$dir"/trace.*)
+calls "${traces[@]}" >"$dir/used"
 echo "== every step passed with the filter emulated (denied calls fail with EPERM)"
 echo "== system calls made ($(wc -l <"$dir/used")):"
 tr '\n' ' ' <"$dir/used" | fold -s -w 100; echo
 echo "== not in @system-service:"; comm -23 "$dir/used" "$dir/system-service" | tr '\n' ' '; echo
 echo "== denied by SystemCallFilter=~@privileged @resources, and where:"
-grep -h 'INJECTED' "$dir/trace.daemon" "$dir/trace.check" | sed -E 's/^[0-9]+ +//' | sort | uniq -c
+after_exec "${traces[@]}" | grep 'INJECTED' | sed -E 's/^[0-9]+ +//' | sort | uniq -c
 echo "== /proc and /sys paths (ProcSubset=pid keeps /proc/self and /proc/PID only):"
-grep -hoE '"/(proc|sys)/[^"]*"' "$dir/trace.daemon" "$dir/trace.check" | sort | uniq -c | sort -rn
-outside=$(grep -hoE '"/proc/[^"]*"' "$dir/trace.daemon" "$dir/trace.check" | grep -vE '^"/proc/(self|thread-self|[0-9]+)(/|")' || true)
+after_exec "${traces[@]}" | grep -oE '"/(proc|sys)/[^"]*"' | sort | uniq -c | sort -rn
+outside=$(after_exec "${traces[@]}" | grep -oE '"/proc/[^"]*"' | grep -vE '^"/proc/(self|thread-self|[0-9]+)(/|")' || true)
 echo "== /proc paths ProcSubset=pid hides: ${outside:-none}"
-[[ -z $(comm -23 "$dir/used" "$dir/system-service") && -z $outside ]]
+wx=$(after_exec "${traces[@]}" | grep -E '(mmap|mprotect)\(.*PROT_WRITE\|PROT_EXEC' || true)
+echo "== writable+executable mappings (MemoryDenyWriteExecute=): ${wx:-none}"
+[[ -z $(comm -23 "$dir/used" "$dir/system-service") && -z $outside && -z $wx ]]
