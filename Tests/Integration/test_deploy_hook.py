@@ -273,3 +273,16 @@ def test_usage_error_without_files_or_lineage(rig):
     r = rig.run(rig.dir / "missing-cert.pem", rig.dir / "missing-key.pem")
     assert r.returncode != 0 and "cannot read the new certificate chain" in r.stderr, r.stderr
     assert rig.live_state() == before and rig.systemctl_calls() == []
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="the check runs as the service user only when the hook runs as root")
+def test_check_runs_as_the_service_user(rig):
+    # Root could read the staged files in a directory only root may enter; the service cannot,
+    # so neither could its reload: the hook must refuse.
+    rig.tls.chmod(0o700)
+    cert, key = rig.new_cert("renewed", "deploy-hook-root-only")
+    before = rig.live_state()
+    r = rig.run(cert, key)
+    assert r.returncode != 0, r.stdout + r.stderr
+    assert "Permission denied" in r.stderr and "unchanged" in r.stderr, r.stderr
+    assert rig.live_state() == before and rig.systemctl_calls() == []
