@@ -153,14 +153,10 @@ install: man
 		echo "install -m $$mode config/$$file $$target"; \
 		install -m "$$mode" "$$tmp/$$file" "$$target"; \
 	done; \
-	if [ -f "$(DEPLOY_HOOK)" ]; then \
-		install -d -m 0755 "$(DESTDIR)$(HOOKDIR)"; \
-		$(SUBSTITUTE_PATHS) "$(DEPLOY_HOOK)" > "$$tmp/hook"; \
-		echo "install -m 0755 $(DEPLOY_HOOK) $(DESTDIR)$(HOOKDIR)/certificate-deploy-hook"; \
-		install -m 0755 "$$tmp/hook" "$(DESTDIR)$(HOOKDIR)/certificate-deploy-hook"; \
-	else \
-		echo "note: $(DEPLOY_HOOK) is not in this tree; the certificate deploy hook is not installed"; \
-	fi
+	install -d -m 0755 "$(DESTDIR)$(HOOKDIR)"; \
+	$(SUBSTITUTE_PATHS) "$(DEPLOY_HOOK)" > "$$tmp/hook"; \
+	echo "install -m 0755 $(DEPLOY_HOOK) $(DESTDIR)$(HOOKDIR)/certificate-deploy-hook"; \
+	install -m 0755 "$$tmp/hook" "$(DESTDIR)$(HOOKDIR)/certificate-deploy-hook"
 	install -m 0644 systemd/sysusers.conf "$(DESTDIR)$(SYSUSERSDIR)/mariadb-tls-proxy.conf"
 	install -m 0644 $(DOCS) "$(DESTDIR)$(DOCDIR)/"
 	@# Certificates and keys go to CONFDIR/tls: readable by the service's group, not by others.

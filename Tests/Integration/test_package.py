@@ -25,7 +25,6 @@ from helpers import REPO_ROOT, SCRIPTS
 
 PACKAGE = "mariadb-tls-proxy"
 CONFDIR = "/etc/mariadb-tls-proxy"
-DEPLOY_HOOK_SOURCE = REPO_ROOT / "config" / "certificate-deploy-hook"
 CONFFILES = {f"{CONFDIR}/mariadb-tls-proxy.cnf", f"{CONFDIR}/accounts.sql"}
 # What a self-contained binary may load: glibc, the C++ runtime the static Swift runtime uses,
 # OpenSSL 3 and libsystemd. Never the toolchain's libswift*, Foundation, libdispatch or BlocksRuntime.
@@ -161,12 +160,8 @@ def test_contents_paths_and_modes(package):
         f"usr/share/doc/{PACKAGE}/copyright": "-rw-r--r--",
         f"usr/share/doc/{PACKAGE}/operations.md": "-rw-r--r--",
         f"usr/share/doc/{PACKAGE}/README.md": "-rw-r--r--",
+        f"usr/lib/{PACKAGE}/certificate-deploy-hook": "-rwxr-xr-x",
     }
-    hook = f"usr/lib/{PACKAGE}/certificate-deploy-hook"
-    if DEPLOY_HOOK_SOURCE.exists():
-        expected[hook] = "-rwxr-xr-x"
-    else:
-        assert hook not in entries
     for path, mode in expected.items():
         assert path in entries, f"{path} missing from the package"
         assert entries[path] == (mode, "root/root"), f"{path}: {entries[path]}"
@@ -192,6 +187,8 @@ def test_installed_paths_are_rewritten(package):
                  *(package.root / "usr/lib" / PACKAGE).glob("*")]:
         if path.is_file():
             assert "/usr/local" not in path.read_text(), path
+    hook = (package.root / "usr/lib" / PACKAGE / "certificate-deploy-hook").read_text()
+    assert f"/usr/sbin/{PACKAGE}" in hook, "the deploy hook must run the packaged binary"
     sysusers = (package.root / "usr/lib/sysusers.d" / f"{PACKAGE}.conf").read_text()
     assert re.search(rf"^u\s+{PACKAGE}\s", sysusers, re.M)
 

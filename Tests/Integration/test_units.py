@@ -196,9 +196,8 @@ def test_exec_reload_with_a_broken_file_fails_before_signalling(reload_rig, prox
     assert len(ran) == 1, f"the kill ran after a failed check: {ran}"
     argv, rc, output = ran[0]
     assert "--check" in argv
-    # 78 (EX_CONFIG, the unit's RestartPreventExitStatus=) once main.swift exits with it on
-    # configuration errors; until then 1.
-    assert rc != 0, f"--check accepted a broken {breakage}: {output}"
+    # 78: EX_CONFIG, the status the unit's RestartPreventExitStatus= names.
+    assert rc == 78, f"--check accepted a broken {breakage} (rc={rc}): {output}"
     assert "configuration OK" not in output and output.strip(), output
     assert p.running()
     assert sd.served_cert(p.port).serial == first.serial
@@ -216,7 +215,6 @@ def test_exec_reload_with_a_broken_file_fails_before_signalling(reload_rig, prox
     assert len(reload_outcomes(p, mark)) == 1, "\n".join(p.log_lines()[mark:])
 
 
-@pytest.mark.xfail(reason="exit code 78 for configuration errors is being added to main.swift", strict=False)
 def test_check_exits_with_the_status_the_unit_does_not_restart(proxies):
     cfg = proxies.config({"bogus_option": "1"})
     r = proxies.run(cfg, "--check")
