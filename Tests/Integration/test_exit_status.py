@@ -1,4 +1,4 @@
-"""Exit statuses (docs/operations.md "Exit status"): configuration errors exit 78 (EX_CONFIG,
+"""Exit statuses (docs/operations.md "Exit codes"): configuration errors exit 78 (EX_CONFIG,
 which the unit's RestartPreventExitStatus= stops restarts on), runtime failures exit 1, and under
 systemd a fatal error reaches the journal at priority err, so `journalctl -p err` shows it."""
 
