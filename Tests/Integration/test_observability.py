@@ -165,9 +165,11 @@ def test_metrics_after_real_logins_have_help_and_move(start_proxy, certs):
     reload(p, backend_port=helpers.free_port())  # nothing listens there
     with wire.Connection.tcp("127.0.0.1", p.port) as c:
         assert c.read_first_packet().is_err
-    text = wait_metric(address, "mariadb_tls_proxy_backend_connect_failures_total", 1)
-    assert value(text, "mariadb_tls_proxy_backend_up") == 0
+    # The outcome is counted when the connection has closed, after the connect failure.
+    text = wait_metric(address, 'mariadb_tls_proxy_connections_total{outcome="backend_failed"}', 1)
     assert value(text, 'mariadb_tls_proxy_connections_total{outcome="backend_failed"}') == 1
+    assert value(text, "mariadb_tls_proxy_backend_connect_failures_total") == 1
+    assert value(text, "mariadb_tls_proxy_backend_up") == 0
     assert families_without_help(text) == [], text
 
 
