@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import os
 import re
@@ -337,7 +336,7 @@ def write_atomically(path: Path, text: str | bytes, mode: int = 0o600) -> None:
 OPENSSL = helpers.which("openssl") or "openssl"
 
 
-def _openssl(*args: str, input: str | None = None, cwd: Path | None = None) -> str:
+def openssl(*args: str, input: str | None = None, cwd: Path | None = None) -> str:
     r = helpers.run([OPENSSL, *args], input=input, cwd=cwd, timeout=60)
     assert r.returncode == 0, f"openssl {' '.join(args)} failed (rc={r.returncode}):\n{r.stderr}"
     return r.stdout
@@ -352,7 +351,7 @@ class CertInfo:
 
 def new_key(path: Path) -> Path:
     """A fresh P-256 private key (fast to generate), mode 0600."""
-    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(path))
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(path))
     os.chmod(path, 0o600)
     return path
 
@@ -371,8 +370,8 @@ def make_server_cert(ca_dir: Path, out_dir: Path, name: str, cn: str, *, days: i
                    "subjectKeyIdentifier=hash\n"
                    "authorityKeyIdentifier=keyid,issuer\n"
                    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n")
-    _openssl("req", "-new", "-sha256", "-key", str(key), "-subj", f"/CN={cn}", "-out", str(csr))
-    _openssl("x509", "-req", "-sha256", "-days", str(days), "-in", str(csr), "-CA", str(ca_dir / "ca.pem"),
+    openssl("req", "-new", "-sha256", "-key", str(key), "-subj", f"/CN={cn}", "-out", str(csr))
+    openssl("x509", "-req", "-sha256", "-days", str(days), "-in", str(csr), "-CA", str(ca_dir / "ca.pem"),
              "-CAkey", str(ca_dir / "ca-key.pem"), "-set_serial", "0x" + os.urandom(16).hex(),
              "-extfile", str(ext), "-out", str(cert))
     csr.unlink()
@@ -381,42 +380,8 @@ def make_server_cert(ca_dir: Path, out_dir: Path, name: str, cn: str, *, days: i
     return cert, key
 
 
-def make_backdated_server_cert(ca_dir: Path, out_dir: Path, name: str, cn: str, *,
-                               not_before: datetime.datetime, not_after: datetime.datetime) -> tuple[Path, Path]:
-    """Like ``make_server_cert`` but valid from ``not_before`` (which may be in the past) to
-    ``not_after``: ``openssl ca`` takes both dates, ``openssl x509 -req`` only a day count."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    key = new_key(out_dir / f"{name}-key.pem")
-    csr = out_dir / f"{name}.csr"
-    cert = out_dir / f"{name}-cert.pem"
-    db = out_dir / f"{name}-ca"
-    db.mkdir(exist_ok=True)
-    (db / "index.txt").write_text("")
-    config = db / "ca.cnf"
-    config.write_text(
-        "[ca]\ndefault_ca = test_ca\n"
-        "[test_ca]\n"
-        f"database = {db / 'index.txt'}\nnew_certs_dir = {db}\nserial = {db / 'serial'}\n"
-        f"certificate = {ca_dir / 'ca.pem'}\nprivate_key = {ca_dir / 'ca-key.pem'}\n"
-        "default_md = sha256\npolicy = any\nunique_subject = no\ncopy_extensions = none\n"
-        "x509_extensions = server\n"
-        "[any]\ncommonName = supplied\n"
-        "[server]\nbasicConstraints=critical,CA:FALSE\n"
-        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n")
-    stamp = "%Y%m%d%H%M%SZ"
-    _openssl("req", "-new", "-sha256", "-key", str(key), "-subj", f"/CN={cn}", "-out", str(csr))
-    (db / "serial").write_text(os.urandom(16).hex() + "\n")
-    _openssl("ca", "-batch", "-config", str(config), "-notext", "-in", str(csr), "-out", str(cert),
-             "-startdate", not_before.astimezone(datetime.timezone.utc).strftime(stamp),
-             "-enddate", not_after.astimezone(datetime.timezone.utc).strftime(stamp))
-    csr.unlink()
-    os.chmod(cert, 0o644)
-    return cert, key
-
-
 def cert_info_from_pem(pem: str) -> CertInfo:
-    out = _openssl("x509", "-noout", "-subject", "-serial", "-enddate", "-nameopt", "RFC2253", input=pem)
+    out = openssl("x509", "-noout", "-subject", "-serial", "-enddate", "-nameopt", "RFC2253", input=pem)
     fields = {}
     for line in out.splitlines():
         k, sep, v = line.partition("=")
@@ -478,12 +443,12 @@ class Crl:
             "default_md = sha256\ndefault_crl_days = 30\n")
 
     def revoke(self, cert: Path | str) -> None:
-        _openssl("ca", "-config", str(self.config), "-revoke", str(cert))
+        openssl("ca", "-config", str(self.config), "-revoke", str(cert))
 
     def write(self, dest: Path) -> Path:
         """Generate the CRL now and put it at ``dest`` atomically."""
         tmp = self.dir / "crl.tmp.pem"
-        _openssl("ca", "-config", str(self.config), "-gencrl", "-out", str(tmp))
+        openssl("ca", "-config", str(self.config), "-gencrl", "-out", str(tmp))
         write_atomically(dest, tmp.read_bytes(), 0o644)
         return dest
 

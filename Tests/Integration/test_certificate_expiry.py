@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import re
 import signal
+import os
 import ssl
 from pathlib import Path
 
@@ -19,10 +20,44 @@ DAY = datetime.timedelta(days=1)
 EXPIRY_SERIES = re.compile(r'^mariadb_tls_proxy_certificate_expiry_timestamp_seconds\{([^}]*)\} (\S+)$', re.M)
 
 
+def backdated_server_cert(ca_dir: Path, out_dir: Path, name: str, cn: str, *,
+                          not_before: datetime.datetime, not_after: datetime.datetime) -> tuple[Path, Path]:
+    """Like ``sd.make_server_cert`` but valid from ``not_before`` (which may be in the past) to
+    ``not_after``: ``openssl ca`` takes both dates, ``openssl x509 -req`` only a day count."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    key = sd.new_key(out_dir / f"{name}-key.pem")
+    csr = out_dir / f"{name}.csr"
+    cert = out_dir / f"{name}-cert.pem"
+    db = out_dir / f"{name}-ca"
+    db.mkdir(exist_ok=True)
+    (db / "index.txt").write_text("")
+    config = db / "ca.cnf"
+    config.write_text(
+        "[ca]\ndefault_ca = test_ca\n"
+        "[test_ca]\n"
+        f"database = {db / 'index.txt'}\nnew_certs_dir = {db}\nserial = {db / 'serial'}\n"
+        f"certificate = {ca_dir / 'ca.pem'}\nprivate_key = {ca_dir / 'ca-key.pem'}\n"
+        "default_md = sha256\npolicy = any\nunique_subject = no\ncopy_extensions = none\n"
+        "x509_extensions = server\n"
+        "[any]\ncommonName = supplied\n"
+        "[server]\nbasicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n")
+    stamp = "%Y%m%d%H%M%SZ"
+    sd.openssl("req", "-new", "-sha256", "-key", str(key), "-subj", f"/CN={cn}", "-out", str(csr))
+    (db / "serial").write_text(os.urandom(16).hex() + "\n")
+    sd.openssl("ca", "-batch", "-config", str(config), "-notext", "-in", str(csr), "-out", str(cert),
+                "-startdate", not_before.astimezone(datetime.timezone.utc).strftime(stamp),
+                "-enddate", not_after.astimezone(datetime.timezone.utc).strftime(stamp))
+    csr.unlink()
+    os.chmod(cert, 0o644)
+    return cert, key
+
+
 def backdated(certs, d: Path, name: str, *, lifetime_days: float, remaining_days: float) -> tuple[Path, Path]:
     now = datetime.datetime.now(datetime.timezone.utc)
     not_after = now + datetime.timedelta(days=remaining_days)
-    return sd.make_backdated_server_cert(Path(certs.ca).parent, d, name, f"expiry-{name}",
+    return backdated_server_cert(Path(certs.ca).parent, d, name, f"expiry-{name}",
                                          not_before=not_after - datetime.timedelta(days=lifetime_days),
                                          not_after=not_after)
 
