@@ -130,6 +130,8 @@ struct ClientLoginStateMachine {
     private var clientTurn = false
 
     var isRelaying: Bool { state == .relaying }
+    /// Between the SSLRequest and the end of the TLS handshake.
+    var isTLSHandshaking: Bool { state == .tlsHandshaking }
     var greetingSent: Bool { state != .awaitingBackendGreeting }
     /// The backend has not greeted yet (a greeting held for the client's host name does not count):
     /// a login that times out now waited for the backend, not for the client.

@@ -173,7 +173,7 @@ final class ProxyConnection {
                 backend.writeAndFlush(ByteBuffer()).whenComplete { _ in backend.close(mode: .output, promise: nil) }
             }
         } else if !closing {
-            machine.abandon(outcome: .clientClosedDuringLogin)
+            machine.abandon(outcome: machine.isTLSHandshaking ? Self.clientLeftTLSHandshake : .clientClosedDuringLogin)
             closeEverything()
         }
     }
@@ -187,10 +187,14 @@ final class ProxyConnection {
         }
     }
 
+    /// A client that rejects the certificate often closes before its alert is read; it counts
+    /// as a failed handshake (logged under log_connections = REFUSED), not as a client that left.
+    static let clientLeftTLSHandshake = ConnectionOutcome.tlsFailed("\(TLSServerError.handshakeFailed("the client closed the connection during the TLS handshake"))")
+
     func clientInactive() {
         clientClosed = true
         clientContext = nil
-        machine.abandon(outcome: .clientDisconnectedDuringLogin)
+        machine.abandon(outcome: machine.isTLSHandshaking ? Self.clientLeftTLSHandshake : .clientDisconnectedDuringLogin)
         if let backend = backendChannel, !backendClosed {
             closeAfterPendingWrites(backend)
         }

@@ -13,6 +13,8 @@ import socket
 import ssl
 from pathlib import Path
 
+import pytest
+
 import helpers
 import policy
 import systemd_support as sd
@@ -239,6 +241,27 @@ def test_log_connections_all_refused_off_follow_reloads(start_proxy):
     assert policy.log_fields(closed_line_for(p, ok_port, start=mark))["outcome"] == "relayed"
     gone_port = connect_and_close(p.port)
     assert policy.log_fields(closed_line_for(p, gone_port, start=mark))["outcome"] == "client closed the connection during login"
+
+
+def test_a_client_rejecting_the_certificate_is_a_logged_tls_failure(start_proxy, certs):
+    # The client checks the proxy's certificate against another CA, sends its alert and closes;
+    # the close often reaches the proxy before the alert is read. Either way it is a TLS failure,
+    # which log_connections = REFUSED keeps and the metrics count as tls_failed.
+    p, address = metrics_proxy(start_proxy, log_connections="REFUSED")
+    wrong_ca = wire.client_tls_context(certs.other_ca)
+    ports = []
+    for _ in range(8):
+        with wire.Connection.tcp("127.0.0.1", p.port) as c:
+            c.read_greeting()
+            c.send_ssl_request()
+            ports.append(c.sock.getsockname()[1])
+            with pytest.raises(ssl.SSLError):
+                c.start_tls(wrong_ca, server_hostname="localhost")
+    for port in ports:
+        outcome = policy.log_fields(closed_line_for(p, port))["outcome"]
+        assert outcome.startswith("refused: TLS handshake failed: "), outcome
+    text = wait_metric(address, 'mariadb_tls_proxy_connections_total{outcome="tls_failed"}', len(ports))
+    assert value(text, 'mariadb_tls_proxy_connections_total{outcome="client_closed"}', 0) == 0, text
 
 
 def test_refusals_at_max_connections_follow_log_connections(start_proxy):
