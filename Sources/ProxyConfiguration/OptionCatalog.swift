@@ -90,9 +90,11 @@ enum OptionCatalog {
               "Switch to this user (and its groups) after binding, when started as root.") {
             $0.settings.user = $1
         },
-        .text("metrics_address", placeholder: "HOST:PORT", mariaDB: nil,
-              "Serve Prometheus metrics at http://HOST:PORT/metrics; empty = off.") {
-            $0.settings.metricsAddress = $1
+        OptionSpec(
+            name: "metrics_address", kind: .hostAndPort, defaultValue: nil, mariaDBVariable: nil,
+            summary: "Serve Prometheus metrics at http://HOST:PORT/metrics; empty = off."
+        ) { draft, value in
+            if case .text(let address) = value { draft.settings.metricsAddress = address }
         },
         OptionSpec(
             name: "log_level", kind: .logLevel, defaultValue: "info", mariaDBVariable: nil,

@@ -17,6 +17,8 @@ enum OptionKind: Sendable, Equatable {
     case proxyProtocolVersion
     /// `log_connections`: ALL, REFUSED or OFF, case-insensitive.
     case connectionLogging
+    /// `HOST:PORT` or `[IPv6]:PORT`, port 1–65535; empty = none.
+    case hostAndPort
 
     /// How `--help` shows the value after `=` (empty for booleans, which need none).
     var placeholder: String {
@@ -29,6 +31,7 @@ enum OptionKind: Sendable, Equatable {
         case .logLevel: return "LEVEL"
         case .proxyProtocolVersion: return "OFF|v1|v2"
         case .connectionLogging: return "ALL|REFUSED|OFF"
+        case .hostAndPort: return "HOST:PORT"
         }
     }
 
@@ -106,6 +109,20 @@ enum OptionKind: Sendable, Equatable {
                 throw ConfigurationProblem("expected ALL, REFUSED or OFF, got '\(raw)'")
             }
             return .connectionLogging(value)
+
+        case .hostAndPort:
+            if trimmed.isEmpty { return .text(nil) }
+            guard let colon = trimmed.lastIndex(of: ":"),
+                  let port = Int(trimmed[trimmed.index(after: colon)...]), (1...65535).contains(port)
+            else {
+                throw ConfigurationProblem("expected HOST:PORT with a port from 1 to 65535 (e.g. 127.0.0.1:9405 or [::1]:9405), got '\(raw)'")
+            }
+            let host = trimmed[..<colon]
+            let bracketed = host.hasPrefix("[") && host.hasSuffix("]") && host.count > 2
+            guard !host.isEmpty, bracketed || !host.contains(":"), !host.contains(" ") else {
+                throw ConfigurationProblem("expected HOST:PORT, an IPv6 address in brackets (e.g. [::1]:9405), got '\(raw)'")
+            }
+            return .text(trimmed)
         }
     }
 }

@@ -13,9 +13,12 @@ public enum CertificateExpiryCheck {
         case notYetValid(CertificateValidity)
         case expiresSoon(CertificateValidity, remaining: TimeInterval)
 
+        /// The proxy's own certificate out of its validity period is an error (clients that verify
+        /// refuse it); a CA certificate is a warning: bundles such as the system's carry expired
+        /// roots that harm nothing, and `journalctl -p err` should not fill with them.
         public var isError: Bool {
             if case .expiresSoon = self { return false }
-            return true
+            return certificate.role == .server
         }
 
         public var certificate: CertificateValidity {

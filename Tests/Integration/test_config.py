@@ -4,6 +4,8 @@ import os
 import re
 import socket
 
+import pytest
+
 import helpers
 import wire
 from helpers import option_file_line
@@ -55,6 +57,16 @@ def test_key_not_matching_cert(proxies, certs):
     cfg = proxies.config({"ssl_key": certs.client_key})  # server cert + client key
     assert_config_error(proxies.run(cfg))
     assert_config_error(proxies.run(cfg, "--check"))
+
+
+@pytest.mark.parametrize("address", ["notanaddress", "127.0.0.1:99999", "[::1]:9405x"])
+def test_malformed_metrics_address_is_a_configuration_error(proxies, address):
+    # Found by --check, so `systemctl reload` refuses it instead of a later start failing.
+    cfg = proxies.config({"metrics_address": address})
+    line = option_file_line(cfg, "metrics_address")
+    for args in [(), ("--check",)]:
+        err = assert_config_error(proxies.run(cfg, *args))
+        assert f"{cfg.name}:{line}: option 'metrics_address': expected HOST:PORT" in err, err
 
 
 def test_busy_metrics_address_stops_startup_before_listening(proxies):

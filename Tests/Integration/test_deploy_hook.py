@@ -221,6 +221,61 @@ def test_certbot_lineage_for_another_domain_is_left_alone(rig):
     assert rig.live_state() == before and rig.systemctl_calls() == []
 
 
+def test_without_a_domain_only_a_renewal_of_the_installed_certificate_is_installed(rig):
+    # A hook in certbot's renewal-hooks/deploy runs for every lineage on the host. The installed
+    # certificate names DNS:localhost: a lineage for other names is not this proxy's.
+    live, fullchain, key = make_lineage(rig, "www.example.com")
+    before = rig.live_state()
+    r = rig.run(RENEWED_LINEAGE=str(live), RENEWED_DOMAINS="www.example.com")
+    assert r.returncode == 0 and "not a renewal of the installed certificate" in r.stdout, r.stdout + r.stderr
+    assert rig.live_state() == before and rig.systemctl_calls() == []
+    # The lineage whose names cover the installed certificate's is its renewal.
+    mark = len(rig.proxy.log_lines())
+    r = rig.run(RENEWED_LINEAGE=str(live), RENEWED_DOMAINS="localhost www.example.com")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert_installed(rig, fullchain, key)
+    rig.reload_and_serve(mark)
+
+
+def test_without_a_domain_or_an_installed_certificate_the_lineage_is_refused(rig):
+    live, _, _ = make_lineage(rig, "db.example.com")
+    rig.live_cert.unlink()
+    before = rig.live_state()
+    r = rig.run(RENEWED_LINEAGE=str(live), RENEWED_DOMAINS="db.example.com")
+    assert r.returncode != 0 and "set MARIADB_TLS_PROXY_DOMAIN" in r.stderr, r.stderr
+    assert rig.live_state() == before and rig.systemctl_calls() == []
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="the destination's owner is checked when the hook runs as root")
+@pytest.mark.parametrize("owner,mode", [("service", 0o750), ("root", 0o770), ("root", 0o757)])
+def test_a_destination_others_may_write_to_is_refused(rig, owner, mode):
+    # Whoever may write there could swap a staging name for a symlink and make root write,
+    # chown or chmod any file.
+    if owner == "service":
+        shutil.chown(rig.tls, SERVICE_USER)
+    rig.tls.chmod(mode)
+    cert, key = rig.new_cert("renewed", "deploy-hook-writable")
+    before = rig.live_state()
+    r = rig.run(cert, key)
+    assert r.returncode != 0 and "must be owned by root and writable by root only" in r.stderr, r.stderr
+    assert rig.live_state() == before and rig.systemctl_calls() == []
+
+
+def test_a_failed_second_rename_puts_the_old_key_back(rig):
+    # The key is renamed first; if the certificate cannot follow, the live pair must still match.
+    # A directory in the certificate's place makes that rename fail.
+    old_key = rig.live_key.read_bytes()
+    rig.live_cert.unlink()
+    rig.live_cert.mkdir()
+    (rig.live_cert / "keep").write_text("x")
+    cert, key = rig.new_cert("renewed", "deploy-hook-second-rename")
+    r = rig.run(cert, key)
+    assert r.returncode != 0 and "the previous key is back" in r.stderr, r.stderr
+    assert rig.live_key.read_bytes() == old_key
+    assert sorted(f.name for f in rig.tls.iterdir()) == ["server-cert.pem", "server-key.pem"], "files left behind"
+    assert rig.systemctl_calls() == []
+
+
 @pytest.mark.skipif(os.path.isdir("/run/systemd/system"), reason="systemd is running here")
 def test_without_systemd_the_files_are_installed_and_sighup_is_asked_for(rig):
     cert, key = rig.new_cert("nosystemd", "deploy-hook-nosystemd")

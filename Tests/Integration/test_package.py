@@ -93,6 +93,7 @@ def test_control_fields(package):
     assert package.field("Maintainer")
     assert package.field("Description").startswith("TLS-terminating proxy")
     assert int(package.field("Installed-Size")) > 1000
+    assert package.field("Recommends") == "openssl", "the certificate deploy hook needs openssl"
     info = helpers.run(["dpkg-deb", "--info", str(package.deb)]).stdout
     for member in ("control", "conffiles", "md5sums", "postinst", "prerm", "postrm"):
         assert re.search(rf"\s{member}\s", info), f"{member} missing from the control archive:\n{info}"
@@ -371,6 +372,12 @@ def test_maintainer_scripts_install_upgrade_remove_purge(package, tmp_path):
     assert r.returncode == 0, r.output
     assert (conf / "mariadb-tls-proxy.cnf").read_text() == "[mariadb-tls-proxy]\nport = 3399\n"
     assert stat_of(conf / "accounts.sql") == (0, gid, 0o600)
+    assert stat_of(conf / "tls") == (0, gid, 0o750), "an upgrade reset tls/"
+    # ...and so does a tls/ the administrator took back to root:root.
+    os.chown(conf / "tls", 0, 0)
+    r = dpkg_root(root, "-i", str(package.deb))
+    assert r.returncode == 0, r.output
+    assert stat_of(conf / "tls") == (0, 0, 0o750)
     assert passwd == (root / "etc/passwd").read_text(), "the user was created twice"
 
     # Remove keeps the configuration; purge deletes the conffiles and the units' enablement links,

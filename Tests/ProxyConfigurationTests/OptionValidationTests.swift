@@ -59,6 +59,18 @@ struct OptionValidationTests {
         #expect(groupError("skip-log-connections") != nil)
     }
 
+    @Test func metricsAddressIsCheckedWithTheRestOfTheConfiguration() throws {
+        #expect(try settings("").metricsAddress == nil)
+        #expect(try settings("metrics_address = 127.0.0.1:9405").metricsAddress == "127.0.0.1:9405")
+        #expect(try settings("metrics_address = [::1]:9405").metricsAddress == "[::1]:9405")
+        #expect(try settings("metrics_address = metrics.example:9405").metricsAddress == "metrics.example:9405")
+        #expect(try settings("metrics_address = 127.0.0.1:9405", ["--metrics-address="]).metricsAddress == nil)
+        for bad in ["notanaddress", "127.0.0.1:99999", "127.0.0.1:0", ":9405", "[::1]:9405x", "::1:9405", "127.0.0.1:"] {
+            let message = groupError("metrics_address = \(bad)")
+            #expect(message?.hasPrefix("/t/my.cnf:3: option 'metrics_address': expected HOST:PORT") == true, "\(bad): \(message ?? "accepted")")
+        }
+    }
+
     @Test func accountOptions() throws {
         let defaults = try settings("")
         #expect(defaults.accountsPath == nil)
