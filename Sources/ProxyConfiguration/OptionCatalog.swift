@@ -28,6 +28,10 @@ enum OptionCatalog {
         ) { draft, value in
             if case .proxyProtocol(let version) = value { draft.settings.backendProxyProtocol = version }
         },
+        .boolean("backend_connect_attributes", default: false, mariaDB: nil,
+                 "Add _proxy_tls_version, _proxy_tls_cipher, _proxy_client_subject and _proxy_client_address connect attributes to the relayed login.") {
+            $0.settings.backendConnectAttributes = $1
+        },
         .text("ssl_cert", placeholder: "PATH", mariaDB: "ssl_cert",
               "PEM certificate (chain) presented to clients; enables TLS.") { $0.settings.tls.certificatePath = $1 },
         .text("ssl_key", placeholder: "PATH", mariaDB: "ssl_key",

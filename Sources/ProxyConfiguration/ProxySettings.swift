@@ -79,6 +79,7 @@ public struct ProxySettings: Sendable, Equatable {
     /// (one of the two is required); this initial value only serves code that builds settings by hand.
     public var backend: BackendEndpoint = .tcp(host: "127.0.0.1", port: 3306)
     public var backendProxyProtocol: BackendProxyProtocol = .off   // backend_proxy_protocol
+    public var backendConnectAttributes = false              // backend_connect_attributes
     public var tls = TLSSettings()
     public var certificateExpiryWarningDays = 30             // ssl_cert_expiry_warning
     public var requireSecureTransport = false                // require_secure_transport

@@ -25,6 +25,8 @@ struct ClientLoginStateMachine {
         /// TLS is offered (CLIENT_SSL in the greeting) only when a server context is configured.
         var tlsAvailable: Bool
         var skipNameResolve = true
+        /// `backend_connect_attributes`: add the `_proxy_*` connect attributes to the relayed login.
+        var backendConnectAttributes = false
     }
 
     /// The accounts the checks run against. MariaDB checks a login and a change of user against
@@ -356,7 +358,9 @@ struct ClientLoginStateMachine {
         var negotiated = (sslRequestCapabilities ?? response.capabilities).intersection(advertisedCapabilities)
         negotiated.remove([.ssl, .compress, .zstdCompression, .sslVerifyServerCert])
         sessionCapabilities = negotiated
-        let payload = response.forwardedPayload(capabilities: negotiated)
+        var relayed = response
+        relayed.connectAttributesBlock = backendAttributesBlock(response, negotiated: negotiated)
+        let payload = relayed.forwardedPayload(capabilities: negotiated)
         state = .authenticating(mapper)
         nextClientSequence = expected &+ 1
         return [.sendToBackend(Packet(sequenceID: 1, payload: payload))]

@@ -73,7 +73,8 @@ final class ProxyConnection {
             transport: environment.transport,
             requireSecureTransport: environment.settings.requireSecureTransport,
             tlsAvailable: environment.tlsContext != nil,
-            skipNameResolve: environment.settings.skipNameResolve
+            skipNameResolve: environment.settings.skipNameResolve,
+            backendConnectAttributes: environment.settings.backendConnectAttributes
         ))
         var logger = environment.logger
         logger[metadataKey: "conn"] = "\(environment.id)"
