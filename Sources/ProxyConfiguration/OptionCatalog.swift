@@ -72,6 +72,12 @@ enum OptionCatalog {
                  "Refuse users the accounts file does not mention (default: the backend alone decides).") {
             $0.settings.strictAccounts = $1
         },
+        OptionSpec(
+            name: "policy_mode", kind: .policyMode, defaultValue: "ENFORCE", mariaDBVariable: nil,
+            summary: "ENFORCE refuses what the accounts file refuses; AUDIT logs and counts it and lets it through."
+        ) { draft, value in
+            if case .policyMode(let mode) = value { draft.settings.policyMode = mode }
+        },
         .boolean("skip_name_resolve", default: true, mariaDB: "skip_name_resolve",
                  "Match account hosts by IP only (no DNS); OFF resolves client names as MariaDB does.") {
             $0.settings.skipNameResolve = $1

@@ -19,6 +19,8 @@ enum OptionKind: Sendable, Equatable {
     case connectionLogging
     /// `HOST:PORT` or `[IPv6]:PORT`, port 1–65535; empty = none.
     case hostAndPort
+    /// `policy_mode`: ENFORCE or AUDIT, case-insensitive.
+    case policyMode
 
     /// How `--help` shows the value after `=` (empty for booleans, which need none).
     var placeholder: String {
@@ -32,6 +34,7 @@ enum OptionKind: Sendable, Equatable {
         case .proxyProtocolVersion: return "OFF|v1|v2"
         case .connectionLogging: return "ALL|REFUSED|OFF"
         case .hostAndPort: return "HOST:PORT"
+        case .policyMode: return "ENFORCE|AUDIT"
         }
     }
 
@@ -109,6 +112,12 @@ enum OptionKind: Sendable, Equatable {
                 throw ConfigurationProblem("expected ALL, REFUSED or OFF, got '\(raw)'")
             }
             return .connectionLogging(value)
+
+        case .policyMode:
+            guard let mode = PolicyMode(rawValue: trimmed.uppercased()) else {
+                throw ConfigurationProblem("expected ENFORCE or AUDIT, got '\(raw)'")
+            }
+            return .policyMode(mode)
 
         case .hostAndPort:
             if trimmed.isEmpty { return .text(nil) }

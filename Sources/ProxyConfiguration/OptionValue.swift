@@ -9,4 +9,5 @@ enum OptionValue: Sendable, Equatable {
     case logLevel(LogLevelSetting)
     case proxyProtocol(BackendProxyProtocol)
     case connectionLogging(ConnectionLogging)
+    case policyMode(PolicyMode)
 }

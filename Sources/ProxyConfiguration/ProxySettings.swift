@@ -62,6 +62,15 @@ public enum ConnectionLogging: String, Sendable, CaseIterable {
     case off = "OFF"
 }
 
+/// `policy_mode`: whether the accounts file's verdicts refuse logins or are only reported.
+public enum PolicyMode: String, Sendable, CaseIterable {
+    /// Refuse what MariaDB would refuse (the default).
+    case enforce = "ENFORCE"
+    /// Log and count every login or change of user the accounts file would refuse, and let it
+    /// through; `require_secure_transport` is still enforced.
+    case audit = "AUDIT"
+}
+
 /// Log verbosity (`log_level`), the levels of swift-log.
 public enum LogLevelSetting: String, Sendable, CaseIterable {
     case trace, debug, info, notice, warning, error, critical
@@ -85,6 +94,7 @@ public struct ProxySettings: Sendable, Equatable {
     public var requireSecureTransport = false                // require_secure_transport
     public var accountsPath: String? = nil                   // accounts (policy file in MariaDB's SQL)
     public var strictAccounts = false                        // strict_accounts
+    public var policyMode: PolicyMode = .enforce             // policy_mode
     public var skipNameResolve = true                        // skip_name_resolve
     public var maxConnections = 151                          // max_connections
     public var maxHandshakes = 64                            // max_handshakes (TLS handshakes in flight)

@@ -37,6 +37,8 @@ struct ClientLoginStateMachine {
         var policy: AccessPolicy?
         /// Refuse users the accounts file does not mention.
         var strictAccounts = false
+        /// `policy_mode = AUDIT`: a refusal of the accounts file is recorded, not enforced.
+        var auditOnly = false
     }
 
     /// The answer to a COM_CHANGE_USER seen in the relayed session.
@@ -407,8 +409,26 @@ struct ClientLoginStateMachine {
     /// Why the last COM_CHANGE_USER was refused (for the log).
     private(set) var lastChangeUserRefusal: String?
 
-    /// The proxy-side account check (MariaDB's acl_check_ssl on the row MariaDB would pick).
+    /// What the accounts file would have refused under `policy_mode = AUDIT`, for the glue to log
+    /// and count (``takeAuditedRefusal()``).
+    private var auditedRefusal: String?
+
+    /// The reason of a refusal AUDIT let through since the last call, if any.
+    mutating func takeAuditedRefusal() -> String? {
+        defer { auditedRefusal = nil }
+        return auditedRefusal
+    }
+
+    /// The accounts file's verdict; under AUDIT a refusal is recorded and the login allowed.
     private mutating func checkAccount(user: String, exact: Bool, rules: AccountRules) -> PolicyDecision {
+        let decision = evaluateAccount(user: user, exact: exact, rules: rules)
+        guard rules.auditOnly, case .deny(let reason) = decision else { return decision }
+        auditedRefusal = reason
+        return .allow
+    }
+
+    /// The proxy-side account check (MariaDB's acl_check_ssl on the row MariaDB would pick).
+    private mutating func evaluateAccount(user: String, exact: Bool, rules: AccountRules) -> PolicyDecision {
         guard let policy = rules.policy, let identity else { return .allow }
         guard exact else {
             // Without MariaDB's exact conversion we could match a different account: fail closed.

@@ -19,6 +19,7 @@ public enum MetricName {
     public static let lastReloadTimestamp = "mariadb_tls_proxy_last_reload_timestamp_seconds"
     public static let lastReloadSuccess = "mariadb_tls_proxy_last_reload_success"
     public static let certificateExpiry = "mariadb_tls_proxy_certificate_expiry_timestamp_seconds"
+    public static let auditWouldRefuse = "mariadb_tls_proxy_audit_would_refuse_total"
 }
 
 /// The `# HELP` text of every metric, and the buckets of the histograms: one table, looked up
@@ -72,6 +73,8 @@ public enum MetricDescriptions {
         MetricName.lastReloadTimestamp: .init("When the configuration was last loaded (startup or SIGHUP), as a Unix timestamp"),
         MetricName.lastReloadSuccess: .init("1 if the last load of the configuration (startup or SIGHUP) succeeded, 0 if it failed"),
         MetricName.certificateExpiry: .init("Expiry (notAfter) of each loaded certificate, as a Unix timestamp"),
+        MetricName.auditWouldRefuse: .init(
+            "Logins (at=login) and changes of user (at=change_user) the accounts file would have refused, let through by policy_mode = AUDIT"),
     ]
 
     /// The help text for `name`; empty (no `# HELP` line) for a name the table lacks.

@@ -57,6 +57,7 @@ extension ProxyConnection {
         let thenClose: Bool
         switch decision {
         case .forward:
+            reportAuditedRefusal(at: "change_user")
             // A session may change user as often as it likes: the first change is logged at info,
             // the rest at debug, so one client cannot fill the log; only with log_connections = ALL.
             // The proxy's check passed; the backend still checks the password (its answer is relayed unread).

@@ -38,6 +38,17 @@ extension ProxyConnection {
         logLine.emitEstablished(to: logger)
     }
 
+    /// Under `policy_mode = AUDIT`: logs (whatever log_connections says; that is the point of the
+    /// mode) and counts what the accounts file would have refused and the machine let through.
+    func reportAuditedRefusal(at step: String) {
+        guard let reason = machine.takeAuditedRefusal() else { return }
+        ProxyMetrics.auditWouldRefuse(at: step)
+        var metadata = logLine.sessionMetadata
+        metadata["reason"] = "\(reason)"
+        metadata["at"] = "\(step)"
+        logger.warning("policy_mode = AUDIT: would refuse (1045), let through", metadata: metadata)
+    }
+
     /// Sets `mariadb_tls_proxy_backend_up` from this connection's attempt, once.
     func recordBackendReachability(_ reachable: Bool) {
         guard backendReachable == nil else { return }

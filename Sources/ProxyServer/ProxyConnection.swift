@@ -353,6 +353,7 @@ final class ProxyConnection {
             clientChannel.writeAndFlush(fromBackend, promise: nil)
         }
         sessionEstablished()
+        reportAuditedRefusal(at: "login")
     }
 
     private func loginTimedOut() {

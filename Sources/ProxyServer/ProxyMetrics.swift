@@ -28,6 +28,11 @@ public enum ProxyMetrics {
         Counter(label: MetricName.connections, dimensions: [("outcome", outcome.metricLabel)]).increment()
     }
 
+    /// `policy_mode = AUDIT` let through what the accounts file would have refused.
+    static func auditWouldRefuse(at step: String) {
+        Counter(label: MetricName.auditWouldRefuse, dimensions: [("at", step)]).increment()
+    }
+
     /// The backend's login OK reached the client.
     static func sessionEstablished(tls: TLSFacts?, loginDuration duration: Int64) {
         loginDuration.recordNanoseconds(duration)

@@ -236,7 +236,9 @@ public final class ProxyServer: Service, Sendable {
             settings: current.settings,
             tlsContext: current.tlsContext,
             currentRules: { [snapshot] in
-                snapshot.withLockedValue { .init(policy: $0.policy, strictAccounts: $0.settings.strictAccounts) }
+                snapshot.withLockedValue {
+                    .init(policy: $0.policy, strictAccounts: $0.settings.strictAccounts, auditOnly: $0.settings.policyMode == .audit)
+                }
             },
             handshakeGate: handshakeGate,
             nameResolverPool: nameResolverPool,

@@ -39,7 +39,7 @@ struct OptionValidationTests {
         #expect(ProxyCommandLine.knownOptions == [
             "bind_address", "port", "socket", "backend_host", "backend_port", "backend_socket",
             "backend_proxy_protocol", "backend_connect_attributes", "ssl_cert", "ssl_key", "ssl_ca", "ssl_capath", "ssl_crl", "ssl_crlpath", "ssl_cipher",
-            "tls_version", "ssl_cert_expiry_warning", "require_secure_transport", "accounts", "strict_accounts", "skip_name_resolve",
+            "tls_version", "ssl_cert_expiry_warning", "require_secure_transport", "accounts", "strict_accounts", "policy_mode", "skip_name_resolve",
             "max_connections", "max_handshakes", "connect_timeout",
             "shutdown_timeout", "user", "metrics_address", "log_level", "log_connections",
         ])
@@ -57,6 +57,13 @@ struct OptionValidationTests {
         }
         // Not a boolean: a bare name or skip- has no meaning.
         #expect(groupError("skip-log-connections") != nil)
+    }
+
+    @Test func policyMode() throws {
+        #expect(try settings("").policyMode == .enforce)
+        #expect(try settings("policy_mode = audit").policyMode == .audit)
+        #expect(try settings("policy_mode = AUDIT", ["--policy-mode=ENFORCE"]).policyMode == .enforce)
+        #expect(groupError("policy_mode = OFF") == "/t/my.cnf:3: option 'policy_mode': expected ENFORCE or AUDIT, got 'OFF'")
     }
 
     @Test func metricsAddressIsCheckedWithTheRestOfTheConfiguration() throws {
