@@ -73,7 +73,8 @@ final class ProxyConnection {
             transport: environment.transport,
             requireSecureTransport: environment.settings.requireSecureTransport,
             tlsAvailable: environment.tlsContext != nil,
-            skipNameResolve: environment.settings.skipNameResolve
+            skipNameResolve: environment.settings.skipNameResolve,
+            backendTLS: environment.backendTLSContext != nil
         ))
         var logger = environment.logger
         logger[metadataKey: "conn"] = "\(environment.id)"
@@ -249,6 +250,10 @@ final class ProxyConnection {
     }
 
     func backendError(_ error: Error) {
+        if let tlsError = error as? TLSClientError {
+            backendTLSFailed(tlsError)
+            return
+        }
         logger.debug("backend channel error", metadata: ["error": "\(error)"])
     }
 
@@ -304,6 +309,8 @@ final class ProxyConnection {
                 backendChannel?.writeAndFlush(encodePacket(sequenceID: packet.sequenceID, payload: packet.payload), promise: nil)
             case .startTLS(let failurePacket):
                 startTLS(failurePacket: failurePacket)
+            case .startBackendTLS(let sslRequest):
+                startBackendTLS(sslRequest: sslRequest)
             case .startRelaying:
                 startRelaying()
             case .close:

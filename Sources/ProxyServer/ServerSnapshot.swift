@@ -12,11 +12,14 @@ public struct ServerSnapshot: Sendable {
     public let settings: ProxySettings
     public let tlsContext: TLSServerContext?
     public let policy: AccessPolicy?
+    /// The client context for TLS to the backend (`backend_ssl`), with its session cache.
+    public let backendTLSContext: TLSClientContext?
 
-    public init(settings: ProxySettings, tlsContext: TLSServerContext?, policy: AccessPolicy?) {
+    public init(settings: ProxySettings, tlsContext: TLSServerContext?, policy: AccessPolicy?, backendTLSContext: TLSClientContext? = nil) {
         self.settings = settings
         self.tlsContext = tlsContext
         self.policy = policy
+        self.backendTLSContext = backendTLSContext
     }
 
     /// Loads the TLS files and the accounts file named by `settings`. Blocking file I/O: call it
@@ -26,6 +29,14 @@ public struct ServerSnapshot: Sendable {
         if settings.tls.isEnabled {
             do {
                 tlsContext = try TLSServerContext(settings: settings.tls)
+            } catch {
+                throw .tls(error)
+            }
+        }
+        var backendTLSContext: TLSClientContext?
+        if settings.backendTLS.isEnabled {
+            do {
+                backendTLSContext = try TLSClientContext(settings: settings.backendTLS)
             } catch {
                 throw .tls(error)
             }
@@ -40,7 +51,7 @@ public struct ServerSnapshot: Sendable {
         } else if settings.strictAccounts {
             throw .invalid("strict_accounts is ON but no accounts file is configured (set accounts = PATH)")
         }
-        return ServerSnapshot(settings: settings, tlsContext: tlsContext, policy: policy)
+        return ServerSnapshot(settings: settings, tlsContext: tlsContext, policy: policy, backendTLSContext: backendTLSContext)
     }
 
     /// Warnings worth logging whenever this snapshot is installed.
