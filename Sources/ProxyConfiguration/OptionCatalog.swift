@@ -50,7 +50,8 @@ enum OptionCatalog {
         },
         OptionSpec(
             name: "backend_ssl_verify_server_cert", kind: .boolean, defaultValue: nil, mariaDBVariable: nil,
-            summary: "Verify the backend's certificate chain and host name; default ON when backend_ssl_ca or backend_ssl_capath is set."
+            summary: "Verify the backend's certificate chain and host name.",
+            defaultDescription: "ON with backend_ssl_ca or backend_ssl_capath, else OFF"
         ) { draft, value in
             if case .boolean(let flag) = value { draft.settings.backendTLS.verifyServerCertificate = flag }
         },

@@ -49,6 +49,9 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var state = State.handshaking
     private var pendingWrites = CircularBuffer<(ByteBuffer, EventLoopPromise<Void>?)>(initialCapacity: 4)
     private var flushPending = false
+    /// close_notify sent by a half-close (`close(mode: .output)`): nothing more is written, but
+    /// the backend's answers are still read and decrypted.
+    private var outputClosed = false
 
     /// - Parameters:
     ///   - context: the client context of the snapshot the connection was accepted with.
@@ -139,7 +142,8 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
         case .complete, .wantRead:
             break
         case .closed:
-            writeCiphertext(context: context, promise: nil)
+            // The backend's close_notify: answer it (unless ours went out already), report the EOF.
+            if !outputClosed { writeCiphertext(context: context, promise: nil) }
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         case .failed(let reason):
             state = .closing
@@ -162,7 +166,7 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
     // MARK: - Outbound
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard state == .handshaking || state == .active else {
+        guard state == .handshaking || state == .active, !outputClosed else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
@@ -181,7 +185,15 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        if state == .active {
+        if state == .active && mode == .output {
+            // A half-close: the client sent everything; the backend's answers keep coming.
+            if !outputClosed {
+                encryptPendingWrites(context: context)
+                connection?.shutdown()
+                outputClosed = true
+                writeCiphertext(context: context, promise: nil)
+            }
+        } else if state == .active {
             encryptPendingWrites(context: context)
             connection?.shutdown()
             state = .closing

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 from pathlib import Path
 from typing import Iterator
 
@@ -17,6 +18,7 @@ import pytest
 
 import helpers
 import policy
+import wire
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
@@ -78,6 +80,23 @@ def test_verified_backend_tls_carries_the_login_and_the_session(start_proxy, tls
     # A larger result streams back through both TLS legs.
     r = helpers.mariadb(port=proxy.port, ca=certs.ca, batch=True, execute="SELECT REPEAT('x', 3000000)")
     assert r.returncode == 0 and len(r.stdout.strip()) == 3000000, r.stderr
+
+
+def test_half_close_still_gets_the_backends_answer(start_proxy, tls_backend, certs):
+    """A query, then the client's FIN: the proxy sends close_notify to the backend and still relays
+    the answer it sends back over TLS."""
+    proxy = start_proxy(backend_tls_options(tls_backend, certs))
+    with wire.Connection.tcp("127.0.0.1", proxy.port, timeout=15) as c:
+        c.login("app", "app-pass")
+        c.send_packet(bytes([wire.COM_QUERY]) + b"SELECT SLEEP(0.2), 6 * 7", 0)
+        c.sock.shutdown(socket.SHUT_WR)
+        rest = b""
+        try:
+            while True:
+                rest += c.read_packet().payload
+        except (wire.ConnectionClosed, OSError):
+            pass
+        assert b"42" in rest, f"no result after the half-close: {rest!r}"
 
 
 def test_backend_certificate_from_another_ca_is_refused(start_proxy, tls_backend, certs):
