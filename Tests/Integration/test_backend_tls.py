@@ -28,7 +28,8 @@ RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
 def tls_backend(prerequisites, certs, tmp_path_factory) -> Iterator[helpers.Backend]:
     d = tmp_path_factory.mktemp("tlsbe")
     opts = ["--ssl", f"--ssl-cert={certs.server_cert}", f"--ssl-key={certs.server_key}", f"--ssl-ca={certs.ca}",
-            "--require-secure-transport=ON", "--bind-address=127.0.0.1,127.0.0.2"]
+            "--require-secure-transport=ON", "--bind-address=127.0.0.1,127.0.0.2",
+            "--proxy-protocol-networks=127.0.0.1"]
     p = policy.start_server_async(SCRIPTS, d, opts)
     try:
         b = helpers.Backend.from_facts(policy.finish_server(p, d))
@@ -97,6 +98,18 @@ def test_half_close_still_gets_the_backends_answer(start_proxy, tls_backend, cer
         except (wire.ConnectionClosed, OSError):
             pass
         assert b"42" in rest, f"no result after the half-close: {rest!r}"
+
+
+def test_proxy_protocol_header_goes_first_then_tls(start_proxy, tls_backend, certs):
+    """backend_proxy_protocol with backend_ssl: the header precedes the greeting in plaintext, TLS
+    follows. A client of the proxy's socket is sent as AF_UNIX, which the backend takes for localhost."""
+    proxy = start_proxy(backend_tls_options(tls_backend, certs, backend_proxy_protocol="v2"))
+    r = helpers.mariadb(socket_path=proxy.socket, ssl=False, batch=True,
+                        execute="SELECT USER(); SHOW SESSION STATUS LIKE 'Ssl_version'")
+    assert r.returncode == 0, r.output + proxy.log_text()
+    lines = r.stdout.splitlines()
+    assert lines[0] == "app@localhost", r.stdout
+    assert lines[1].startswith("Ssl_version\tTLSv1."), r.stdout
 
 
 def test_backend_certificate_from_another_ca_is_refused(start_proxy, tls_backend, certs):
