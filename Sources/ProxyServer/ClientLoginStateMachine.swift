@@ -25,7 +25,7 @@ struct ClientLoginStateMachine {
         /// TLS is offered (CLIENT_SSL in the greeting) only when a server context is configured.
         var tlsAvailable: Bool
         var skipNameResolve = true
-        /// backend_ssl: the login goes to the backend over TLS (`BackendTLSUpgrade`).
+        /// backend_ssl: the login goes to the backend over TLS (ProxyConnection+BackendTLS.swift).
         var backendTLS = false
     }
 
