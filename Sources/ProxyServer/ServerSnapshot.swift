@@ -62,6 +62,12 @@ public struct ServerSnapshot: Sendable {
             warnings.append(
                 "no ssl_ca or ssl_capath: client certificates are verified against the system's CA store, so a certificate from any public CA satisfies REQUIRE X509; set ssl_ca to the CA that issues your clients' certificates")
         }
+        if backendTLSContext != nil, settings.backendTLS.certificatePath != nil, !settings.strictAccounts {
+            // The proxy's certificate would satisfy the backend's REQUIRE X509/ISSUER/SUBJECT for
+            // every client: only the accounts file still checks the client's own certificate.
+            warnings.append(
+                "backend_ssl_cert: the backend sees the proxy's certificate for every client, so its accounts with REQUIRE X509, ISSUER or SUBJECT no longer check the client's; give each of them the same REQUIRE in the accounts file (strict_accounts = ON refuses users it does not list); see docs/security.md")
+        }
         return warnings
     }
 

@@ -176,6 +176,10 @@ def test_proxy_client_certificate_satisfies_require_x509_at_the_backend(start_pr
     r = helpers.mariadb(port=proxy.port, ca=certs.ca, user="x509app", password="x509-pass", batch=True,
                         execute="SHOW SESSION STATUS LIKE 'Ssl_cipher'")
     assert r.returncode == 0, r.output + proxy.log_text()
+    # The backend now takes the proxy's certificate for every client's: the operator is told so.
+    assert any("backend_ssl_cert: the backend sees the proxy's certificate for every client" in line
+               for line in proxy.log_lines())
+    assert not any("backend_ssl_cert:" in line for line in without.log_lines())
 
 
 def reload(proxy: helpers.ProxyProcess, *, succeeds: bool) -> None:
