@@ -37,6 +37,7 @@ let package = Package(
                 "COpenSSL",
                 "ProxyConfiguration",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // libsystemd (libsystemd-dev): sd_notify, socket activation, watchdog, sd_journal_sendv.

@@ -32,6 +32,33 @@ enum OptionCatalog {
                  "Add _proxy_tls_version, _proxy_tls_cipher, _proxy_client_subject and _proxy_client_address connect attributes to the relayed login.") {
             $0.settings.backendConnectAttributes = $1
         },
+        .boolean("backend_ssl", default: false, mariaDB: nil,
+                 "Connect to the backend with TLS (its SSLRequest upgrade); a backend without TLS is then refused.") {
+            $0.settings.backendTLS.isEnabled = $1
+        },
+        .text("backend_ssl_ca", placeholder: "PATH", mariaDB: nil,
+              "PEM file of CA certificates trusted for the backend's certificate (as mariadb --ssl-ca).") {
+            $0.settings.backendTLS.caPath = $1
+        },
+        .text("backend_ssl_capath", placeholder: "DIR", mariaDB: nil,
+              "Directory of hashed CA certificates trusted for the backend's certificate (as --ssl-capath).") {
+            $0.settings.backendTLS.caDirectory = $1
+        },
+        .text("backend_ssl_cert", placeholder: "PATH", mariaDB: nil,
+              "PEM client certificate the proxy presents to the backend (as --ssl-cert).") {
+            $0.settings.backendTLS.certificatePath = $1
+        },
+        .text("backend_ssl_key", placeholder: "PATH", mariaDB: nil,
+              "PEM private key for backend_ssl_cert (as --ssl-key).") {
+            $0.settings.backendTLS.privateKeyPath = $1
+        },
+        OptionSpec(
+            name: "backend_ssl_verify_server_cert", kind: .boolean, defaultValue: nil, mariaDBVariable: nil,
+            summary: "Verify the backend's certificate chain and host name.",
+            defaultDescription: "ON with backend_ssl_ca or backend_ssl_capath, else OFF"
+        ) { draft, value in
+            if case .boolean(let flag) = value { draft.settings.backendTLS.verifyServerCertificate = flag }
+        },
         .text("ssl_cert", placeholder: "PATH", mariaDB: "ssl_cert",
               "PEM certificate (chain) presented to clients; enables TLS.") { $0.settings.tls.certificatePath = $1 },
         .text("ssl_key", placeholder: "PATH", mariaDB: "ssl_key",

@@ -11,6 +11,8 @@ struct OptionSpec: Sendable {
     let mariaDBVariable: String?
     /// One line for `--help`.
     let summary: String
+    /// How `--help` and the man page show a default that depends on other options.
+    var defaultDescription: String? = nil
     /// Stores a value of ``kind`` into the draft.
     let apply: @Sendable (inout SettingsDraft, OptionValue) -> Void
 
@@ -18,7 +20,7 @@ struct OptionSpec: Sendable {
     var commandLineName: String { "--" + name.dashed }
 
     /// The default as shown to people: `none` for an unset text option.
-    var displayedDefault: String { defaultValue ?? "none" }
+    var displayedDefault: String { defaultDescription ?? defaultValue ?? "none" }
 }
 
 extension OptionSpec {

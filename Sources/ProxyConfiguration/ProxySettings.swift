@@ -52,6 +52,25 @@ public struct TLSSettings: Sendable, Equatable {
     public var isEnabled: Bool { certificatePath != nil || privateKeyPath != nil }
 }
 
+/// `backend_ssl*`: TLS from the proxy to the backend, named after the MariaDB client's `--ssl*` options.
+public struct BackendTLSSettings: Sendable, Equatable {
+    public var isEnabled = false                       // backend_ssl
+    public var caPath: String?                         // backend_ssl_ca
+    public var caDirectory: String?                    // backend_ssl_capath
+    public var certificatePath: String?                // backend_ssl_cert
+    public var privateKeyPath: String?                 // backend_ssl_key
+    /// backend_ssl_verify_server_cert as set; nil = not set (see `verifiesServerCertificate`).
+    public var verifyServerCertificate: Bool?
+
+    public init() {}
+
+    /// Chain and host name are verified when backend_ssl_verify_server_cert is ON, and by default
+    /// when a CA (backend_ssl_ca or backend_ssl_capath) is configured; docs/configuration.md.
+    public var verifiesServerCertificate: Bool {
+        verifyServerCertificate ?? (caPath != nil || caDirectory != nil)
+    }
+}
+
 /// `log_connections`: which connections get their per-connection log lines.
 public enum ConnectionLogging: String, Sendable, CaseIterable {
     /// Every connection: `session established` and `connection closed`, allowed changes of user.
@@ -89,6 +108,7 @@ public struct ProxySettings: Sendable, Equatable {
     public var backend: BackendEndpoint = .tcp(host: "127.0.0.1", port: 3306)
     public var backendProxyProtocol: BackendProxyProtocol = .off   // backend_proxy_protocol
     public var backendConnectAttributes = false              // backend_connect_attributes
+    public var backendTLS = BackendTLSSettings()             // backend_ssl*
     public var tls = TLSSettings()
     public var certificateExpiryWarningDays = 30             // ssl_cert_expiry_warning
     public var requireSecureTransport = false                // require_secure_transport

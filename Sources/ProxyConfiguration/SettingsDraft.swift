@@ -52,6 +52,20 @@ struct SettingsDraft {
             }
         }
 
+        switch (result.backendTLS.certificatePath, result.backendTLS.privateKeyPath) {
+        case (let certificate?, nil): result.backendTLS.privateKeyPath = certificate
+        case (nil, let key?): result.backendTLS.certificatePath = key
+        default: break
+        }
+        let backendTLSOptions = ["backend_ssl_ca", "backend_ssl_capath", "backend_ssl_cert", "backend_ssl_key", "backend_ssl_verify_server_cert"]
+        if !result.backendTLS.isEnabled, let name = backendTLSOptions.first(where: { sources[$0] != nil }) {
+            warnings.append("\(sources[name]!): \(name) is ignored because backend_ssl is OFF")
+        }
+        if result.backendTLS.isEnabled && !result.backendTLS.verifiesServerCertificate {
+            warnings.append(
+                "backend_ssl is ON without backend_ssl_verify_server_cert: the backend's certificate is not verified, so anyone on the path to it can read the sessions; set backend_ssl_ca")
+        }
+
         if result.requireSecureTransport && !result.tls.isEnabled {
             let source = sources["require_secure_transport"].map { "\($0): " } ?? ""
             warnings.append(

@@ -98,7 +98,9 @@ final class BackendChannelHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, event == .inputClosed {
+        if let event = event as? TLSClientEvent, case .handshakeCompleted(let facts) = event {
+            connection.backendTLSEstablished(facts)
+        } else if let event = event as? ChannelEvent, event == .inputClosed {
             connection.backendInputClosed()
         } else {
             context.fireUserInboundEventTriggered(event)

@@ -27,6 +27,8 @@ struct ClientLoginStateMachine {
         var skipNameResolve = true
         /// `backend_connect_attributes`: add the `_proxy_*` connect attributes to the relayed login.
         var backendConnectAttributes = false
+        /// backend_ssl: the login goes to the backend over TLS (ProxyConnection+BackendTLS.swift).
+        var backendTLS = false
     }
 
     /// The accounts the checks run against. MariaDB checks a login and a change of user against
@@ -60,6 +62,9 @@ struct ClientLoginStateMachine {
         case sendToBackend(Packet)
         /// Insert the TLS handler; if the handshake fails, send `failurePacket` in plaintext (1043).
         case startTLS(failurePacket: Packet)
+        /// backend_ssl: send this SSLRequest to the backend in plaintext, then start TLS with it;
+        /// the packets after it are written through the TLS connection.
+        case startBackendTLS(sslRequest: Packet)
         /// Login finished with the backend's OK: switch to the byte relay.
         case startRelaying
         /// Send nothing more; close both sides once what was sent has been written.
@@ -113,6 +118,8 @@ struct ClientLoginStateMachine {
     /// Who the backend takes this connection for when no PROXY header names the client (each way
     /// MariaDB may name the proxy's address); nil when the header is sent.
     private var backendView: [ClientIdentity]?
+    /// The backend's greeting had CLIENT_SSL (needed with backend_ssl).
+    private var backendOffersTLS = false
 
     init(configuration: Configuration) {
         self.configuration = configuration
@@ -184,6 +191,7 @@ struct ClientLoginStateMachine {
         // Nor is COM_MULTI (10.2–10.5 backends), whose packed commands the proxy does not check.
         capabilities.remove([.compress, .zstdCompression, .mariaDBComMulti])
         serverDefaultCollation = UInt16(greeting.characterSet)
+        backendOffersTLS = greeting.capabilities.contains(.ssl)
         if configuration.tlsAvailable {
             capabilities.insert(.ssl)
         } else {
@@ -200,7 +208,7 @@ struct ClientLoginStateMachine {
         case .awaitingFirstClientPacket:
             return firstClientPacket(packet)
         case .awaitingHandshakeResponse:
-            return handshakeResponse(packet, mapper: SequenceMapper(offset: 1))
+            return handshakeResponse(packet, clientOffset: 1)
         case .authenticating(let mapper):
             // An auth reply must carry the sequence id the backend's packet asked for; MariaDB
             // answers anything else with 1156 and closes.
@@ -325,11 +333,12 @@ struct ClientLoginStateMachine {
                 sending: [.sendToClient(Packet(sequenceID: 2, payload: err.encode()))]
             )
         }
-        return handshakeResponse(packet, mapper: SequenceMapper(offset: 0))
+        return handshakeResponse(packet, clientOffset: 0)
     }
 
-    private mutating func handshakeResponse(_ packet: Packet, mapper: SequenceMapper) -> [Action] {
-        let expected: UInt8 = mapper.offset == 0 ? 1 : 2
+    /// `clientOffset`: 1 when the client sent an SSLRequest first, else 0.
+    private mutating func handshakeResponse(_ packet: Packet, clientOffset: UInt8) -> [Action] {
+        let expected: UInt8 = clientOffset == 0 ? 1 : 2
         guard packet.sequenceID == expected else {
             return badHandshake("HandshakeResponse has sequence id \(packet.sequenceID), expected \(expected)", sequenceID: expected &+ 1)
         }
@@ -362,10 +371,34 @@ struct ClientLoginStateMachine {
         sessionCapabilities = negotiated
         var relayed = response
         relayed.connectAttributesBlock = backendAttributesBlock(response, negotiated: negotiated)
-        let payload = relayed.forwardedPayload(capabilities: negotiated)
-        state = .authenticating(mapper)
         nextClientSequence = expected &+ 1
+        if configuration.backendTLS {
+            return backendTLSLogin(relayed, negotiated: negotiated, clientOffset: clientOffset)
+        }
+        let payload = relayed.forwardedPayload(capabilities: negotiated)
+        state = .authenticating(SequenceMapper(offset: clientOffset))
         return [.sendToBackend(Packet(sequenceID: 1, payload: payload))]
+    }
+
+    /// backend_ssl: the proxy's own SSLRequest (seq 1, the negotiated capabilities with CLIENT_SSL:
+    /// MariaDB takes the session's capabilities from it), then the response at seq 2 over TLS. The
+    /// backend leg is one packet ahead from there on. A backend that does not offer TLS is refused,
+    /// never used in plaintext: the credentials stay with the proxy.
+    private mutating func backendTLSLogin(_ response: HandshakeResponse, negotiated: CapabilityFlags, clientOffset: UInt8) -> [Action] {
+        guard backendOffersTLS, response.isProtocol41 else {
+            let reason = backendOffersTLS
+                ? "backend_ssl needs a protocol 4.1 client" : "backend_ssl is ON but the backend does not offer TLS"
+            let err = MariaDBError.backendUnavailable(reason)
+            return close(outcome: .backendFailed(reason),
+                         sending: [.sendToClient(Packet(sequenceID: nextClientSequence, payload: err.encode()))])
+        }
+        let capabilities = negotiated.union(.ssl)
+        let sslRequest = SSLRequest(capabilities: capabilities, maxPacketSize: response.maxPacketSize, characterSet: response.characterSet)
+        state = .authenticating(SequenceMapper(offset: clientOffset &- 1))
+        return [
+            .startBackendTLS(sslRequest: Packet(sequenceID: 1, payload: sslRequest.encode())),
+            .sendToBackend(Packet(sequenceID: 2, payload: response.forwardedPayload(capabilities: capabilities))),
+        ]
     }
 
     /// COM_CHANGE_USER in the relayed session: MariaDB re-runs the account's REQUIRE check against

@@ -11,6 +11,8 @@ struct ConnectionEnvironment: Sendable {
     let transport: ClientTransport
     let settings: ProxySettings
     let tlsContext: TLSServerContext?
+    /// backend_ssl: the client context of the snapshot this connection was accepted with.
+    let backendTLSContext: TLSClientContext?
     /// The accounts as the server holds them now (not at accept): a login and a COM_CHANGE_USER
     /// are checked against the privileges current when the check runs, as MariaDB does.
     let currentRules: @Sendable () -> ClientLoginStateMachine.AccountRules

@@ -109,6 +109,8 @@ public enum FuzzEntryPoints {
                 case .sendToClient(let packet): .sendToClient(packet)
                 case .sendToBackend(let packet): .sendToBackend(packet)
                 case .startTLS(let failurePacket): .startTLS(failurePacket: failurePacket)
+                // The SSLRequest goes to the backend as it is (the fuzz target runs without backend_ssl).
+                case .startBackendTLS(let sslRequest): .sendToBackend(sslRequest)
                 case .startRelaying: .startRelaying
                 case .close: .close
                 }

@@ -74,7 +74,8 @@ final class ProxyConnection {
             requireSecureTransport: environment.settings.requireSecureTransport,
             tlsAvailable: environment.tlsContext != nil,
             skipNameResolve: environment.settings.skipNameResolve,
-            backendConnectAttributes: environment.settings.backendConnectAttributes
+            backendConnectAttributes: environment.settings.backendConnectAttributes,
+            backendTLS: environment.backendTLSContext != nil
         ))
         var logger = environment.logger
         logger[metadataKey: "conn"] = "\(environment.id)"
@@ -254,6 +255,10 @@ final class ProxyConnection {
     }
 
     func backendError(_ error: Error) {
+        if let tlsError = error as? TLSClientError {
+            backendTLSFailed(tlsError)
+            return
+        }
         logger.debug("backend channel error", metadata: ["error": "\(error)"])
     }
 
@@ -309,6 +314,8 @@ final class ProxyConnection {
                 backendChannel?.writeAndFlush(encodePacket(sequenceID: packet.sequenceID, payload: packet.payload), promise: nil)
             case .startTLS(let failurePacket):
                 startTLS(failurePacket: failurePacket)
+            case .startBackendTLS(let sslRequest):
+                startBackendTLS(sslRequest: sslRequest)
             case .startRelaying:
                 startRelaying()
             case .close:

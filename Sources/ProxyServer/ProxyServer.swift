@@ -145,7 +145,8 @@ public final class ProxyServer: Service, Sendable {
             limiter.limit = settings.maxConnections
             handshakeGate.setLimit(settings.maxHandshakes)
             ProxyMetrics.recordLimits(settings)
-            current = ServerSnapshot(settings: settings, tlsContext: reloaded.tlsContext, policy: reloaded.policy)
+            current = ServerSnapshot(settings: settings, tlsContext: reloaded.tlsContext, policy: reloaded.policy,
+                                     backendTLSContext: reloaded.backendTLSContext)
             return notes
         }
     }
@@ -235,6 +236,7 @@ public final class ProxyServer: Service, Sendable {
             transport: transport,
             settings: current.settings,
             tlsContext: current.tlsContext,
+            backendTLSContext: current.backendTLSContext,
             currentRules: { [snapshot] in
                 snapshot.withLockedValue {
                     .init(policy: $0.policy, strictAccounts: $0.settings.strictAccounts, auditOnly: $0.settings.policyMode == .audit)

@@ -12,11 +12,14 @@ public struct ServerSnapshot: Sendable {
     public let settings: ProxySettings
     public let tlsContext: TLSServerContext?
     public let policy: AccessPolicy?
+    /// The client context for TLS to the backend (`backend_ssl`), with its session cache.
+    public let backendTLSContext: TLSClientContext?
 
-    public init(settings: ProxySettings, tlsContext: TLSServerContext?, policy: AccessPolicy?) {
+    public init(settings: ProxySettings, tlsContext: TLSServerContext?, policy: AccessPolicy?, backendTLSContext: TLSClientContext? = nil) {
         self.settings = settings
         self.tlsContext = tlsContext
         self.policy = policy
+        self.backendTLSContext = backendTLSContext
     }
 
     /// Loads the TLS files and the accounts file named by `settings`. Blocking file I/O: call it
@@ -26,6 +29,14 @@ public struct ServerSnapshot: Sendable {
         if settings.tls.isEnabled {
             do {
                 tlsContext = try TLSServerContext(settings: settings.tls)
+            } catch {
+                throw .tls(error)
+            }
+        }
+        var backendTLSContext: TLSClientContext?
+        if settings.backendTLS.isEnabled {
+            do {
+                backendTLSContext = try TLSClientContext(settings: settings.backendTLS)
             } catch {
                 throw .tls(error)
             }
@@ -40,7 +51,7 @@ public struct ServerSnapshot: Sendable {
         } else if settings.strictAccounts {
             throw .invalid("strict_accounts is ON but no accounts file is configured (set accounts = PATH)")
         }
-        return ServerSnapshot(settings: settings, tlsContext: tlsContext, policy: policy)
+        return ServerSnapshot(settings: settings, tlsContext: tlsContext, policy: policy, backendTLSContext: backendTLSContext)
     }
 
     /// Warnings worth logging whenever this snapshot is installed.
@@ -50,6 +61,12 @@ public struct ServerSnapshot: Sendable {
             // As MariaDB: no ssl_ca/ssl_capath means OpenSSL's default verify paths (the system store).
             warnings.append(
                 "no ssl_ca or ssl_capath: client certificates are verified against the system's CA store, so a certificate from any public CA satisfies REQUIRE X509; set ssl_ca to the CA that issues your clients' certificates")
+        }
+        if backendTLSContext != nil, settings.backendTLS.certificatePath != nil, !settings.strictAccounts {
+            // The proxy's certificate would satisfy the backend's REQUIRE X509/ISSUER/SUBJECT for
+            // every client: only the accounts file still checks the client's own certificate.
+            warnings.append(
+                "backend_ssl_cert: the backend sees the proxy's certificate for every client, so its accounts with REQUIRE X509, ISSUER or SUBJECT no longer check the client's; give each of them the same REQUIRE in the accounts file (strict_accounts = ON refuses users it does not list); see docs/security.md")
         }
         return warnings
     }

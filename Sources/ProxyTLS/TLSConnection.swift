@@ -1,7 +1,7 @@
 import COpenSSL
 import NIOCore
 
-/// A typed wrapper over one server-side `SSL*` and its `ByteBufferBIO`. It maps OpenSSL's return
+/// A typed wrapper over one `SSL*` (server side for clients, client side for the backend) and its `ByteBufferBIO`. It maps OpenSSL's return
 /// codes onto `TLSConnection.Result`; it never touches a channel. Confined to one event loop.
 final class TLSConnection {
     enum Result: Equatable {
@@ -18,7 +18,7 @@ final class TLSConnection {
     private let ssl: OpaquePointer
     let bio: ByteBufferBIO
     /// Keeps the context (and its configuration) alive for as long as this connection lives.
-    let context: TLSServerContext
+    let context: AnyObject
 
     init?(context: TLSServerContext, allocator: ByteBufferAllocator) {
         guard let ssl = context.makeSSL() else { return nil }
@@ -28,6 +28,23 @@ final class TLSConnection {
         // One BIO for both directions: SSL_set_bio then owns exactly the one reference BIO_new gave us.
         SSL_set_bio(ssl, bio.bio, bio.bio)
         SSL_set_accept_state(ssl)
+    }
+
+    /// Client side, to the backend `host` (nil: a unix socket, no host name to check).
+    init?(clientContext: TLSClientContext, host: String?, allocator: ByteBufferAllocator) {
+        guard let ssl = clientContext.makeSSL(host: host) else { return nil }
+        self.ssl = ssl
+        self.context = clientContext
+        self.bio = ByteBufferBIO(allocator: allocator)
+        SSL_set_bio(ssl, bio.bio, bio.bio)
+    }
+
+    /// Why the peer's certificate did not verify (`X509_verify_cert_error_string`), or nil if it did
+    /// (or was not checked).
+    var verifyFailure: String? {
+        let result = SSL_get_verify_result(ssl)
+        guard result != X509_V_OK else { return nil }
+        return String(cString: X509_verify_cert_error_string(result))
     }
 
     deinit {

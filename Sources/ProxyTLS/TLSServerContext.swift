@@ -195,7 +195,7 @@ public final class TLSServerContext: @unchecked Sendable {
         OpenSSLErrorQueue.clear()
     }
 
-    private static func checkReadable(_ path: String, option: String, reason: String) throws(TLSConfigurationError) {
+    static func checkReadable(_ path: String, option: String, reason: String) throws(TLSConfigurationError) {
         if access(path, R_OK) != 0 {
             let why = String(cString: strerror(errno))
             throw TLSConfigurationError(option: option, detail: "cannot read '\(path)': \(why)", mariaDBReason: reason)
@@ -206,7 +206,7 @@ public final class TLSServerContext: @unchecked Sendable {
         }
     }
 
-    private static func checkDirectory(_ path: String, option: String) throws(TLSConfigurationError) {
+    static func checkDirectory(_ path: String, option: String) throws(TLSConfigurationError) {
         var status = stat()
         if stat(path, &status) != 0 {
             let why = String(cString: strerror(errno))

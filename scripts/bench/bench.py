@@ -8,12 +8,15 @@ Starts, all under BENCH_DIR (scripts/bench/run.sh installs the packages first):
   * "native": a second private mariadbd with native TLS, the proxy's certificate, and otherwise the
     same options (SERVER_OPTS below);
   * "proxy": the proxy in front of "plain" (TCP), max_connections = 6000, log_level = notice;
+  * "proxy_btls": a second proxy, the same but in front of "native" with backend_ssl = ON
+    (verified with the test CA): TLS on both legs, the backend's sessions resumed;
   * "haproxy": HAProxy in TCP mode in front of "plain" (a plaintext hop: it cannot do MariaDB's
     in-band TLS upgrade);
   * the lean load client (Benchmarks/LoadClient/mariadb-tls-load.c), compiled with cc.
 
 Parts (BENCH_PARTS, default "P1 P2 P3 P4"); the targets alternate within every round and each
 part runs BENCH_ROUNDS rounds, reported as medians:
+The "proxy_btls" rows (P1-P3) show what backend_ssl costs against the plaintext-backend proxy.
   P1  sysbench oltp_point_select, 8 threads, 1 table of BENCH_ROWS rows: qps and p95 latency
   P2  one client reads a >= 100 MB result (SELECT REPEAT('x', 1000000) FROM seq_1_to_120): MB/s
   P3  connect + login + COM_QUIT + close, 4 threads: logins/s, with and without TLS resumption
@@ -75,6 +78,7 @@ ALL_PARTS = ["P1", "P2", "P3", "P4"]
 TARGETS = {
     "proxy": ("proxy (TLS)", True),
     "native": ("native TLS", True),
+    "proxy_btls": ("proxy, TLS to the backend", True),
     "haproxy": ("HAProxy (plain)", False),
     "plain": ("direct (plain)", False),
 }
@@ -295,11 +299,13 @@ class Backend:
 
 
 class Proxy:
-    def __init__(self, binary, directory, backend, certs):
+    def __init__(self, binary, directory, backend, certs, extra=""):
         self.binary = binary
         self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
         self.backend = backend
         self.certs = certs
+        self.extra = extra
         self.port = free_port()
         self.metrics_port = free_port()
         self.proc = None
@@ -321,7 +327,7 @@ require_secure_transport = ON
 max_connections = 6000
 metrics_address = 127.0.0.1:{self.metrics_port}
 log_level = notice
-""")
+{self.extra}""")
 
     def start(self):
         self.write_config()
@@ -506,6 +512,11 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
         PROCS.add_stop("proxy", self.proxy.stop)
         self.proxy.start()
         self.port_of["proxy"] = self.proxy.port
+        self.proxy_btls = Proxy(self.proxy_bin, self.dir / "proxy-btls", self.native, self.certs,
+                                extra=f"backend_ssl = ON\nbackend_ssl_ca = {self.certs}/ca.pem\n")
+        PROCS.add_stop("proxy_btls", self.proxy_btls.stop)
+        self.proxy_btls.start()
+        self.port_of["proxy_btls"] = self.proxy_btls.port
         self.haproxy = HAProxy(self.dir, self.plain)
         self.haproxy.start()
         self.port_of["haproxy"] = self.haproxy.port
@@ -618,9 +629,12 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
     def tls_witness_before(self, target):
         if target == "native":
             return self.native.status("Ssl_accepts")
-        if target == "proxy":
-            return self.proxy.outcomes()
+        if target in ("proxy", "proxy_btls"):
+            return self.proxy_of(target).outcomes()
         return None
+
+    def proxy_of(self, target):
+        return self.proxy_btls if target == "proxy_btls" else self.proxy
 
     def tls_witness_after(self, target, before, at_least):
         """Native: Ssl_accepts grew by >= at_least. Proxy: no plaintext or TLS refusals counted."""
@@ -628,9 +642,9 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
             grown = self.native.status("Ssl_accepts") - before
             if grown < at_least:
                 die(f"native: Ssl_accepts grew by {grown}, expected >= {at_least}: not TLS?")
-        elif target == "proxy":
-            after = self.proxy.outcomes()
-            for bad in ("insecure_transport", "tls_failed"):
+        elif target in ("proxy", "proxy_btls"):
+            after = self.proxy_of(target).outcomes()
+            for bad in ("insecure_transport", "tls_failed", "backend_failed"):
                 if after.get(bad, 0) > before.get(bad, 0):
                     die(f"proxy: {after[bad] - before.get(bad, 0)} connections ended as {bad}")
 
@@ -650,7 +664,7 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
 
     def p1(self):
         self.prepare_sysbench()
-        order = ["proxy", "native", "haproxy", "plain"]
+        order = ["proxy", "native", "haproxy", "plain", "proxy_btls"]
         if self.warmup:
             log(f"P1: warm-up {self.warmup}s per target")
             for target in order:
@@ -667,7 +681,7 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
                 log(f"P1 round {r + 1}/{self.rounds} {target:8} {result['qps']:10.0f} qps  p95 {result['p95_ms']} ms")
 
     def p2(self):
-        order = ["proxy", "native", "haproxy", "plain"]
+        order = ["proxy", "native", "haproxy", "plain", "proxy_btls"]
         log("P2: warm-up (one result set per target)")
         for target in order:
             self.load_client("bulk", target, "--query", BULK_QUERY, "--repeat", 1, timeout=300)
@@ -687,7 +701,8 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
     def p3(self):
         # (key, target, resume)
         order = [("proxy", "proxy", False), ("native", "native", False), ("proxy_resume", "proxy", True),
-                 ("native_resume", "native", True), ("haproxy", "haproxy", False), ("plain", "plain", False)]
+                 ("native_resume", "native", True), ("haproxy", "haproxy", False), ("plain", "plain", False),
+                 ("proxy_btls", "proxy_btls", False)]
         ca = ["--ca", self.certs / "ca.pem"]
         warm = min(self.warmup, 3)
         raw = self.raw.setdefault("P3", {key: [] for key, _, _ in order})
@@ -832,6 +847,8 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
                          verdict(ok) + (f" ({', '.join(why)})" if why else "")))
             rows.append(("P1 p95 latency (ms)", {t: f"{v:.2f}" for t, v in p95.items()},
                          ratio(p95["proxy"], p95["native"]), ratio(p95["proxy"], p95["haproxy"]), "reported", ""))
+            if "proxy_btls" in qps:
+                rows.append(self.backend_tls_row("P1 qps", qps, "{:,.0f}", ratio))
         if "P2" in self.raw:
             r = self.raw["P2"]
             mbs = {t: med([x["mb_per_sec"] for x in r[t]]) for t in r}
@@ -839,6 +856,8 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
             checks["P2"] = {"proxy_vs_native": rn, "met": rn >= 0.9}
             rows.append(("P2 bulk read, 1 client: MB/s", {t: f"{v:,.1f}" for t, v in mbs.items()}, rn, rh,
                          "≥ 0.9× native", verdict(rn >= 0.9)))
+            if "proxy_btls" in mbs:
+                rows.append(self.backend_tls_row("P2 MB/s", mbs, "{:,.1f}", ratio))
         if "P3" in self.raw:
             r = self.raw["P3"]
             lps = {k: med([x["logins_per_sec"] for x in r[k]]) for k in r}
@@ -867,6 +886,8 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
                 resumed[t] = f"{got:,} of {total:,} ({100 * got / total if total else 0:.0f} %)"
             errors = {k: sum(x.get("errors", 0) for x in r[k]) for k in r}
             rows.append(("P3 resumed logins (all rounds)", resumed, None, None, "reported", ""))
+            if "proxy_btls" in lps:
+                rows.append(self.backend_tls_row("P3 logins/s (full client handshake)", lps, "{:,.0f}", ratio))
             rows.append(("P3 errors (all rounds, full / resumed)",
                          {"proxy": f"{errors['proxy']} / {errors['proxy_resume']}",
                           "native": f"{errors['native']} / {errors['native_resume']}",
@@ -899,6 +920,15 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
             lines.append("| " + " | ".join(cells) + " |")
         self.table = "\n".join(lines)
         return self.table
+
+    @staticmethod
+    def backend_tls_row(metric, values, fmt, ratio):
+        """backend_ssl: in the proxy column, and in the ratio column against native TLS (the same
+        server the proxy then talks TLS to)."""
+        return (f"{metric}, proxy with backend_ssl to the native server (vs proxy to plain: "
+                f"{ratio(values['proxy_btls'], values['proxy']):.2f}×)",
+                {"proxy": fmt.format(values["proxy_btls"]), "native": fmt.format(values["native"])},
+                ratio(values["proxy_btls"], values["native"]), None, "reported", "")
 
     def raw_compact(self):
         out = []
