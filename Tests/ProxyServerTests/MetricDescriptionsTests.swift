@@ -12,6 +12,7 @@ import Testing
         MetricName.tlsHandshakesInFlight, MetricName.tlsHandshakesWaiting, MetricName.maxConnections,
         MetricName.maxHandshakes, MetricName.backendUp, MetricName.backendConnectFailures, MetricName.buildInfo,
         MetricName.reloads, MetricName.lastReloadTimestamp, MetricName.lastReloadSuccess, MetricName.certificateExpiry,
+        MetricName.auditWouldRefuse,
     ]
 
     @Test func everyNameHasHelpAndTheTableNothingElse() {
