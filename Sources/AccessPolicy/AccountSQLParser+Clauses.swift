@@ -59,7 +59,7 @@ extension AccountSQLParser {
             warnings.append("\(location(of: userToken)): trailing spaces of \(written) are dropped, as MariaDB's CHAR columns store it")
         }
         return AccountReference(
-            user: user, host: host, hasAuthentication: false,
+            user: user, host: host, hasAuthentication: false, credentials: nil,
             isBarePublic: hostToken == nil && userToken.isKeyword("PUBLIC"),
             location: location(of: userToken))
     }
@@ -70,7 +70,7 @@ extension AccountSQLParser {
         repeat {
             var account = try parseAccount()
             if accept("IDENTIFIED") {
-                try parseAuthentication()
+                account.credentials = try parseAuthentication()
                 account.hasAuthentication = true
             }
             accounts.append(account)
@@ -79,26 +79,54 @@ extension AccountSQLParser {
     }
 
     /// `IDENTIFIED BY [PASSWORD] 'x'` or `IDENTIFIED {VIA|WITH} plugin [{USING|AS} 'x' |
-    /// {USING|AS} PASSWORD('x')] [OR plugin …]` — accepted and ignored.
-    private mutating func parseAuthentication() throws(PolicyParseError) {
+    /// {USING|AS} PASSWORD('x')] [OR plugin …]`: the stored credentials, in order, as
+    /// `SHOW CREATE USER` prints them. A plaintext password is never kept: its credential is
+    /// unknown (nil salt), with a warning that names neither the password nor its hash.
+    private mutating func parseAuthentication() throws(PolicyParseError) -> [StoredCredential] {
         if accept("BY") {
-            _ = accept("PASSWORD")
+            if accept("PASSWORD") {
+                let token = current
+                let hash = try parseSecretString(what: "a password hash string after IDENTIFIED BY PASSWORD")
+                return [try decodeCredential(plugin: StoredCredential.nativePassword, hash, at: token)]
+            }
+            let token = current
             _ = try parseSecretString(what: "a password string after IDENTIFIED BY")
-            return
+            warnPlaintextPassword(at: token)
+            return [StoredCredential(plugin: StoredCredential.nativePassword, salt: nil)]
         }
         guard accept("VIA") || accept("WITH") else { throw fail(expected: "BY, VIA or WITH after IDENTIFIED") }
+        var credentials: [StoredCredential] = []
         repeat {
-            _ = try parseName(what: "an authentication plugin name")
+            let plugin = try parseName(what: "an authentication plugin name").text.lowercased()
             if accept("USING") || accept("AS") {
+                let token = current
                 if accept("PASSWORD") {
                     try expectSymbol("(", "after PASSWORD")
                     _ = try parseSecretString(what: "a password string in PASSWORD(…)")
                     try expectSymbol(")", "to close PASSWORD(…)")
+                    warnPlaintextPassword(at: token)
+                    credentials.append(StoredCredential(plugin: plugin, salt: nil))
                 } else {
-                    _ = try parseSecretString(what: "an authentication string after USING or AS")
+                    let text = try parseSecretString(what: "an authentication string after USING or AS")
+                    credentials.append(try decodeCredential(plugin: plugin, text, at: token))
                 }
+            } else {
+                credentials.append(StoredCredential(plugin: plugin, salt: []))
             }
         } while accept("OR")
+        return credentials
+    }
+
+    private mutating func decodeCredential(plugin: String, _ text: String, at token: SQLToken) throws(PolicyParseError) -> StoredCredential {
+        do {
+            return try StoredCredential.decode(plugin: plugin, authenticationString: text)
+        } catch {
+            throw fail("\(error.message) (the string is not shown)", at: token)
+        }
+    }
+
+    private mutating func warnPlaintextPassword(at token: SQLToken) {
+        warnings.append("\(location(of: token)): a plaintext password is not kept (the proxy holds no passwords): zero-configuration TLS cannot prove this credential; write the account as SHOW CREATE USER prints it")
     }
 
     // MARK: Values

@@ -109,6 +109,10 @@ struct ClientLoginStateMachine {
     /// Who the backend takes this connection for when no PROXY header names the client (each way
     /// MariaDB may name the proxy's address); nil when the header is sent.
     private var backendView: [ClientIdentity]?
+    /// What the zero-configuration TLS proof of the login OK needs from the wire.
+    private var zeroConfigurationProof = ZeroConfigurationProof()
+    /// The accounts-file row the last account check matched (its credentials make the proof).
+    private var matchedRow: AccountRow?
 
     init(configuration: Configuration) {
         self.configuration = configuration
@@ -173,6 +177,7 @@ struct ClientLoginStateMachine {
             return preGreetingFailure("backend sent a malformed greeting (\(error))")
         }
         backendConnectionID = greeting.connectionID
+        zeroConfigurationProof.greetingScramble = Array(greeting.authPluginData.prefix(20))
         var capabilities = greeting.capabilities
         // Compression would hide COM_CHANGE_USER from the proxy: not offered (see docs/architecture.md).
         // Nor is COM_MULTI (10.2–10.5 backends), whose packed commands the proxy does not check.
@@ -242,11 +247,13 @@ struct ClientLoginStateMachine {
             }
             outcome = .relayed
             state = .relaying
-            return [.sendToClient(forwarded), .startRelaying]
+            let ok = zeroConfigurationProof.loginOK(packet.payload, capabilities: sessionCapabilities, tls: tlsFacts, account: matchedRow)
+            return [.sendToClient(Packet(sequenceID: forwarded.sequenceID, payload: ok)), .startRelaying]
         case .error(let err):
             return close(outcome: .refusedByBackend(code: err.code, message: err.message), sending: [.sendToClient(forwarded)])
-        default:
+        case let other:
             // AuthSwitchRequest, AuthMoreData, or something we do not know: the client answers it.
+            zeroConfigurationProof.observe(other)
             clientTurn = true
             return [.sendToClient(forwarded)]
         }
@@ -354,6 +361,7 @@ struct ClientLoginStateMachine {
         var negotiated = (sslRequestCapabilities ?? response.capabilities).intersection(advertisedCapabilities)
         negotiated.remove([.ssl, .compress, .zstdCompression, .sslVerifyServerCert])
         sessionCapabilities = negotiated
+        zeroConfigurationProof.clientPlugin = negotiated.contains(.pluginAuth) ? response.authPluginName : nil
         let payload = response.forwardedPayload(capabilities: negotiated)
         state = .authenticating(mapper)
         nextClientSequence = expected &+ 1
@@ -403,6 +411,7 @@ struct ClientLoginStateMachine {
 
     /// The proxy-side account check (MariaDB's acl_check_ssl on the row MariaDB would pick).
     private mutating func checkAccount(user: String, exact: Bool, rules: AccountRules) -> PolicyDecision {
+        matchedRow = nil
         guard let policy = rules.policy, let identity else { return .allow }
         guard exact else {
             // Without MariaDB's exact conversion we could match a different account: fail closed.
@@ -419,6 +428,7 @@ struct ClientLoginStateMachine {
             return .deny(reason: "no account row for user '\(user)' matches host '\(identity.displayHost)'")
         case .matched(let row):
             matchedAccount = "\(row.account) (\(row.definedAt))"
+            matchedRow = row
             let decision = row.requirement.evaluate(ConnectionSecurity(tlsFacts))
             guard case .allow = decision else { return decision }
             return sameRowAtTheBackend(user: user, row: row, policy: policy)

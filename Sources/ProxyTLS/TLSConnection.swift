@@ -108,7 +108,8 @@ final class TLSConnection {
             peerSubject: subject,
             peerIssuer: issuer,
             verifyResult: Int(SSL_get_verify_result(ssl)),
-            sessionReused: SSL_session_reused(ssl) == 1
+            sessionReused: SSL_session_reused(ssl) == 1,
+            serverCertificateSHA256: context.certificateSHA256
         )
     }
 

@@ -19,6 +19,9 @@ public final class TLSServerContext: @unchecked Sendable {
     public let certificateNotAfter: Date?
     /// The server certificate and the `ssl_ca` certificates, for the expiry checks and metric.
     public let certificates: [CertificateValidity]
+    /// SHA-256 of the leaf certificate's DER, for the zero-configuration TLS proof of 11.4+
+    /// clients (sql/sql_acl.cc make_ssl_info() hashes the server's own leaf the same way).
+    public let certificateSHA256: [UInt8]
 
     /// Builds and validates a context. Every failure names the option and the file.
     public init(settings: TLSSettings) throws(TLSConfigurationError) {
@@ -66,6 +69,7 @@ public final class TLSServerContext: @unchecked Sendable {
         self.certificateSubject = leaf.map { X509Name.oneLine(X509_get_subject_name($0)) } ?? ""
         self.certificateNotAfter = leaf.flatMap { X509Time.date(X509_get0_notAfter($0)) }
         self.certificates = CertificateValidity.loaded(in: context, listCAs: settings.caPath != nil)
+        self.certificateSHA256 = leaf.map(SHA256Digest.certificateFingerprint) ?? []
     }
 
     deinit {
