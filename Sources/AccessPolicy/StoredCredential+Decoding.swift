@@ -26,11 +26,11 @@ extension StoredCredential {
             return StoredCredential(plugin: plugin, salt: key)
         case parsec:
             // plugin/auth_parsec/server_parsec.cc digest_to_binary(): P<0-3>:<24 base64>:<43 base64>.
-            guard bytes.count == 70, bytes[0] == UInt8(ascii: "P"),
+            guard bytes.count == 71, bytes[0] == UInt8(ascii: "P"),
                   (UInt8(ascii: "0")...UInt8(ascii: "3")).contains(bytes[1]),
                   bytes[2] == UInt8(ascii: ":"), bytes[27] == UInt8(ascii: ":"),
                   let salt = base64Decode(bytes[3..<27]), salt.count == 18,
-                  let key = base64Decode(bytes[28..<70]), key.count == 32
+                  let key = base64Decode(bytes[28..<71]), key.count == 32
             else {
                 throw DecodingError(message: "the parsec credential must read P<0-3>:<24 base64 characters>:<43 base64 characters>, as SHOW CREATE USER prints it")
             }

@@ -29,22 +29,33 @@ struct ZeroConfigurationProof {
         }
     }
 
-    /// The plugin that finished the login: the server runs the account's plugins in order and
-    /// asks the client to switch whenever the plugin it runs is not the client's current one
-    /// (sql/sql_acl.cc acl_authenticate(), do_auth_once()), so it is the last switch's plugin,
-    /// else the client's own.
-    var succeededPlugin: String {
+    /// The client plugin that finished the login: the server runs the account's plugins in
+    /// order and asks the client to switch whenever the client plugin the next one needs is not
+    /// the client's current one (sql/sql_acl.cc acl_authenticate(), do_auth_once()), so it is the
+    /// last switch's plugin, else the client's own. Names on the wire are client plugin names.
+    var succeededClientPlugin: String {
         lastSwitchPlugin ?? clientPlugin?.lowercased() ?? StoredCredential.nativePassword
     }
 
-    /// The stored credential the proof is made from, or nil when there is none to prove: the
-    /// succeeded plugin is not among the account's (the accounts file is not the backend's
-    /// truth), it appears twice (which one succeeded cannot be told from the wire), its
-    /// credential is unknown (plaintext in the file) or empty (passwordless, for which MariaDB
-    /// sends no info either), or the client cannot hash for it (PAM, GSSAPI, unix_socket, …).
+    /// The client plugin a server plugin asks for (its `client_auth_plugin`; none means the
+    /// native one, as for unix_socket). Unknown plugins are taken to ask for their own name.
+    static func clientPlugin(forServerPlugin plugin: String) -> String {
+        switch plugin {
+        case StoredCredential.ed25519: return "client_ed25519"
+        case "unix_socket", "named_pipe": return StoredCredential.nativePassword
+        default: return plugin
+        }
+    }
+
+    /// The stored credential the proof is made from, or nil when there is none to prove: no
+    /// method of the account uses the client plugin that finished (the accounts file is not the
+    /// backend's truth), two do (which one succeeded cannot be told from the wire, e.g.
+    /// `unix_socket OR mysql_native_password`), its credential is unknown (plaintext in the
+    /// file) or empty (passwordless, for which MariaDB sends no info either), or the client
+    /// cannot hash for it (PAM, GSSAPI, unix_socket, …).
     func credential(from credentials: [StoredCredential]) -> [UInt8]? {
-        let plugin = succeededPlugin
-        let candidates = credentials.filter { $0.plugin == plugin }
+        let plugin = succeededClientPlugin
+        let candidates = credentials.filter { Self.clientPlugin(forServerPlugin: $0.plugin) == plugin }
         guard candidates.count == 1, let credential = candidates.first, credential.clientCanHash,
               let salt = credential.salt, !salt.isEmpty
         else { return nil }

@@ -1,0 +1,211 @@
+"""Zero-configuration TLS of MariaDB 11.4+ clients through the proxy (docs/operations.md,
+"Zero-configuration TLS"): the login OK's info carries 0x01 and the upper-case hex of
+SHA-256(stored credential + greeting scramble + SHA-256(the proxy's certificate DER)), for the
+credential the accounts file holds for the matched account and the plugin that finished the login.
+
+The checker here is independent of the proxy: the expected proof is computed from the password,
+the scramble of the greeting the client read and the certificate DER the TLS socket received."""
+
+import base64
+import hashlib
+import struct
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+import wire
+
+NATIVE_PASSWORD = "zc-native-pass"
+# 32 bytes: MariaDB's ed25519 hashes the password with SHA-512 as Ed25519 does a 32-byte seed, so
+# Python's Ed25519 with this seed is the client plugin.
+ED_PASSWORD = "zc-ed25519-password-of-32-bytes!"
+MULTI_ED_PASSWORD = "zc-multi-ed25519-password-32-by!"
+MULTI_NATIVE_PASSWORD = "zc-multi-native"
+assert len(ED_PASSWORD) == 32 and len(MULTI_ED_PASSWORD) == 32
+
+ACCOUNTS = {
+    "zc_native": f"IDENTIFIED BY '{NATIVE_PASSWORD}'",
+    "zc_ed": f"IDENTIFIED VIA ed25519 USING PASSWORD('{ED_PASSWORD}')",
+    "zc_multi": f"IDENTIFIED VIA ed25519 USING PASSWORD('{MULTI_ED_PASSWORD}') "
+                f"OR mysql_native_password USING PASSWORD('{MULTI_NATIVE_PASSWORD}')",
+    "zc_nopw": "",
+    # On the backend but not in the accounts file.
+    "zc_absent": "IDENTIFIED BY 'zc-absent-pass'",
+}
+
+
+@pytest.fixture(scope="module")
+def zc_accounts(backend, tmp_path_factory):
+    """The accounts on the backend, and an accounts file made of their SHOW CREATE USER output."""
+    if backend.sql("SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME='ed25519'").strip() == "0":
+        backend.sql("INSTALL SONAME 'auth_ed25519'")
+    for user, auth in ACCOUNTS.items():
+        backend.sql(f"CREATE OR REPLACE USER '{user}'@'%' {auth}")
+    lines = [backend.sql(f"SHOW CREATE USER '{user}'@'%'").strip() + ";"
+             for user in ("zc_native", "zc_ed", "zc_multi", "zc_nopw")]
+    path = tmp_path_factory.mktemp("zc") / "accounts.sql"
+    path.write_text("\n".join(lines) + "\n")
+    yield path
+    for user in ACCOUNTS:
+        backend.sql(f"DROP USER IF EXISTS '{user}'@'%'")
+
+
+@pytest.fixture
+def zc_proxy(proxies, zc_accounts):
+    return proxies.start({"accounts": str(zc_accounts)})
+
+
+def ed25519_private(password: str) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(password.encode())
+
+
+def ed25519_public(password: str) -> bytes:
+    return ed25519_private(password).public_key().public_bytes_raw()
+
+
+def native_credential(password: str) -> bytes:
+    return hashlib.sha1(hashlib.sha1(password.encode()).digest()).digest()
+
+
+def expected_info(credential: bytes, scramble: bytes, certificate_der: bytes) -> bytes:
+    digest = hashlib.sha256(credential + scramble[:20] + hashlib.sha256(certificate_der).digest())
+    return b"\x01" + digest.hexdigest().upper().encode()
+
+
+def ok_fields(payload: bytes, caps: int) -> dict:
+    """The fields of an OK packet (sql/protocol.cc net_send_ok)."""
+    assert payload[:1] == b"\x00", payload
+    affected, pos = wire.read_lenenc_int(payload, 1)
+    insert_id, pos = wire.read_lenenc_int(payload, pos)
+    status, warnings = struct.unpack_from("<HH", payload, pos)
+    pos += 4
+    info = b""
+    state = None
+    if pos < len(payload):
+        n, pos = wire.read_lenenc_int(payload, pos)
+        info, pos = payload[pos:pos + n], pos + n
+    if caps & wire.CLIENT_SESSION_TRACK and status & (1 << 14):
+        n, pos = wire.read_lenenc_int(payload, pos)
+        state, pos = payload[pos:pos + n], pos + n
+    assert pos == len(payload), f"{len(payload) - pos} bytes after the OK's fields: {payload!r}"
+    return {"affected": affected, "insert_id": insert_id, "status": status, "warnings": warnings,
+            "info": info, "state": state}
+
+
+class Login:
+    """A scripted login that answers native and ed25519 (a 32-byte password) auth switches."""
+
+    def __init__(self, port: int, *, tls: bool = True, caps: int = wire.DEFAULT_CLIENT_CAPS):
+        self.conn = wire.Connection.tcp("127.0.0.1", port)
+        self.tls = tls
+        self.caps = caps
+        self.certificate_der = b""
+
+    def run(self, user: str, native_password: str, ed_password: str | None = None) -> wire.Packet:
+        c = self.conn
+        c.read_greeting()
+        seq = 1
+        if self.tls:
+            c.send_ssl_request(self.caps)
+            sock = c.start_tls(wire.client_tls_context())
+            self.certificate_der = sock.getpeercert(binary_form=True)
+            seq = 2
+        else:
+            c.caps = self.caps
+        c.send_handshake_response(user, native_password, seq=seq, caps=self.caps | (wire.CLIENT_SSL if self.tls else 0))
+        while True:
+            pkt = c.read_packet()
+            head = pkt.payload[:1]
+            if head == b"\x00":
+                return pkt
+            if head == b"\xff":
+                raise wire.ServerError(wire.ErrPacket.parse(pkt))
+            assert head == b"\xfe", pkt
+            body = pkt.payload[1:]
+            plugin, data = body[:body.index(b"\x00")].decode(), body[body.index(b"\x00") + 1:]
+            if plugin == "mysql_native_password":
+                answer = wire.native_password_scramble(native_password, data[:20])
+            elif plugin == "client_ed25519":
+                # A wrong password signs with the wrong key, as the real client does.
+                answer = ed25519_private(ed_password or native_password.ljust(32, "x")[:32]).sign(data[:32])
+            else:
+                raise AssertionError(f"unexpected auth switch to {plugin}")
+            c.send_packet(answer, pkt.seq + 1)
+
+    def close(self):
+        self.conn.close()
+
+
+def login(port, user, native_password, ed_password=None, **kw):
+    attempt = Login(port, **kw)
+    try:
+        ok = attempt.run(user, native_password, ed_password)
+        return attempt, ok
+    except BaseException:
+        attempt.close()
+        raise
+
+
+def test_accounts_file_holds_what_show_create_user_printed(zc_accounts):
+    text = zc_accounts.read_text()
+    ed_key = base64.b64encode(ed25519_public(ED_PASSWORD)).decode().rstrip("=")
+    assert f"USING '{ed_key}'" in text, text
+    assert "*" + native_credential(NATIVE_PASSWORD).hex().upper() in text, text
+
+
+@pytest.mark.parametrize("user,native_password,ed_password,credential", [
+    ("zc_native", NATIVE_PASSWORD, None, native_credential(NATIVE_PASSWORD)),
+    ("zc_ed", "", ED_PASSWORD, ed25519_public(ED_PASSWORD)),
+    # ed25519 runs first and fails (the client's password is the native one), then native.
+    ("zc_multi", MULTI_NATIVE_PASSWORD, None, native_credential(MULTI_NATIVE_PASSWORD)),
+    # ed25519 runs first and succeeds.
+    ("zc_multi", "", MULTI_ED_PASSWORD, ed25519_public(MULTI_ED_PASSWORD)),
+])
+def test_login_ok_carries_the_proof_for_the_proxys_certificate(zc_proxy, user, native_password, ed_password, credential):
+    attempt, ok = login(zc_proxy.port, user, native_password, ed_password)
+    try:
+        fields = ok_fields(ok.payload, attempt.conn.caps)
+        assert fields["info"] == expected_info(credential, attempt.conn.greeting.scramble, attempt.certificate_der), fields
+        assert (fields["affected"], fields["insert_id"], fields["warnings"]) == (0, 0, 0)
+        # The session works after the rewritten OK (its length and sequence id were right).
+        assert attempt.conn.query("SELECT CURRENT_USER()") == [[f"{user}@%"]]
+    finally:
+        attempt.close()
+
+
+def test_session_state_block_survives_the_rewrite(zc_proxy):
+    caps = wire.DEFAULT_CLIENT_CAPS | wire.CLIENT_SESSION_TRACK
+    attempt, ok = login(zc_proxy.port, "zc_native", NATIVE_PASSWORD, caps=caps)
+    try:
+        fields = ok_fields(ok.payload, attempt.conn.caps)
+        assert fields["status"] & (1 << 14), fields
+        assert fields["state"], "the backend's login OK lists the tracked variables"
+        assert fields["info"] == expected_info(native_credential(NATIVE_PASSWORD), attempt.conn.greeting.scramble,
+                                               attempt.certificate_der)
+        assert attempt.conn.query("SELECT 1") == [["1"]]
+    finally:
+        attempt.close()
+
+
+@pytest.mark.parametrize("user,password,tls", [
+    ("zc_nopw", "", True),            # passwordless: MariaDB sends no info either
+    ("zc_absent", "zc-absent-pass", True),  # not in the accounts file: the proxy knows no credential
+    ("zc_native", NATIVE_PASSWORD, False),  # plaintext: there is no certificate to prove
+])
+def test_no_proof(zc_proxy, user, password, tls):
+    attempt, ok = login(zc_proxy.port, user, password, tls=tls)
+    try:
+        assert ok_fields(ok.payload, attempt.conn.caps)["info"] == b""
+    finally:
+        attempt.close()
+
+
+def test_no_proof_after_change_user(zc_proxy):
+    attempt, ok = login(zc_proxy.port, "zc_absent", "zc-absent-pass")
+    try:
+        assert ok_fields(ok.payload, attempt.conn.caps)["info"] == b""
+        changed = attempt.conn.change_user("zc_native", NATIVE_PASSWORD)
+        assert ok_fields(changed.payload, attempt.conn.caps)["info"] == b""
+        assert attempt.conn.query("SELECT CURRENT_USER()") == [["zc_native@%"]]
+    finally:
+        attempt.close()
