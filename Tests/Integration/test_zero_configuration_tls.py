@@ -95,10 +95,12 @@ def ok_fields(payload: bytes, caps: int) -> dict:
 class Login:
     """A scripted login that answers native and ed25519 (a 32-byte password) auth switches."""
 
-    def __init__(self, port: int, *, tls: bool = True, caps: int = wire.DEFAULT_CLIENT_CAPS):
+    def __init__(self, port: int, *, tls: bool = True, caps: int = wire.DEFAULT_CLIENT_CAPS, database: str | None = None):
         self.conn = wire.Connection.tcp("127.0.0.1", port)
         self.tls = tls
-        self.caps = caps
+        # MariaDB takes the capabilities from the SSLRequest: CONNECT_WITH_DB must be there already.
+        self.caps = caps | (wire.CLIENT_CONNECT_WITH_DB if database else 0)
+        self.database = database
         self.certificate_der = b""
 
     def run(self, user: str, native_password: str, ed_password: str | None = None) -> wire.Packet:
@@ -112,7 +114,8 @@ class Login:
             seq = 2
         else:
             c.caps = self.caps
-        c.send_handshake_response(user, native_password, seq=seq, caps=self.caps | (wire.CLIENT_SSL if self.tls else 0))
+        c.send_handshake_response(user, native_password, seq=seq, caps=self.caps | (wire.CLIENT_SSL if self.tls else 0),
+                                  database=self.database)
         while True:
             pkt = c.read_packet()
             head = pkt.payload[:1]
@@ -174,12 +177,14 @@ def test_login_ok_carries_the_proof_for_the_proxys_certificate(zc_proxy, user, n
 
 
 def test_session_state_block_survives_the_rewrite(zc_proxy):
+    # With a database and SESSION_TRACK, MariaDB's login OK reports the schema change in its
+    # session-state block, after the info.
     caps = wire.DEFAULT_CLIENT_CAPS | wire.CLIENT_SESSION_TRACK
-    attempt, ok = login(zc_proxy.port, "zc_native", NATIVE_PASSWORD, caps=caps)
+    attempt, ok = login(zc_proxy.port, "zc_native", NATIVE_PASSWORD, caps=caps, database="information_schema")
     try:
         fields = ok_fields(ok.payload, attempt.conn.caps)
         assert fields["status"] & (1 << 14), fields
-        assert fields["state"], "the backend's login OK lists the tracked variables"
+        assert fields["state"] == b"\x01\x13\x12information_schema", fields
         assert fields["info"] == expected_info(native_credential(NATIVE_PASSWORD), attempt.conn.greeting.scramble,
                                                attempt.certificate_der)
         assert attempt.conn.query("SELECT 1") == [["1"]]
