@@ -7,11 +7,16 @@ The checker here is independent of the proxy: the expected proof is computed fro
 the scramble of the greeting the client read and the certificate DER the TLS socket received."""
 
 import base64
+import datetime
 import hashlib
+import re
+import signal
 import struct
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 import wire
 
@@ -163,7 +168,7 @@ def test_accounts_file_holds_what_show_create_user_printed(zc_accounts):
     ("zc_multi", MULTI_NATIVE_PASSWORD, None, native_credential(MULTI_NATIVE_PASSWORD)),
     # ed25519 runs first and succeeds.
     ("zc_multi", "", MULTI_ED_PASSWORD, ed25519_public(MULTI_ED_PASSWORD)),
-])
+], ids=["native", "ed25519", "multi-native", "multi-ed25519"])
 def test_login_ok_carries_the_proof_for_the_proxys_certificate(zc_proxy, user, native_password, ed_password, credential):
     attempt, ok = login(zc_proxy.port, user, native_password, ed_password)
     try:
@@ -214,3 +219,57 @@ def test_no_proof_after_change_user(zc_proxy):
         assert attempt.conn.query("SELECT CURRENT_USER()") == [["zc_native@%"]]
     finally:
         attempt.close()
+
+
+# ---------------------------------------------------------------------------
+# The certificate generated when no ssl_cert/ssl_key is configured
+# ---------------------------------------------------------------------------
+
+def served_certificate(port: int) -> bytes:
+    with wire.Connection.tcp("127.0.0.1", port) as c:
+        greeting = c.read_greeting()
+        assert greeting.capabilities & wire.CLIENT_SSL, "TLS is not offered"
+        c.send_ssl_request()
+        return c.start_tls(wire.client_tls_context()).getpeercert(binary_form=True)
+
+
+def test_generated_certificate_without_ssl_cert(proxies, zc_accounts):
+    proxy = proxies.start({"ssl_cert": None, "ssl_key": None, "ssl_ca": None, "accounts": str(zc_accounts)})
+    assert proxy.wait_for_log("serving a self-signed certificate generated in memory")
+    der = served_certificate(proxy.port)
+    cert = x509.load_der_x509_certificate(der)
+    assert cert.version == x509.Version.v3
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "MariaDB Server")])
+    assert cert.subject == name and cert.issuer == name
+    assert cert.serial_number > 0
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert cert.not_valid_before_utc <= now
+    assert 3649 <= (cert.not_valid_after_utc - now).days <= 3650
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    assert isinstance(cert.public_key(), RSAPublicKey) and cert.public_key().key_size == 2048
+    assert cert.signature_hash_algorithm.name == "sha256"
+    # Self-signed: its own key verifies its signature.
+    cert.verify_directly_issued_by(cert)
+    # The zero-configuration proof is made for this certificate.
+    attempt, ok = login(proxy.port, "zc_native", NATIVE_PASSWORD)
+    try:
+        assert ok_fields(ok.payload, attempt.conn.caps)["info"] == expected_info(
+            native_credential(NATIVE_PASSWORD), attempt.conn.greeting.scramble, attempt.certificate_der)
+        assert attempt.certificate_der == der
+    finally:
+        attempt.close()
+    # A reload makes a new one, as FLUSH SSL does on MariaDB 11.4+.
+    mark = len(proxy.log_lines())
+    proxy.signal(signal.SIGHUP)
+    done = proxy.wait_for_log(re.compile(r"reload succeeded|Failed to (refresh SSL|reload)"), start=mark, timeout=20)[0]
+    assert "reload succeeded" in done, done
+    again = served_certificate(proxy.port)
+    assert again != der
+    assert x509.load_der_x509_certificate(again).subject == name
+
+
+def test_skip_ssl_offers_no_tls(proxies):
+    proxy = proxies.start({"ssl_cert": None, "ssl_key": None, "ssl_ca": None, "ssl": "OFF"})
+    assert proxy.wait_for_log("ssl is OFF: TLS is not offered to clients")
+    with wire.Connection.tcp("127.0.0.1", proxy.port) as c:
+        assert not c.read_greeting().capabilities & wire.CLIENT_SSL
