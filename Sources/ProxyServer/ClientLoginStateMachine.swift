@@ -306,7 +306,7 @@ struct ClientLoginStateMachine {
         if ClientFirstPacket.requestsTLS(packet.payload) {
             guard configuration.tlsAvailable else {
                 // MariaDB without TLS masks CLIENT_SSL away and then fails to parse the 32-byte packet.
-                return badHandshake("client requested TLS but no ssl_cert is configured", sequenceID: 2)
+                return badHandshake("client requested TLS but ssl is OFF", sequenceID: 2)
             }
             do {
                 sslRequestCapabilities = try SSLRequest.decode(packet.payload).capabilities
