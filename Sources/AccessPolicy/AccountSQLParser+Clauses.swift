@@ -88,7 +88,9 @@ extension AccountSQLParser {
             if accept("PASSWORD") {
                 let token = current
                 let hash = try parseSecretString(what: "a password string after IDENTIFIED BY")
-                return [try decodeCredential(plugin: StoredCredential.nativePassword, hash, at: token)]
+                // A 16-character pre-4.1 hash makes the account mysql_old_password (sql/sql_acl.cc).
+                let plugin = hash.utf8.count == 16 ? "mysql_old_password" : StoredCredential.nativePassword
+                return [try decodeCredential(plugin: plugin, hash, at: token)]
             }
             _ = try parseSecretString(what: "a password string after IDENTIFIED BY")
             return [StoredCredential(plugin: StoredCredential.nativePassword, salt: nil)]

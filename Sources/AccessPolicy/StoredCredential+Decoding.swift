@@ -13,11 +13,14 @@ extension StoredCredential {
         guard !bytes.isEmpty else { return StoredCredential(plugin: plugin, salt: []) }
         switch plugin {
         case nativePassword:
-            // sql/sql_acl.cc native_password_get_salt(): '*' and 40 hex digits.
-            guard bytes.count == 41, bytes[0] == UInt8(ascii: "*"), let hash = hexDecode(bytes[1...]) else {
+            // sql/sql_acl.cc native_password_get_salt(): '*' and 40 hex digits. 'invalid' (as
+            // mysql_install_db writes for root) or 41 characters that are not all hex mark a
+            // password no login can match: no credential. Any other length is ER_PASSWD_LENGTH.
+            if text == "invalid" { return StoredCredential(plugin: plugin, salt: nil) }
+            guard bytes.count == 41 else {
                 throw DecodingError(message: "the mysql_native_password hash must be '*' followed by 40 hexadecimal digits, as SHOW CREATE USER prints it")
             }
-            return StoredCredential(plugin: plugin, salt: hash)
+            return StoredCredential(plugin: plugin, salt: hexDecode(bytes[1...]))
         case ed25519:
             // plugin/auth_ed25519/server_ed25519.c digest_to_binary(): 43 base64 characters, no padding.
             guard bytes.count == 43, let key = base64Decode(bytes[...]), key.count == 32 else {

@@ -17,7 +17,8 @@ public struct StoredCredential: Sendable, Equatable, CustomStringConvertible {
     /// - empty: a passwordless method (no proof exists for it).
     ///
     /// nil when the file gave a plaintext password (`IDENTIFIED BY 'x'`, `USING PASSWORD('x')`):
-    /// the proxy keeps no password, so this credential is unknown here.
+    /// the proxy keeps no password, so this credential is unknown here; also for a native hash
+    /// MariaDB reads as "invalid" (no password matches it).
     public var salt: [UInt8]?
 
     public init(plugin: String, salt: [UInt8]?) {
@@ -37,7 +38,7 @@ public struct StoredCredential: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch salt {
-        case nil: return "\(plugin) (credential unknown: given as a plaintext password)"
+        case nil: return "\(plugin) (credential unknown)"
         case let salt? where salt.isEmpty: return "\(plugin) (no credential)"
         default: return "\(plugin) (credential not shown)"
         }
