@@ -244,9 +244,11 @@ def test_generated_certificate_without_ssl_cert(proxies, zc_accounts):
     name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "MariaDB Server")])
     assert cert.subject == name and cert.issuer == name
     assert cert.serial_number > 0
-    now = datetime.datetime.utcnow()  # naive UTC, as python3-cryptography 38 (Debian 12) returns the dates
-    not_before = cert.not_valid_before.replace(tzinfo=None)
-    not_after = cert.not_valid_after.replace(tzinfo=None)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    utc = datetime.timezone.utc
+    # *_utc from cryptography 42 on; python3-cryptography 38 (Debian 12) has only the naive UTC ones.
+    not_before = getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before.replace(tzinfo=utc)
+    not_after = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=utc)
     assert not_before <= now
     assert 3649 <= (not_after - now).days <= 3650
     assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
