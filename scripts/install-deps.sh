@@ -5,7 +5,10 @@
 #               mariadb-test openssl python3 testssl.sh (the TLS scan test)
 #               dpkg-dev (dpkg-shlibdeps, and binutils' strip/readelf, for `make deb`)
 #               groff-base (the man page check)
-# python:       pytest (via pip) if `python3 -m pytest` does not work.
+# python:       pytest and cryptography (via pip) if `python3` cannot import them.
+# Connector/C 3.4 (MariaDB 11.4+'s client library, for the zero-configuration TLS test): the
+#               libraries of PyPI's mariadb-binary 2.0.0rc2 wheel (Connector/C 3.4.8), downloaded
+#               with pip and unpacked into CONNECTOR_C34_DIR (default .build/test-deps/connector-c-3.4).
 # EXTRA_APT_PACKAGES: more Debian packages to check and install the same way (space-separated;
 #               `make bench` adds sysbench haproxy gcc libc6-dev).
 # A no-op (no apt-get update, no network) when everything is present.
@@ -29,6 +32,7 @@ is_installed() { # dpkg package
 }
 
 have_pytest() { "$PYTHON" -m pytest --version >/dev/null 2>&1; }
+have_cryptography() { "$PYTHON" -c 'import cryptography' >/dev/null 2>&1; }
 have_pip() { "$PYTHON" -m pip --version >/dev/null 2>&1; }
 
 SUDO=()
@@ -85,19 +89,45 @@ if ((${#missing[@]})); then
     trap - EXIT
 fi
 
-if ! have_pytest; then
-    have_pip || die "$PYTHON has no pip; install python3-pip or pytest for $PYTHON"
-    pip_args=(install --quiet --disable-pip-version-check pytest)
+pip_install() { # package check-function
+    local package=$1 check=$2
+    have_pip || die "$PYTHON has no pip; install python3-pip or $package for $PYTHON"
+    local pip_args=(install --quiet --disable-pip-version-check "$package")
     # Debian marks its python externally managed (PEP 668); pip then installs into /usr/local.
     if "$PYTHON" -c 'import os, sys, sysconfig; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")) else 1)'; then
         pip_args+=(--break-system-packages)
     fi
-    log "installing pytest with: $PYTHON -m pip ${pip_args[*]}"
+    log "installing $package with: $PYTHON -m pip ${pip_args[*]}"
     if [[ $(id -u) -ne 0 ]] && ! "$PYTHON" -c 'import sys; sys.exit(0 if sys.prefix != sys.base_prefix else 1)'; then
         pip_args+=(--user)
     fi
     "$PYTHON" -m pip "${pip_args[@]}"
-    have_pytest || die "pytest still not importable by $PYTHON after pip install"
+    "$check" || die "$package still not importable by $PYTHON after pip install"
+}
+
+have_pytest || pip_install pytest have_pytest
+have_cryptography || pip_install cryptography have_cryptography
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CONNECTOR_C34_DIR=${CONNECTOR_C34_DIR:-$ROOT/.build/test-deps/connector-c-3.4}
+if [[ ! -e $CONNECTOR_C34_DIR/libmariadb.so.3 ]]; then
+    [[ $(uname -m) == x86_64 ]] || die "Connector/C 3.4 for the tests comes from an x86_64 wheel; on $(uname -m) put a libmariadb.so.3 of 3.4 (and its libraries) in CONNECTOR_C34_DIR=$CONNECTOR_C34_DIR"
+    have_pip || die "$PYTHON has no pip, needed to download Connector/C 3.4 (PyPI mariadb-binary)"
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    log "downloading Connector/C 3.4.8 (PyPI mariadb-binary==2.0.0rc2) into $CONNECTOR_C34_DIR"
+    # The wheel is for CPython 3.11, but only its C libraries are used: ask for that wheel whatever $PYTHON is.
+    "$PYTHON" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+        --python-version 3.11 --implementation cp --abi cp311 --platform manylinux2014_x86_64 \
+        mariadb-binary==2.0.0rc2 -d "$tmp" ||
+        die "cannot download mariadb-binary==2.0.0rc2 from PyPI (offline?); the zero-configuration TLS test needs it (or set CONNECTOR_C34_DIR)"
+    "$PYTHON" -m zipfile -e "$tmp"/mariadb_binary-*.whl "$tmp/wheel"
+    mkdir -p "$CONNECTOR_C34_DIR"
+    cp "$tmp"/wheel/mariadb_binary.libs/* "$CONNECTOR_C34_DIR"/
+    (cd "$CONNECTOR_C34_DIR" && ln -sf libmariadb-*.so.3 libmariadb.so.3)
+    [[ -e $CONNECTOR_C34_DIR/libmariadb.so.3 ]] || die "the wheel has no libmariadb-*.so.3"
+    rm -rf "$tmp"
+    trap - EXIT
 fi
 
 exit 0

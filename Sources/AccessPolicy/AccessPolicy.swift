@@ -34,7 +34,7 @@ public struct AccessPolicy: Sendable {
         let statements = try parser.parseAll()
         var compiler = PolicyCompiler()
         for statement in statements { try compiler.apply(statement) }
-        let rows = compiler.accounts.map { AccountRow(account: $0.key, requirement: $0.value.requirement, definedAt: $0.value.definedAt) }
+        let rows = compiler.accounts.map { AccountRow(account: $0.key, requirement: $0.value.requirement, definedAt: $0.value.definedAt, credentials: $0.value.credentials) }
         return AccessPolicy(rows: rows, warnings: parser.warnings + compiler.warnings)
     }
 

@@ -59,7 +59,7 @@ extension AccountSQLParser {
             warnings.append("\(location(of: userToken)): trailing spaces of \(written) are dropped, as MariaDB's CHAR columns store it")
         }
         return AccountReference(
-            user: user, host: host, hasAuthentication: false,
+            user: user, host: host, hasAuthentication: false, credentials: nil,
             isBarePublic: hostToken == nil && userToken.isKeyword("PUBLIC"),
             location: location(of: userToken))
     }
@@ -70,7 +70,7 @@ extension AccountSQLParser {
         repeat {
             var account = try parseAccount()
             if accept("IDENTIFIED") {
-                try parseAuthentication()
+                account.credentials = try parseAuthentication()
                 account.hasAuthentication = true
             }
             accounts.append(account)
@@ -79,26 +79,50 @@ extension AccountSQLParser {
     }
 
     /// `IDENTIFIED BY [PASSWORD] 'x'` or `IDENTIFIED {VIA|WITH} plugin [{USING|AS} 'x' |
-    /// {USING|AS} PASSWORD('x')] [OR plugin …]` — accepted and ignored.
-    private mutating func parseAuthentication() throws(PolicyParseError) {
+    /// {USING|AS} PASSWORD('x')] [OR plugin …]`: the stored credentials, in order, as
+    /// `SHOW CREATE USER` prints them. A plaintext password is never kept: its credential is
+    /// unknown (nil salt). No warning: it is legitimate where clients verify the certificate
+    /// (docs/access-policy.md, "Stored credentials").
+    private mutating func parseAuthentication() throws(PolicyParseError) -> [StoredCredential] {
         if accept("BY") {
-            _ = accept("PASSWORD")
+            if accept("PASSWORD") {
+                let token = current
+                let hash = try parseSecretString(what: "a password string after IDENTIFIED BY")
+                // A 16-character pre-4.1 hash makes the account mysql_old_password (sql/sql_acl.cc).
+                let plugin = hash.utf8.count == 16 ? "mysql_old_password" : StoredCredential.nativePassword
+                return [try decodeCredential(plugin: plugin, hash, at: token)]
+            }
             _ = try parseSecretString(what: "a password string after IDENTIFIED BY")
-            return
+            return [StoredCredential(plugin: StoredCredential.nativePassword, salt: nil)]
         }
         guard accept("VIA") || accept("WITH") else { throw fail(expected: "BY, VIA or WITH after IDENTIFIED") }
+        var credentials: [StoredCredential] = []
         repeat {
-            _ = try parseName(what: "an authentication plugin name")
+            let plugin = try parseName(what: "an authentication plugin name").text.lowercased()
             if accept("USING") || accept("AS") {
                 if accept("PASSWORD") {
                     try expectSymbol("(", "after PASSWORD")
                     _ = try parseSecretString(what: "a password string in PASSWORD(…)")
                     try expectSymbol(")", "to close PASSWORD(…)")
+                    credentials.append(StoredCredential(plugin: plugin, salt: nil))
                 } else {
-                    _ = try parseSecretString(what: "an authentication string after USING or AS")
+                    let token = current
+                    let text = try parseSecretString(what: "an authentication string after USING or AS")
+                    credentials.append(try decodeCredential(plugin: plugin, text, at: token))
                 }
+            } else {
+                credentials.append(StoredCredential(plugin: plugin, salt: []))
             }
         } while accept("OR")
+        return credentials
+    }
+
+    private mutating func decodeCredential(plugin: String, _ text: String, at token: SQLToken) throws(PolicyParseError) -> StoredCredential {
+        do {
+            return try StoredCredential.decode(plugin: plugin, authenticationString: text)
+        } catch {
+            throw fail("\(error.message) (the string is not shown)", at: token)
+        }
     }
 
     // MARK: Values

@@ -1,9 +1,13 @@
 /// Applies parsed statements in order, as a MariaDB server would apply them to its account
-/// table, keeping only what matters here: which accounts exist and their REQUIRE clause.
+/// table, keeping only what matters here: which accounts exist, their REQUIRE clause and their
+/// stored credentials.
 struct PolicyCompiler {
     struct Entry {
         var requirement: TLSRequirement
         var definedAt: SourceLocation
+        /// Replaced by every IDENTIFIED (CREATE, ALTER USER, and GRANT, which sets the
+        /// authentication of an existing account too: sql/sql_acl.cc replace_user_table()).
+        var credentials: [StoredCredential] = []
     }
 
     private(set) var accounts: [AccountName: Entry] = [:]
@@ -17,7 +21,7 @@ struct PolicyCompiler {
         case let .createUser(orReplace, ifNotExists, references, require):
             for reference in references {
                 let account = reference.account()
-                let entry = Entry(requirement: require?.requirement ?? .none, definedAt: reference.location)
+                let entry = Entry(requirement: require?.requirement ?? .none, definedAt: reference.location, credentials: reference.credentials ?? [])
                 if accounts[account] == nil || orReplace {
                     accounts[account] = entry
                 } else if ifNotExists {
@@ -29,13 +33,18 @@ struct PolicyCompiler {
         case let .alterUser(ifExists, references, require):
             for reference in references {
                 let account = reference.account()
-                if accounts[account] != nil {
-                    if let require { accounts[account] = Entry(requirement: require.requirement, definedAt: reference.location) }
+                if var entry = accounts[account] {
+                    if let require {
+                        entry.requirement = require.requirement
+                        entry.definedAt = reference.location
+                    }
+                    if let credentials = reference.credentials { entry.credentials = credentials }
+                    accounts[account] = entry
                 } else if ifExists {
                     warn(reference, "User \(account) does not exist (ALTER USER IF EXISTS skips it)")
                 } else {
                     let requirement = require?.requirement ?? .none
-                    accounts[account] = Entry(requirement: requirement, definedAt: reference.location)
+                    accounts[account] = Entry(requirement: requirement, definedAt: reference.location, credentials: reference.credentials ?? [])
                     warn(reference, "ALTER USER of undefined account \(account) defines it with \(requirement); MariaDB would refuse it (Operation ALTER USER failed)")
                 }
             }
@@ -84,10 +93,11 @@ struct PolicyCompiler {
                 if let require {
                     entry.requirement = require.requirement
                     entry.definedAt = reference.location
-                    accounts[account] = entry
                 }
+                if let credentials = reference.credentials { entry.credentials = credentials }
+                accounts[account] = entry
             } else {
-                accounts[account] = Entry(requirement: require?.requirement ?? .none, definedAt: reference.location)
+                accounts[account] = Entry(requirement: require?.requirement ?? .none, definedAt: reference.location, credentials: reference.credentials ?? [])
                 if !reference.hasAuthentication {
                     warn(reference, "GRANT creates account \(account) (MariaDB does so only without NO_AUTO_CREATE_USER, which its default sql_mode sets)")
                 }

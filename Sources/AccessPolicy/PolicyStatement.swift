@@ -7,6 +7,8 @@ struct AccountReference: Sendable, Equatable {
     var host: String?
     /// The account carried IDENTIFIED …; MariaDB then never reads a bare name as a role.
     var hasAuthentication: Bool
+    /// The credentials of IDENTIFIED …, in order; nil without IDENTIFIED.
+    var credentials: [StoredCredential]?
     /// The user was the bare keyword PUBLIC (the 10.11 PUBLIC role in GRANT … TO PUBLIC).
     var isBarePublic: Bool
     var location: SourceLocation

@@ -59,8 +59,12 @@ enum OptionCatalog {
         ) { draft, value in
             if case .boolean(let flag) = value { draft.settings.backendTLS.verifyServerCertificate = flag }
         },
+        .boolean("ssl", default: true, mariaDB: nil,
+                 "Offer TLS to clients; OFF (or skip-ssl) offers none.") { $0.settings.tls.offered = $1 },
         .text("ssl_cert", placeholder: "PATH", mariaDB: "ssl_cert",
-              "PEM certificate (chain) presented to clients; enables TLS.") { $0.settings.tls.certificatePath = $1 },
+              "PEM certificate (chain) presented to clients; without it one is generated in memory.") {
+            $0.settings.tls.certificatePath = $1
+        },
         .text("ssl_key", placeholder: "PATH", mariaDB: "ssl_key",
               "PEM private key for ssl_cert (if only one is set, one file holds both).") {
             $0.settings.tls.privateKeyPath = $1

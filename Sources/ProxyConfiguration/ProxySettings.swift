@@ -45,11 +45,14 @@ public struct TLSSettings: Sendable, Equatable {
     public var crlDirectory: String?           // ssl_crlpath
     public var cipher: String?                 // ssl_cipher
     public var versions: Set<TLSProtocolVersion> = [.tls1_2, .tls1_3]   // tls_version
+    public var offered = true                  // ssl (skip_ssl turns TLS off)
 
     public init() {}
 
-    /// TLS is offered when a certificate or a key is configured (MariaDB uses one file for both if only one is set).
-    public var isEnabled: Bool { certificatePath != nil || privateKeyPath != nil }
+    /// TLS is offered unless `ssl` is OFF, as by MariaDB 11.4+.
+    public var isEnabled: Bool { offered }
+    /// Neither ssl_cert nor ssl_key is set: a certificate is generated in memory (MariaDB 11.4+ does the same).
+    public var generatesCertificate: Bool { certificatePath == nil && privateKeyPath == nil }
 }
 
 /// `backend_ssl*`: TLS from the proxy to the backend, named after the MariaDB client's `--ssl*` options.

@@ -69,7 +69,7 @@ struct SettingsDraft {
         if result.requireSecureTransport && !result.tls.isEnabled {
             let source = sources["require_secure_transport"].map { "\($0): " } ?? ""
             warnings.append(
-                "\(source)require_secure_transport is ON but no ssl_cert/ssl_key is set: TCP clients cannot connect")
+                "\(source)require_secure_transport is ON but ssl is OFF: TCP clients cannot connect")
         }
         return (result, warnings)
     }

@@ -31,46 +31,6 @@ struct ClientLoginStateMachine {
         var backendTLS = false
     }
 
-    /// The accounts the checks run against. MariaDB checks a login and a change of user against
-    /// the privileges current at that moment, so the glue passes the server's current snapshot to
-    /// each check, not the one the connection was accepted with.
-    struct AccountRules: Sendable {
-        /// Per-account REQUIRE rules; nil = no accounts file (the backend alone decides).
-        var policy: AccessPolicy?
-        /// Refuse users the accounts file does not mention.
-        var strictAccounts = false
-        /// `policy_mode = AUDIT`: a refusal of the accounts file is recorded, not enforced.
-        var auditOnly = false
-    }
-
-    /// The answer to a COM_CHANGE_USER seen in the relayed session.
-    enum ChangeUserDecision: Equatable {
-        case forward
-        /// Answer the client with this packet and drop the command.
-        case refuse(Packet)
-        /// The change after the last one allowed to fail: answer with this packet, then close.
-        case refuseAndClose(Packet)
-    }
-
-    /// MariaDB allows three unsuccessful COM_CHANGE_USER per connection and answers every later
-    /// one with ER_UNKNOWN_COM_ERROR (sql/sql_parse.cc, dispatch_command, "to limit COM_CHANGE_USER
-    /// ability to brute-force passwords"); the proxy then also closes the session.
-    static let maxRefusedChangeUsers = 3
-
-    enum Action: Equatable {
-        case sendToClient(Packet)
-        case sendToBackend(Packet)
-        /// Insert the TLS handler; if the handshake fails, send `failurePacket` in plaintext (1043).
-        case startTLS(failurePacket: Packet)
-        /// backend_ssl: send this SSLRequest to the backend in plaintext, then start TLS with it;
-        /// the packets after it are written through the TLS connection.
-        case startBackendTLS(sslRequest: Packet)
-        /// Login finished with the backend's OK: switch to the byte relay.
-        case startRelaying
-        /// Send nothing more; close both sides once what was sent has been written.
-        case close
-    }
-
     enum State: Equatable {
         case awaitingBackendGreeting
         case awaitingFirstClientPacket
@@ -120,6 +80,10 @@ struct ClientLoginStateMachine {
     private var backendView: [ClientIdentity]?
     /// The backend's greeting had CLIENT_SSL (needed with backend_ssl).
     private var backendOffersTLS = false
+    /// What the zero-configuration TLS proof of the login OK needs from the wire.
+    private var zeroConfigurationProof = ZeroConfigurationProof()
+    /// The accounts-file row the last account check matched (its credentials make the proof).
+    private var matchedRow: AccountRow?
 
     init(configuration: Configuration) {
         self.configuration = configuration
@@ -186,6 +150,7 @@ struct ClientLoginStateMachine {
             return preGreetingFailure("backend sent a malformed greeting (\(error))")
         }
         backendConnectionID = greeting.connectionID
+        zeroConfigurationProof.greetingScramble = Array(greeting.authPluginData.prefix(20))
         var capabilities = greeting.capabilities
         // Compression would hide COM_CHANGE_USER from the proxy: not offered (see docs/architecture.md).
         // Nor is COM_MULTI (10.2–10.5 backends), whose packed commands the proxy does not check.
@@ -256,11 +221,13 @@ struct ClientLoginStateMachine {
             }
             outcome = .relayed
             state = .relaying
-            return [.sendToClient(forwarded), .startRelaying]
+            let ok = zeroConfigurationProof.loginOK(packet.payload, capabilities: sessionCapabilities, tls: tlsFacts, account: matchedRow)
+            return [.sendToClient(Packet(sequenceID: forwarded.sequenceID, payload: ok)), .startRelaying]
         case .error(let err):
             return close(outcome: .refusedByBackend(code: err.code, message: err.message), sending: [.sendToClient(forwarded)])
-        default:
+        case let other:
             // AuthSwitchRequest, AuthMoreData, or something we do not know: the client answers it.
+            zeroConfigurationProof.observe(other)
             clientTurn = true
             return [.sendToClient(forwarded)]
         }
@@ -313,7 +280,7 @@ struct ClientLoginStateMachine {
         if ClientFirstPacket.requestsTLS(packet.payload) {
             guard configuration.tlsAvailable else {
                 // MariaDB without TLS masks CLIENT_SSL away and then fails to parse the 32-byte packet.
-                return badHandshake("client requested TLS but no ssl_cert is configured", sequenceID: 2)
+                return badHandshake("client requested TLS but ssl is OFF", sequenceID: 2)
             }
             do {
                 sslRequestCapabilities = try SSLRequest.decode(packet.payload).capabilities
@@ -369,6 +336,7 @@ struct ClientLoginStateMachine {
         var negotiated = (sslRequestCapabilities ?? response.capabilities).intersection(advertisedCapabilities)
         negotiated.remove([.ssl, .compress, .zstdCompression, .sslVerifyServerCert])
         sessionCapabilities = negotiated
+        zeroConfigurationProof.clientPlugin = negotiated.contains(.pluginAuth) ? response.authPluginName : nil
         var relayed = response
         relayed.connectAttributesBlock = backendAttributesBlock(response, negotiated: negotiated)
         nextClientSequence = expected &+ 1
@@ -462,6 +430,7 @@ struct ClientLoginStateMachine {
 
     /// The proxy-side account check (MariaDB's acl_check_ssl on the row MariaDB would pick).
     private mutating func evaluateAccount(user: String, exact: Bool, rules: AccountRules) -> PolicyDecision {
+        matchedRow = nil
         guard let policy = rules.policy, let identity else { return .allow }
         guard exact else {
             // Without MariaDB's exact conversion we could match a different account: fail closed.
@@ -478,6 +447,7 @@ struct ClientLoginStateMachine {
             return .deny(reason: "no account row for user '\(user)' matches host '\(identity.displayHost)'")
         case .matched(let row):
             matchedAccount = "\(row.account) (\(row.definedAt))"
+            matchedRow = row
             let decision = row.requirement.evaluate(ConnectionSecurity(tlsFacts))
             guard case .allow = decision else { return decision }
             return sameRowAtTheBackend(user: user, row: row, policy: policy)

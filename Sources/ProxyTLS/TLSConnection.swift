@@ -125,7 +125,9 @@ final class TLSConnection {
             peerSubject: subject,
             peerIssuer: issuer,
             verifyResult: Int(SSL_get_verify_result(ssl)),
-            sessionReused: SSL_session_reused(ssl) == 1
+            sessionReused: SSL_session_reused(ssl) == 1,
+            // The proxy's own certificate on the client side (for the zero-configuration TLS proof).
+            serverCertificateSHA256: (context as? TLSServerContext)?.certificateSHA256 ?? []
         )
     }
 

@@ -13,8 +13,14 @@ public struct TLSFacts: Sendable, Equatable {
     public var verifyResult: Int
     /// Whether the session was resumed (ticket or cache).
     public var sessionReused: Bool
+    /// SHA-256 of the DER of the certificate the proxy served on this connection (empty if unknown).
+    public var serverCertificateSHA256: [UInt8]
 
-    public init(version: String, cipher: String, peerSubject: String?, peerIssuer: String?, verifyResult: Int, sessionReused: Bool) {
+    public init(
+        version: String, cipher: String, peerSubject: String?, peerIssuer: String?, verifyResult: Int, sessionReused: Bool,
+        serverCertificateSHA256: [UInt8] = []
+    ) {
+        self.serverCertificateSHA256 = serverCertificateSHA256
         self.version = version
         self.cipher = cipher
         self.peerSubject = peerSubject

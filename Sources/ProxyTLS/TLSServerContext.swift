@@ -19,14 +19,16 @@ public final class TLSServerContext: @unchecked Sendable {
     public let certificateNotAfter: Date?
     /// The server certificate and the `ssl_ca` certificates, for the expiry checks and metric.
     public let certificates: [CertificateValidity]
+    /// SHA-256 of the leaf certificate's DER, for the zero-configuration TLS proof of 11.4+
+    /// clients (sql/sql_acl.cc make_ssl_info() hashes the server's own leaf the same way).
+    public let certificateSHA256: [UInt8]
+    /// The certificate was generated in memory (no ssl_cert/ssl_key), see ``GeneratedCertificate``.
+    public let certificateIsGenerated: Bool
 
     /// Builds and validates a context. Every failure names the option and the file.
     public init(settings: TLSSettings) throws(TLSConfigurationError) {
-        guard let certificatePath = settings.certificatePath ?? settings.privateKeyPath,
-              let keyPath = settings.privateKeyPath ?? settings.certificatePath
-        else {
-            throw TLSConfigurationError(option: "ssl_cert", detail: "no certificate configured", mariaDBReason: "Unable to get certificate")
-        }
+        let certificatePath = settings.certificatePath ?? settings.privateKeyPath
+        let keyPath = settings.privateKeyPath ?? settings.certificatePath
         OpenSSLErrorQueue.clear()
         guard let context = SSL_CTX_new(TLS_server_method()) else {
             throw TLSConfigurationError(option: "ssl_cert", detail: "SSL_CTX_new failed: \(OpenSSLErrorQueue.drainedDescription(fallback: "unknown error"))", mariaDBReason: "SSL_CTX_new failed")
@@ -50,7 +52,11 @@ public final class TLSServerContext: @unchecked Sendable {
             // A client certificate must still verify when its session is resumed (see the shim).
             _ = copenssl_SSL_CTX_reverify_resumed_client_certificates(context)
             try Self.applyCipher(settings.cipher, to: context)
-            try Self.loadCertificateAndKey(certificatePath: certificatePath, keyPath: keyPath, into: context)
+            if let certificatePath, let keyPath {
+                try Self.loadCertificateAndKey(certificatePath: certificatePath, keyPath: keyPath, into: context)
+            } else {
+                try GeneratedCertificate.install(into: context)
+            }
             try Self.loadTrust(settings, into: context)
             Self.buildCertificateChainOnce(context)
             // Ask for a client certificate without requiring one; a presented certificate that does not
@@ -66,6 +72,8 @@ public final class TLSServerContext: @unchecked Sendable {
         self.certificateSubject = leaf.map { X509Name.oneLine(X509_get_subject_name($0)) } ?? ""
         self.certificateNotAfter = leaf.flatMap { X509Time.date(X509_get0_notAfter($0)) }
         self.certificates = CertificateValidity.loaded(in: context, listCAs: settings.caPath != nil)
+        self.certificateSHA256 = leaf.map(SHA256Digest.certificateFingerprint) ?? []
+        self.certificateIsGenerated = certificatePath == nil
     }
 
     deinit {

@@ -99,7 +99,9 @@ if let notice = BackendIdentityCheck.addressNotice(settings) {
     logger.notice("\(notice)")
 }
 if snapshot.tlsContext == nil {
-    logger.warning("no ssl_cert/ssl_key configured: TLS is not offered to clients")
+    logger.warning("ssl is OFF: TLS is not offered to clients")
+} else if snapshot.tlsContext?.certificateIsGenerated == true {
+    logger.notice("no ssl_cert/ssl_key configured: serving a self-signed certificate generated in memory (CN=MariaDB Server); a new one at every reload")
 }
 CertificateExpiryWatch.publish(snapshot)
 

@@ -52,8 +52,8 @@ struct AccountSQLParserErrorTests {
         expectError("CREATE USER a IDENTIFIED BY hunter2;", 1, 29, "expected a password string after IDENTIFIED BY, found a word \(hidden)")
         expectError("CREATE USER a IDENTIFIED BY PASSWORD *94BDCEBE19083CE2A1F959FD02F964C7AF4CFC29;", 1, 38,
                     "expected a password string after IDENTIFIED BY, found a symbol \(hidden)")
-        expectError("CREATE USER a IDENTIFIED BY PASSWORD '*94BDCEBE' 12345;", 1, 50, "expected ';' to end the statement, found a number \(hidden)")
-        expectError("CREATE USER a IDENTIFIED VIA ed25519 USING 'hash' ed;", 1, 51, "expected ';' to end the statement, found a word \(hidden)")
+        expectError("CREATE USER a IDENTIFIED BY PASSWORD '*94BDCEBE19083CE2A1F959FD02F964C7AF4CFC29' 12345;", 1, 82, "expected ';' to end the statement, found a number \(hidden)")
+        expectError("CREATE USER a IDENTIFIED VIA ed25519 USING 'ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM' ed;", 1, 90, "expected ';' to end the statement, found a word \(hidden)")
         expectError("CREATE USER a IDENTIFIED VIA ed25519 AS s3cr3t;", 1, 41,
                     "expected an authentication string after USING or AS, found a word \(hidden)")
         expectError("CREATE USER a IDENTIFIED VIA ed25519 USING PASSWORD('pw' junk);", 1, 58, "expected ')' to close PASSWORD(…), found a word \(hidden)")

@@ -13,7 +13,8 @@ struct OptionValidationTests {
         #expect(s.backend == .tcp(host: "db", port: 3306))
         #expect(s.tls == TLSSettings())
         #expect(s.tls.versions == [.tls1_2, .tls1_3])
-        #expect(s.tls.isEnabled == false)
+        #expect(s.tls.isEnabled)
+        #expect(s.tls.generatesCertificate)
         #expect(s.requireSecureTransport == false)
         #expect(s.maxConnections == 151)
         #expect(s.connectTimeoutSeconds == 10)
@@ -39,7 +40,7 @@ struct OptionValidationTests {
         #expect(ProxyCommandLine.knownOptions == [
             "bind_address", "port", "socket", "backend_host", "backend_port", "backend_socket",
             "backend_proxy_protocol", "backend_connect_attributes", "backend_ssl", "backend_ssl_ca", "backend_ssl_capath", "backend_ssl_cert",
-            "backend_ssl_key", "backend_ssl_verify_server_cert", "ssl_cert", "ssl_key", "ssl_ca", "ssl_capath", "ssl_crl", "ssl_crlpath", "ssl_cipher",
+            "backend_ssl_key", "backend_ssl_verify_server_cert", "ssl", "ssl_cert", "ssl_key", "ssl_ca", "ssl_capath", "ssl_crl", "ssl_crlpath", "ssl_cipher",
             "tls_version", "ssl_cert_expiry_warning", "require_secure_transport", "accounts", "strict_accounts", "policy_mode", "skip_name_resolve",
             "max_connections", "max_handshakes", "connect_timeout",
             "shutdown_timeout", "user", "metrics_address", "log_level", "log_connections",
@@ -252,9 +253,11 @@ struct OptionValidationTests {
     }
 
     @Test func requireSecureTransportWithoutTLSIsAWarning() throws {
-        let result = try run("[mariadb-tls-proxy]\nbackend_host = db\nrequire_secure_transport = ON")
-        #expect(result.warnings == ["/t/my.cnf:3: require_secure_transport is ON but no ssl_cert/ssl_key is set: TCP clients cannot connect"])
+        let result = try run("[mariadb-tls-proxy]\nbackend_host = db\nrequire_secure_transport = ON\nskip_ssl")
+        #expect(result.warnings == ["/t/my.cnf:3: require_secure_transport is ON but ssl is OFF: TCP clients cannot connect"])
         #expect(try run("[mariadb-tls-proxy]\nbackend_host = db\nrequire_secure_transport\nssl_key = /k").warnings.isEmpty)
+        // Without ssl_cert/ssl_key TLS is still offered, with a generated certificate.
+        #expect(try run("[mariadb-tls-proxy]\nbackend_host = db\nrequire_secure_transport").warnings.isEmpty)
     }
 
     // MARK: log_level
