@@ -15,6 +15,8 @@ public struct ChangeUserRequest: Sendable, Equatable {
     /// Set when the packet's character set is one MariaDB refuses as character_set_client (ucs2, utf16,
     /// utf16le, utf32): MariaDB answers ER_WRONG_VALUE_FOR_VAR.
     public var refusedCharacterSet: String?
+    /// With CONNECT_ATTRS: where the connection attributes (length-encoded block) start in the payload.
+    public var attributesOffset: Int?
 
     public init(username: String, authResponse: [UInt8] = [], database: String? = nil, characterSet: UInt16? = nil, authPluginName: String? = nil) {
         self.username = username
@@ -65,7 +67,33 @@ public struct ChangeUserRequest: Sendable, Equatable {
             let plugin = reader.readNullTerminatedOrRest().bytes
             request.authPluginName = String(decoding: plugin, as: UTF8.self)
         }
+        if capabilities.contains(.connectAttrs) {
+            request.attributesOffset = payload.readableBytes - reader.remaining
+        }
         return request
+    }
+
+    /// The payload with its attribute block replaced by `block` (a length-encoded block follows the
+    /// fields before ``attributesOffset``); nil when the packet has no attribute block to replace
+    /// or its block is not one length-encoded string filling the rest (then MariaDB's own reading
+    /// decides, sql/sql_acl.cc read_client_connect_attrs).
+    public func payload(_ payload: ByteBuffer, replacingAttributesWith block: [UInt8]?) -> ByteBuffer? {
+        guard let offset = attributesOffset, offset < payload.readableBytes,
+              var rest = payload.getSlice(at: payload.readerIndex + offset, length: payload.readableBytes - offset),
+              let length = rest.readLengthEncodedInteger(), length == UInt64(rest.readableBytes)
+        else { return nil }
+        var rewritten = payload.getSlice(at: payload.readerIndex, length: offset) ?? ByteBuffer()
+        rewritten.writeLengthEncodedBytes(block ?? [])
+        return rewritten
+    }
+
+    /// The attribute block the packet carries (see ``payload(_:replacingAttributesWith:)``).
+    public func attributesBlock(in payload: ByteBuffer) -> [UInt8]? {
+        guard let offset = attributesOffset, offset < payload.readableBytes,
+              var rest = payload.getSlice(at: payload.readerIndex + offset, length: payload.readableBytes - offset),
+              let length = rest.readLengthEncodedInteger(), length == UInt64(rest.readableBytes)
+        else { return nil }
+        return Array(rest.readableBytesView)
     }
 
     /// Encodes a COM_CHANGE_USER payload (for tests and scripted clients).

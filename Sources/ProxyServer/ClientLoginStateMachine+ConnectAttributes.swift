@@ -1,4 +1,5 @@
 import MariaDBWire
+import NIOCore
 
 extension ClientLoginStateMachine {
     /// Keys of the connect attributes the proxy adds for the backend (`backend_connect_attributes`);
@@ -11,6 +12,20 @@ extension ClientLoginStateMachine {
     /// MariaDB then expects the block in its COM_CHANGE_USER packets too, which the proxy cannot add.
     func backendAttributesBlock(_ response: HandshakeResponse, negotiated: CapabilityFlags) -> [UInt8]? {
         guard negotiated.contains(.connectAttrs) else { return response.connectAttributesBlock }
+        return backendAttributesBlock(response.connectAttributesBlock)
+    }
+
+    /// The allowed COM_CHANGE_USER's payload with its attribute block rewritten as the login's
+    /// (MariaDB replaces the session's attributes with the change's), or nil to forward it as it
+    /// came: no attribute block, or one MariaDB itself would refuse.
+    mutating func backendChangeUserPayload(_ payload: ByteBuffer) -> ByteBuffer? {
+        guard let request = forwardedChangeUser else { return nil }
+        forwardedChangeUser = nil
+        guard let block = request.attributesBlock(in: payload) else { return nil }
+        return request.payload(payload, replacingAttributesWith: backendAttributesBlock(block))
+    }
+
+    private func backendAttributesBlock(_ block: [UInt8]?) -> [UInt8]? {
         var added: [ConnectAttribute] = []
         if configuration.backendConnectAttributes {
             if let tls = tlsFacts {
@@ -23,7 +38,7 @@ extension ClientLoginStateMachine {
             added.append(ConnectAttribute(key: "_proxy_client_address", value: identity?.ip ?? identity?.host ?? ""))
         }
         return ConnectAttribute.rewrittenBlock(
-            response.connectAttributesBlock, removingKeysWithPrefix: Self.proxyAttributePrefix, adding: added,
+            block, removingKeysWithPrefix: Self.proxyAttributePrefix, adding: added,
             maxLength: HandshakeResponse.maxConnectAttributesLength)
     }
 }

@@ -80,6 +80,8 @@ struct ClientLoginStateMachine {
     private var backendView: [ClientIdentity]?
     /// The backend's greeting had CLIENT_SSL (needed with backend_ssl).
     private var backendOffersTLS = false
+    /// The COM_CHANGE_USER last allowed (its attribute block is rewritten as the login's).
+    var forwardedChangeUser: ChangeUserRequest?
     /// What the zero-configuration TLS proof of the login OK needs from the wire.
     private var zeroConfigurationProof = ZeroConfigurationProof()
     /// The accounts-file row the last account check matched (its credentials make the proof).
@@ -397,6 +399,7 @@ struct ClientLoginStateMachine {
         switch checkAccount(user: request.username, exact: request.usernameIsExact, rules: rules) {
         case .allow:
             username = request.username
+            forwardedChangeUser = request
             return .forward
         case .deny(let reason):
             refusedChangeUsers += 1

@@ -71,7 +71,12 @@ extension ProxyConnection {
                 loggedAllowedChangeUser = true
                 logger.info("COM_CHANGE_USER allowed (further changes in this session are logged at debug level)", metadata: metadata)
             }
-            backendChannel?.write(packet, promise: nil)
+            if let rewritten = machine.backendChangeUserPayload(payload) {
+                // The attribute block rewritten as the login's (`_proxy_` keys are the proxy's).
+                backendChannel?.write(encodePacket(sequenceID: packet.getInteger(at: packet.readerIndex + 3) ?? 0, payload: rewritten), promise: nil)
+            } else {
+                backendChannel?.write(packet, promise: nil)
+            }
             return true
         case .refuse(let packet):
             (answer, thenClose) = (packet, false)

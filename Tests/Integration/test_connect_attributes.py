@@ -30,6 +30,21 @@ def ps_backend(prerequisites) -> Iterator[PrivateBackend]:
     shutil.rmtree(d, ignore_errors=True)
 
 
+def login(c: wire.Connection, *, tls, attrs: dict[str, str] | None = None) -> None:
+    c.read_greeting()
+    seq = 1
+    if tls is not None:
+        # MariaDB takes the capabilities from the SSLRequest (the response's are ignored).
+        c.send_ssl_request(wire.DEFAULT_CLIENT_CAPS | wire.CLIENT_CONNECT_ATTRS, seq=1)
+        c.start_tls(tls)
+        seq = 2
+    c.send_handshake_response("app", "app-pass", seq=seq,
+                              caps=(c.caps or wire.DEFAULT_CLIENT_CAPS) | wire.CLIENT_CONNECT_ATTRS
+                              | (wire.CLIENT_SSL if tls is not None else 0),
+                              attrs={"_client_name": "wire.py", **(attrs or {})})
+    c.read_auth_result("app-pass")
+
+
 def session_attrs(port: int, *, tls, attrs: dict[str, str] | None = None) -> list[tuple[str, str]]:
     with wire.Connection.tcp("127.0.0.1", port) as c:
         c.read_greeting()
@@ -80,6 +95,22 @@ def test_a_clients_own_proxy_attributes_never_reach_the_backend(start_proxy, ps_
         assert not any(name.startswith("_proxy_") for name in names), got
     else:
         assert dict(got)["_proxy_client_address"] == "127.0.0.1", got
+
+
+@pytest.mark.parametrize("option", ["ON", "OFF"])
+def test_a_change_of_user_cannot_smuggle_proxy_attributes_either(start_proxy, ps_backend, option):
+    # MariaDB replaces the session's attributes with those of a COM_CHANGE_USER.
+    p = start(start_proxy, ps_backend, backend_connect_attributes=option)
+    with wire.Connection.tcp("127.0.0.1", p.port) as c:
+        login(c, tls=None)
+        c.change_user("app", "app-pass", attrs={"_proxy_client_address": "203.0.113.66", "_os": "changed"})
+        got = [(name, value) for name, value in c.query(ATTRS_SQL)]
+    assert ("_os", "changed") in got, got
+    assert ("_proxy_client_address", "203.0.113.66") not in got, got
+    if option == "ON":
+        assert dict(got)["_proxy_client_address"] == "127.0.0.1", got
+    else:
+        assert not any(name.startswith("_proxy_") for name, _ in got), got
 
 
 def test_the_option_follows_reloads(start_proxy, ps_backend):

@@ -46,3 +46,34 @@ import Testing
         #expect(ConnectAttribute.rewrittenBlock(client, removingKeysWithPrefix: "_proxy_", adding: [], maxLength: 65535) == [2, 0x6B, 0xFF, 1, 0xFE])
     }
 }
+
+@Suite struct ChangeUserAttributeRewriteTests {
+    let capabilities: CapabilityFlags = [.protocol41, .secureConnection, .pluginAuth, .connectAttrs]
+
+    func changeUser(attributes: [UInt8]?) -> ByteBuffer {
+        var payload = ChangeUserRequest(username: "app", authResponse: Array(repeating: 7, count: 20), characterSet: 45,
+                                        authPluginName: "mysql_native_password").encode(capabilities: capabilities)
+        if let attributes { payload.writeLengthEncodedBytes(attributes) }
+        return payload
+    }
+
+    @Test func theAttributeBlockIsReplacedAndTheFieldsBeforeItKept() throws {
+        let original = changeUser(attributes: ConnectAttributeRewriteTests().block([("_proxy_client_address", "6.6.6.6")]))
+        let request = try ChangeUserRequest.decode(original, capabilities: capabilities)
+        #expect(request.attributesBlock(in: original) == ConnectAttributeRewriteTests().block([("_proxy_client_address", "6.6.6.6")]))
+        let replacement = ConnectAttributeRewriteTests().block([("_os", "Linux")])
+        let rewritten = try #require(request.payload(original, replacingAttributesWith: replacement))
+        #expect(rewritten == changeUser(attributes: replacement))
+        #expect(try ChangeUserRequest.decode(rewritten, capabilities: capabilities).username == "app")
+    }
+
+    @Test func withoutABlockOrWithAMalformedOneNothingIsRewritten() throws {
+        let bare = changeUser(attributes: nil)
+        #expect(try ChangeUserRequest.decode(bare, capabilities: capabilities).attributesBlock(in: bare) == nil)
+        var malformed = changeUser(attributes: nil)
+        malformed.writeBytes([0x09, 0x01])  // claims 9 bytes, has 1
+        let request = try ChangeUserRequest.decode(malformed, capabilities: capabilities)
+        #expect(request.attributesBlock(in: malformed) == nil)
+        #expect(request.payload(malformed, replacingAttributesWith: []) == nil)
+    }
+}
