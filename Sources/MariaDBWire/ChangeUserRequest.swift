@@ -74,14 +74,14 @@ public struct ChangeUserRequest: Sendable, Equatable {
     }
 
     /// The payload with its attribute block replaced by `block` (a length-encoded block follows the
-    /// fields before ``attributesOffset``); nil when the packet has no attribute block to replace
-    /// or its block is not one length-encoded string filling the rest (then MariaDB's own reading
-    /// decides, sql/sql_acl.cc read_client_connect_attrs).
+    /// fields before ``attributesOffset``); nil when the packet has no attribute block or one whose
+    /// length runs past the packet, which MariaDB refuses (sql/sql_acl.cc read_client_connect_attrs).
     public func payload(_ payload: ByteBuffer, replacingAttributesWith block: [UInt8]?) -> ByteBuffer? {
         guard let offset = attributesOffset, offset < payload.readableBytes,
               var rest = payload.getSlice(at: payload.readerIndex + offset, length: payload.readableBytes - offset),
-              let length = rest.readLengthEncodedInteger(), length == UInt64(rest.readableBytes)
+              let length = rest.readLengthEncodedInteger(), length <= UInt64(rest.readableBytes)
         else { return nil }
+        // Bytes after the block are ignored by MariaDB, and dropped here.
         var rewritten = payload.getSlice(at: payload.readerIndex, length: offset) ?? ByteBuffer()
         rewritten.writeLengthEncodedBytes(block ?? [])
         return rewritten
@@ -91,9 +91,9 @@ public struct ChangeUserRequest: Sendable, Equatable {
     public func attributesBlock(in payload: ByteBuffer) -> [UInt8]? {
         guard let offset = attributesOffset, offset < payload.readableBytes,
               var rest = payload.getSlice(at: payload.readerIndex + offset, length: payload.readableBytes - offset),
-              let length = rest.readLengthEncodedInteger(), length == UInt64(rest.readableBytes)
+              let length = rest.readLengthEncodedInteger(), length <= UInt64(rest.readableBytes)
         else { return nil }
-        return Array(rest.readableBytesView)
+        return Array(rest.readableBytesView.prefix(Int(length)))
     }
 
     /// Encodes a COM_CHANGE_USER payload (for tests and scripted clients).

@@ -12,31 +12,38 @@ public struct ConnectAttribute: Sendable, Hashable {
 }
 
 extension ConnectAttribute {
-    /// The attributes block of a HandshakeResponse (`lenenc key, lenenc value` pairs) with every
-    /// key starting with `prefix` removed and `added` appended after the client's own.
+    /// The attributes block of a HandshakeResponse or COM_CHANGE_USER (`lenenc key, lenenc value`
+    /// pairs) as the backend should get it: `added` first (so a client's long attributes cannot
+    /// push them out of performance_schema's per-session buffer), then the client's pairs without
+    /// any key that starts with `prefix` (ASCII case-insensitively).
     ///
-    /// A block that does not parse to its end is returned unchanged: MariaDB refuses such a login
-    /// (sql/sql_acl.cc read_client_connect_attrs), and the backend must see the same bytes to
-    /// refuse it too. `added` is left out if the block would grow past `maxLength`, which
-    /// MariaDB would refuse.
+    /// MariaDB keeps the pairs before one it cannot read and goes on with the login
+    /// (sql/sql_acl.cc read_client_connect_attrs), so a block that does not parse to its end keeps
+    /// its well-formed pairs, filtered, and loses the rest. `added` is left out if it would take
+    /// the block past `maxLength`, which MariaDB refuses.
     public static func rewrittenBlock(
         _ block: [UInt8]?, removingKeysWithPrefix prefix: String, adding added: [ConnectAttribute], maxLength: Int
     ) -> [UInt8]? {
         var input = ByteBuffer(bytes: block ?? [])
-        var output = ByteBuffer()
-        let prefixBytes = Array(prefix.utf8)
+        var kept = ByteBuffer()
+        let prefixBytes = Array(prefix.utf8).map(lowercased)
         while input.readableBytes > 0 {
-            guard let key = input.readLengthEncodedBytes(), let value = input.readLengthEncodedBytes() else { return block }
-            if key.starts(with: prefixBytes) { continue }
-            output.writeLengthEncodedBytes(key)
-            output.writeLengthEncodedBytes(value)
+            guard let key = input.readLengthEncodedBytes(), let value = input.readLengthEncodedBytes() else { break }
+            if key.count >= prefixBytes.count, zip(key, prefixBytes).allSatisfy({ lowercased($0) == $1 }) { continue }
+            kept.writeLengthEncodedBytes(key)
+            kept.writeLengthEncodedBytes(value)
         }
-        var extended = output
+        var output = ByteBuffer()
         for attribute in added {
-            extended.writeLengthEncodedString(attribute.key)
-            extended.writeLengthEncodedString(attribute.value)
+            output.writeLengthEncodedString(attribute.key)
+            output.writeLengthEncodedString(attribute.value)
         }
-        if extended.readableBytes <= maxLength { output = extended }
+        if output.readableBytes + kept.readableBytes > maxLength { output.clear() }
+        output.writeBuffer(&kept)
         return output.readableBytes == 0 ? nil : Array(output.readableBytesView)
+    }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
     }
 }

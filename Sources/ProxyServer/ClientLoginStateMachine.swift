@@ -428,6 +428,9 @@ struct ClientLoginStateMachine {
         let decision = evaluateAccount(user: user, exact: exact, rules: rules)
         guard rules.auditOnly, case .deny(let reason) = decision else { return decision }
         auditedRefusal = reason
+        // The backend may have checked another row (or nothing the file vouches for): never
+        // prove a credential for a login the accounts file refused.
+        matchedRow = nil
         return .allow
     }
 

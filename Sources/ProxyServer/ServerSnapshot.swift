@@ -51,6 +51,14 @@ public struct ServerSnapshot: Sendable {
         } else if settings.strictAccounts {
             throw .invalid("strict_accounts is ON but no accounts file is configured (set accounts = PATH)")
         }
+        if settings.backendTLS.isEnabled, settings.backendTLS.certificatePath != nil || settings.backendTLS.privateKeyPath != nil,
+           !settings.strictAccounts {
+            // The proxy's certificate would satisfy the backend's REQUIRE X509/ISSUER/SUBJECT for
+            // every client: only the accounts file can still check the client's own certificate,
+            // so every user must be in it (fail closed rather than widen access).
+            throw .invalid(
+                "backend_ssl_cert needs strict_accounts = ON: the backend sees the proxy's certificate for every client, so its accounts with REQUIRE X509, ISSUER or SUBJECT would no longer check the client's; list every user with its REQUIRE in the accounts file (see docs/security.md)")
+        }
         return ServerSnapshot(settings: settings, tlsContext: tlsContext, policy: policy, backendTLSContext: backendTLSContext)
     }
 
@@ -61,12 +69,6 @@ public struct ServerSnapshot: Sendable {
             // As MariaDB: no ssl_ca/ssl_capath means OpenSSL's default verify paths (the system store).
             warnings.append(
                 "no ssl_ca or ssl_capath: client certificates are verified against the system's CA store, so a certificate from any public CA satisfies REQUIRE X509; set ssl_ca to the CA that issues your clients' certificates")
-        }
-        if backendTLSContext != nil, settings.backendTLS.certificatePath != nil, !settings.strictAccounts {
-            // The proxy's certificate would satisfy the backend's REQUIRE X509/ISSUER/SUBJECT for
-            // every client: only the accounts file still checks the client's own certificate.
-            warnings.append(
-                "backend_ssl_cert: the backend sees the proxy's certificate for every client, so its accounts with REQUIRE X509, ISSUER or SUBJECT no longer check the client's; give each of them the same REQUIRE in the accounts file (strict_accounts = ON refuses users it does not list); see docs/security.md")
         }
         return warnings
     }

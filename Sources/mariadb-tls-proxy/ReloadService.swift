@@ -39,6 +39,9 @@ struct ReloadService: Service {
             if let warning = BackendIdentityCheck.ownerWarning(backend: snapshot.settings.backend) { logger.warning("\(warning)") }
             for note in server.install(snapshot) { logger.warning("\(note)") }
             if let notice = BackendIdentityCheck.addressNotice(server.currentSnapshot.settings) { logger.notice("\(notice)") }
+            // The metrics first: whoever reads "reload succeeded" may scrape them at once.
+            CertificateExpiryWatch.report(snapshot, logger: logger)
+            CertificateExpiryWatch.publish(snapshot)
             ReloadCounters.succeeded.increment()
             ReloadCounters.recordLoad(succeeded: true)
             var metadata: Logger.Metadata = ["reload": "succeeded"]
@@ -48,8 +51,6 @@ struct ReloadService: Service {
             }
             if let policy = snapshot.policy { metadata["accounts"] = "\(policy.rows.count) rows" }
             logger.notice("reload succeeded: new connections use the reloaded certificate and accounts", metadata: metadata)
-            CertificateExpiryWatch.report(snapshot, logger: logger)
-            CertificateExpiryWatch.publish(snapshot)
             notifier.reloaded(status: "reload succeeded")
         }
     }

@@ -167,19 +167,23 @@ def test_sessions_are_resumed(start_proxy, tls_backend, certs):
     assert all("session_reused=true" in line for line in established[1:]), established
 
 
-def test_proxy_client_certificate_satisfies_require_x509_at_the_backend(start_proxy, tls_backend, certs):
+def test_proxy_client_certificate_needs_strict_accounts_and_the_accounts_file_decides(proxies, start_proxy, tls_backend, certs, tmp_path):
     without = start_proxy(backend_tls_options(tls_backend, certs))
     r = helpers.mariadb(port=without.port, ca=certs.ca, user="x509app", password="x509-pass", execute="SELECT 1")
     assert "ERROR 1045 (28000)" in r.stderr, r.output
-    proxy = start_proxy(backend_tls_options(tls_backend, certs, backend_ssl_cert=certs.client_cert,
-                                            backend_ssl_key=certs.client_key))
+    # The backend would take the proxy's certificate for every client's: without strict_accounts,
+    # which makes the accounts file check every client's own, the proxy refuses to start.
+    with_cert = backend_tls_options(tls_backend, certs, backend_ssl_cert=certs.client_cert, backend_ssl_key=certs.client_key)
+    r = proxies.run(proxies.config(with_cert), "--check")
+    assert r.returncode == 78 and "backend_ssl_cert needs strict_accounts = ON" in r.stderr, r.output
+    accounts = tmp_path / "accounts.sql"
+    accounts.write_text("CREATE USER 'x509app'@'%' REQUIRE X509;\nCREATE USER 'app'@'%';\n")
+    proxy = start_proxy({**with_cert, "strict_accounts": "ON", "accounts": accounts})
+    r = helpers.mariadb(port=proxy.port, ca=certs.ca, user="x509app", password="x509-pass", execute="SELECT 1")
+    assert "ERROR 1045 (28000)" in r.stderr, r.output + proxy.log_text()
     r = helpers.mariadb(port=proxy.port, ca=certs.ca, user="x509app", password="x509-pass", batch=True,
-                        execute="SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+                        cert=certs.client_cert, key=certs.client_key, execute="SHOW SESSION STATUS LIKE 'Ssl_cipher'")
     assert r.returncode == 0, r.output + proxy.log_text()
-    # The backend now takes the proxy's certificate for every client's: the operator is told so.
-    assert any("backend_ssl_cert: the backend sees the proxy's certificate for every client" in line
-               for line in proxy.log_lines())
-    assert not any("backend_ssl_cert:" in line for line in without.log_lines())
 
 
 def reload(proxy: helpers.ProxyProcess, *, succeeds: bool) -> None:

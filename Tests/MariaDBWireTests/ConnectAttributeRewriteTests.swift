@@ -17,7 +17,7 @@ import Testing
     @Test func theClientsProxyKeysAreRemovedAndOursFollowItsOwn() {
         let client = block([("_client_name", "libmariadb"), ("_proxy_client_address", "10.9.9.9"), ("_pid", "42")])
         let rewritten = ConnectAttribute.rewrittenBlock(client, removingKeysWithPrefix: "_proxy_", adding: ours, maxLength: 65535)
-        #expect(rewritten == block([("_client_name", "libmariadb"), ("_pid", "42"), ("_proxy_tls_version", "TLSv1.3")]))
+        #expect(rewritten == block([("_proxy_tls_version", "TLSv1.3"), ("_client_name", "libmariadb"), ("_pid", "42")]))
     }
 
     @Test func withNothingToAddTheClientsProxyKeysAreStillRemoved() {
@@ -28,10 +28,17 @@ import Testing
         #expect(ConnectAttribute.rewrittenBlock(nil, removingKeysWithPrefix: "_proxy_", adding: ours, maxLength: 65535) == block([("_proxy_tls_version", "TLSv1.3")]))
     }
 
-    @Test func aBlockThatDoesNotParseGoesThroughUnchangedForTheBackendToRefuse() {
+    @Test func aBlockThatDoesNotParseKeepsItsReadablePairsFilteredAsMariaDBDoes() {
         var client = block([("_client_name", "libmariadb"), ("_proxy_client_address", "10.9.9.9")])
-        client.append(0x05)  // a key length with no key behind it
-        #expect(ConnectAttribute.rewrittenBlock(client, removingKeysWithPrefix: "_proxy_", adding: ours, maxLength: 65535) == client)
+        client.append(0x05)  // a key length with no key behind it: MariaDB stops reading here
+        #expect(ConnectAttribute.rewrittenBlock(client, removingKeysWithPrefix: "_proxy_", adding: ours, maxLength: 65535)
+            == block([("_proxy_tls_version", "TLSv1.3"), ("_client_name", "libmariadb")]))
+    }
+
+    @Test func thePrefixIsMatchedWhateverItsCase() {
+        let client = block([("_PROXY_client_address", "10.9.9.9"), ("_Proxy_x", "y"), ("_proxyish", "kept? no: prefix _proxy")])
+        #expect(ConnectAttribute.rewrittenBlock(client, removingKeysWithPrefix: "_proxy_", adding: [], maxLength: 65535)
+            == block([("_proxyish", "kept? no: prefix _proxy")]))
     }
 
     @Test func oursAreLeftOutRatherThanPassTheLimit() {
@@ -75,5 +82,11 @@ import Testing
         let request = try ChangeUserRequest.decode(malformed, capabilities: capabilities)
         #expect(request.attributesBlock(in: malformed) == nil)
         #expect(request.payload(malformed, replacingAttributesWith: []) == nil)
+        // A block shorter than the rest: MariaDB reads the block and ignores what follows.
+        var trailing = changeUser(attributes: ConnectAttributeRewriteTests().block([("_proxy_a", "b")]))
+        trailing.writeBytes([0xAA, 0xBB])
+        let withTrailing = try ChangeUserRequest.decode(trailing, capabilities: capabilities)
+        #expect(withTrailing.attributesBlock(in: trailing) == ConnectAttributeRewriteTests().block([("_proxy_a", "b")]))
+        #expect(withTrailing.payload(trailing, replacingAttributesWith: nil) == changeUser(attributes: []))
     }
 }

@@ -83,13 +83,13 @@ import Testing
         serverCertificateSHA256: certificateSHA256)
     static let backendOK = ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00])
 
-    func rules(_ sql: String) throws -> Machine.AccountRules {
-        Machine.AccountRules(policy: try AccessPolicy.parse(sql, fileName: "accounts.sql"))
+    func rules(_ sql: String, audit: Bool = false) throws -> Machine.AccountRules {
+        Machine.AccountRules(policy: try AccessPolicy.parse(sql, fileName: "accounts.sql"), auditOnly: audit)
     }
 
     /// Runs a login as user `app` (TLS unless `tls` is false), with the backend packets of
     /// `authentication` answered by the client, and returns the packet the client gets for the OK.
-    func loginOK(tls: Bool = true, accounts sql: String, switches: [String] = [], facts: TLSFacts = Self.facts) throws -> Packet {
+    func loginOK(tls: Bool = true, accounts sql: String, switches: [String] = [], facts: TLSFacts = Self.facts, audit: Bool = false) throws -> Packet {
         let login = Login()
         var m = login.machine()
         _ = m.backendGreetingReceived(Login.greeting())
@@ -105,11 +105,11 @@ import Testing
             var payload = ByteBuffer(bytes: [0xFE])
             payload.writeString("\(plugin)\0")
             payload.writeBytes(Array(repeating: 7, count: 20))
-            let toClient = try #require(login.sentToClient(m.backendPacketReceived(Packet(sequenceID: backendSeq, payload: payload), rules: try rules(sql))).first)
+            let toClient = try #require(login.sentToClient(m.backendPacketReceived(Packet(sequenceID: backendSeq, payload: payload), rules: try rules(sql, audit: audit))).first)
             _ = m.clientPacketReceived(Packet(sequenceID: toClient.sequenceID &+ 1, payload: ByteBuffer(bytes: [1, 2, 3])))
             backendSeq &+= 2
         }
-        let actions = m.backendPacketReceived(Packet(sequenceID: backendSeq, payload: Self.backendOK), rules: try rules(sql))
+        let actions = m.backendPacketReceived(Packet(sequenceID: backendSeq, payload: Self.backendOK), rules: try rules(sql, audit: audit))
         #expect(actions.contains(.startRelaying))
         return try #require(login.sentToClient(actions).first)
     }
@@ -144,6 +144,15 @@ import Testing
     ])
     func noProof(tls: Bool, sql: String, switches: [String]) throws {
         #expect(try loginOK(tls: tls, accounts: sql, switches: switches).payload == Self.backendOK)
+    }
+
+    @Test func aLoginAuditModeLetsThroughGetsNoProof() throws {
+        // The accounts file refused it (here REQUIRE X509 without a client certificate; as well a
+        // row the backend did not check): proving that row's credential would leak its hash.
+        let refused = "CREATE USER app IDENTIFIED BY PASSWORD '\(Self.nativeHash)' REQUIRE X509;"
+        #expect(try loginOK(accounts: refused, audit: true).payload == Self.backendOK)
+        let allowed = "CREATE USER app IDENTIFIED BY PASSWORD '\(Self.nativeHash)';"
+        #expect(try loginOK(accounts: allowed, audit: true).payload == Self.proof)
     }
 
     @Test func withoutTheServedCertificatesFingerprintNoProof() throws {
