@@ -186,6 +186,7 @@ struct ClientLoginStateMachine {
                     sending: [.sendToClient(Packet(sequenceID: nextClientSequence, payload: err.encode()))])
             }
             clientTurn = false
+            zeroConfigurationProof.noteClientAnswer(packet.payload)
             return [.sendToBackend(Packet(sequenceID: mapper.backendSequence(forClient: packet.sequenceID), payload: packet.payload))]
         default:
             return []
@@ -339,6 +340,7 @@ struct ClientLoginStateMachine {
         negotiated.remove([.ssl, .compress, .zstdCompression, .sslVerifyServerCert])
         sessionCapabilities = negotiated
         zeroConfigurationProof.clientPlugin = negotiated.contains(.pluginAuth) ? response.authPluginName : nil
+        zeroConfigurationProof.noteLoginResponse(response.authResponse)
         var relayed = response
         relayed.connectAttributesBlock = backendAttributesBlock(response, negotiated: negotiated)
         nextClientSequence = expected &+ 1

@@ -19,14 +19,47 @@ struct ZeroConfigurationProof {
     var clientPlugin: String?
     /// The plugin of the backend's last AuthSwitchRequest, if any.
     var lastSwitchPlugin: String?
+    /// The last mysql_native_password exchange: the scramble the client hashed and its answer
+    /// (nil until the client answered a switch), checked against the stored hash before a proof.
+    private(set) var nativeExchange: (scramble: [UInt8], response: [UInt8]?)?
+
+    /// Notes the HandshakeResponse's auth response (hashed with the greeting's scramble).
+    mutating func noteLoginResponse(_ authResponse: [UInt8]) {
+        nativeExchange = (clientPlugin ?? StoredCredential.nativePassword).lowercased() == StoredCredential.nativePassword
+            ? (greetingScramble, authResponse) : nil
+    }
 
     /// Notes an authentication packet of the backend.
     mutating func observe(_ packet: AuthServerPacket?) {
         switch packet {
-        case .authSwitch(let plugin, _): lastSwitchPlugin = plugin.lowercased()
-        case .oldAuthSwitch: lastSwitchPlugin = "mysql_old_password"
+        case .authSwitch(let plugin, let data):
+            lastSwitchPlugin = plugin.lowercased()
+            nativeExchange = lastSwitchPlugin == StoredCredential.nativePassword ? (Array(data.prefix(20)), nil) : nil
+        case .oldAuthSwitch:
+            lastSwitchPlugin = "mysql_old_password"
+            nativeExchange = nil
         default: break
         }
+    }
+
+    /// Notes the client's answer to the backend's last authentication packet.
+    mutating func noteClientAnswer(_ payload: ByteBuffer) {
+        if let exchange = nativeExchange, exchange.response == nil {
+            nativeExchange = (exchange.scramble, Array(payload.readableBytesView))
+        }
+    }
+
+    /// Whether the client's native answer proves it knows the password behind `storedHash`
+    /// (SHA1(SHA1(password))): answer = SHA1(password) XOR SHA1(scramble ‖ storedHash), as
+    /// sql/password.c check_scramble(). A proof is only made for a hash the client has shown it
+    /// holds the password of, so it never reveals another (stale, or another row's) hash.
+    func clientProvedNativePassword(storedHash: [UInt8]) -> Bool {
+        guard storedHash.count == 20, let exchange = nativeExchange, exchange.scramble.count == 20,
+              let response = exchange.response, response.count == 20
+        else { return false }
+        let mask = SHA1Digest.hash(exchange.scramble + storedHash)
+        let candidate = zip(response, mask).map { $0 ^ $1 }
+        return SHA1Digest.hash(candidate) == storedHash
     }
 
     /// The client plugin that finished the login: the server runs the account's plugins in
@@ -93,6 +126,9 @@ struct ZeroConfigurationProof {
         guard let tls, tls.serverCertificateSHA256.count == 32, greetingScramble.count == 20,
               let account, let salt = credential(from: account.credentials)
         else { return payload }
+        if succeededClientPlugin == StoredCredential.nativePassword, !clientProvedNativePassword(storedHash: salt) {
+            return payload
+        }
         let proof = Self.info(salt: salt, scramble: greetingScramble, certificateSHA256: tls.serverCertificateSHA256)
         return Self.replacingInfo(in: payload, with: proof, capabilities: capabilities) ?? payload
     }

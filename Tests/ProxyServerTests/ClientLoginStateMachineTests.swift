@@ -34,11 +34,11 @@ import Testing
         return Packet(sequenceID: 0, payload: greeting.encode())
     }
 
-    static func response(caps: CapabilityFlags = clientCapabilities, password: Bool = true, seq: UInt8) -> Packet {
+    static func response(caps: CapabilityFlags = clientCapabilities, password: Bool = true, seq: UInt8, authResponse: [UInt8]? = nil) -> Packet {
         let response = HandshakeResponse(
             capabilities: caps,
             username: "app",
-            authResponse: password ? Array(repeating: 0xAB, count: 20) : [],
+            authResponse: authResponse ?? (password ? Array(repeating: 0xAB, count: 20) : []),
             authPluginName: "mysql_native_password"
         )
         return Packet(sequenceID: seq, payload: response.encode())

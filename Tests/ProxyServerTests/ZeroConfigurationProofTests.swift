@@ -89,7 +89,15 @@ import Testing
 
     /// Runs a login as user `app` (TLS unless `tls` is false), with the backend packets of
     /// `authentication` answered by the client, and returns the packet the client gets for the OK.
-    func loginOK(tls: Bool = true, accounts sql: String, switches: [String] = [], facts: TLSFacts = Self.facts, audit: Bool = false) throws -> Packet {
+    /// mysql_native_password's answer for `password` to `scramble` (sql/password.c scramble()).
+    static func nativeAnswer(_ password: String = "secret", scramble: [UInt8] = scramble) -> [UInt8] {
+        let stage1 = SHA1Digest.hash(Array(password.utf8))
+        let mask = SHA1Digest.hash(scramble + SHA1Digest.hash(stage1))
+        return zip(stage1, mask).map { $0 ^ $1 }
+    }
+
+    func loginOK(tls: Bool = true, accounts sql: String, switches: [String] = [], facts: TLSFacts = Self.facts, audit: Bool = false,
+                 password: String = "secret") throws -> Packet {
         let login = Login()
         var m = login.machine()
         _ = m.backendGreetingReceived(Login.greeting())
@@ -99,14 +107,15 @@ import Testing
             _ = m.tlsEstablished(facts)
             clientSeq = 2
         }
-        _ = m.clientPacketReceived(Login.response(seq: clientSeq))
+        _ = m.clientPacketReceived(Login.response(seq: clientSeq, authResponse: Self.nativeAnswer(password)))
         var backendSeq: UInt8 = 2
         for plugin in switches {
             var payload = ByteBuffer(bytes: [0xFE])
             payload.writeString("\(plugin)\0")
             payload.writeBytes(Array(repeating: 7, count: 20))
             let toClient = try #require(login.sentToClient(m.backendPacketReceived(Packet(sequenceID: backendSeq, payload: payload), rules: try rules(sql, audit: audit))).first)
-            _ = m.clientPacketReceived(Packet(sequenceID: toClient.sequenceID &+ 1, payload: ByteBuffer(bytes: [1, 2, 3])))
+            let answer = plugin == "mysql_native_password" ? Self.nativeAnswer(password, scramble: Array(repeating: 7, count: 20)) : [1, 2, 3]
+            _ = m.clientPacketReceived(Packet(sequenceID: toClient.sequenceID &+ 1, payload: ByteBuffer(bytes: answer)))
             backendSeq &+= 2
         }
         let actions = m.backendPacketReceived(Packet(sequenceID: backendSeq, payload: Self.backendOK), rules: try rules(sql, audit: audit))
@@ -153,6 +162,15 @@ import Testing
         #expect(try loginOK(accounts: refused, audit: true).payload == Self.backendOK)
         let allowed = "CREATE USER app IDENTIFIED BY PASSWORD '\(Self.nativeHash)';"
         #expect(try loginOK(accounts: allowed, audit: true).payload == Self.proof)
+    }
+
+    @Test func aNativeAnswerThatDoesNotMatchTheStoredHashGetsNoProof() throws {
+        // A stale accounts file (the password changed at the backend) or a row the backend did
+        // not check: the client's answer does not come from the stored hash, which must not be
+        // proved to it (it could be brute-forced from the proof).
+        let sql = "CREATE USER app IDENTIFIED BY PASSWORD '\(Self.nativeHash)';"
+        #expect(try loginOK(accounts: sql, password: "new-password").payload == Self.backendOK)
+        #expect(try loginOK(accounts: sql).payload == Self.proof)
     }
 
     @Test func withoutTheServedCertificatesFingerprintNoProof() throws {
