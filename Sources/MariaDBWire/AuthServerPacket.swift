@@ -1,6 +1,6 @@
 import NIOCore
 
-/// What the server sends during authentication, classified by its first byte (mariadb-semantics.md §1.6).
+/// What the server sends during authentication, classified by its first byte (sql/sql_acl.cc, send_plugin_request_packet and the OK/ERR it ends with).
 public enum AuthServerPacket: Sendable, Equatable {
     /// 0x00: login accepted (decode with ``OKPacket/decode(_:capabilities:)`` for the details).
     case ok

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// ERR packet (mariadb-semantics.md §1.8): 0xFF, error code (2, LE), optional `#` + 5-character SQLSTATE
+/// ERR packet (sql/protocol.cc net_send_error_packet): 0xFF, error code (2, LE), optional `#` + 5-character SQLSTATE
 /// (only when the session negotiated PROTOCOL_41; never before the greeting), then the message.
 public struct ERRPacket: Sendable, Equatable, Error {
     public var code: UInt16

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// The client's login packet (mariadb-semantics.md §1.5): HandshakeResponse41, or the pre-4.1
+/// The client's login packet (sql/sql_acl.cc parse_client_handshake_packet): HandshakeResponse41, or the pre-4.1
 /// "HandshakeResponse320" (caps(2) + max packet(3) + user NUL + auth [+ db]).
 ///
 /// Decoding follows MariaDB's `parse_client_handshake_packet()` (sql/sql_acl.cc): the layout (4.1 or pre-4.1)

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// The server greeting, Initial Handshake protocol version 10 (mariadb-semantics.md §1.3).
+/// The server greeting, Initial Handshake protocol version 10 (sql/sql_acl.cc send_server_handshake_packet).
 ///
 /// Decoding keeps the original payload, so ``payload(withCapabilities:)`` can re-emit the backend's greeting
 /// byte-for-byte with only the capability words changed. The fields are a parsed view: changing them does not

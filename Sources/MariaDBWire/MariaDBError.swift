@@ -1,5 +1,5 @@
 /// The MariaDB errors the proxy sends, with codes, SQLSTATEs and message texts as MariaDB prints them
-/// (mariadb-semantics.md §1.8 and §3).
+/// (sql/share/errmsg-utf8.txt; sql/protocol.cc net_send_error_packet).
 public enum MariaDBError: Sendable {
     /// 1040 (08004) `Too many connections`. Sent at seq 0 in place of the greeting, where MariaDB writes no
     /// SQLSTATE marker: encode it with `encode(includeSQLState: false)`.

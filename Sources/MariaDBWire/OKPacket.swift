@@ -1,6 +1,6 @@
 import NIOCore
 
-/// OK packet (mariadb-semantics.md §1.7): header 0x00, affected rows and last insert id (lenenc), status (2),
+/// OK packet (sql/protocol.cc net_send_ok): header 0x00, affected rows and last insert id (lenenc), status (2),
 /// warnings (2, PROTOCOL_41 only), then the info string (lenenc) and, with SESSION_TRACK and
 /// SERVER_SESSION_STATE_CHANGED, the session-state block (lenenc).
 public struct OKPacket: Sendable, Equatable {

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// The client's plaintext request to upgrade to TLS (mariadb-semantics.md §1.4): the 32-byte fixed part of a
+/// The client's plaintext request to upgrade to TLS (sql/sql_acl.cc parse_client_handshake_packet): the 32-byte fixed part of a
 /// HandshakeResponse — caps(4), max packet(4), collation(1), 19 zero bytes, MariaDB extended caps(4) — with
 /// CLIENT_SSL set. MariaDB takes the session's capabilities from this packet, not from the response sent after TLS.
 public struct SSLRequest: Sendable, Equatable {

@@ -317,7 +317,7 @@ ERROR_RE = re.compile(r"^ERROR (\d+) \(([0-9A-Z]{5})\)(?: at line \d+)?: (.*)$",
 
 
 # The server rejected the client certificate. Under TLS 1.3 the alert reaches a client that has
-# already sent its login, so the same rejection shows as either line (mariadb-semantics.md).
+# already sent its login, so the same rejection shows as either line (sql/sql_acl.cc acl_authenticate).
 CERT_REJECTED = "ERROR 2026|2013: client certificate rejected (TLS alert unknown ca)"
 _CERT_REJECTED_LINES = (
     "ERROR 2026 (HY000): TLS/SSL error: tlsv1 alert unknown ca",

@@ -1,4 +1,4 @@
-"""Backend unreachable -> a clear ERR 1429 instead of the greeting (test 11)."""
+"""Backend unreachable -> a clear ERR 1429 instead of the greeting."""
 
 import helpers
 import wire

@@ -1,4 +1,4 @@
-"""Configuration errors and --check (test 13), plus command-line overrides."""
+"""Configuration errors and --check, plus command-line overrides (docs/configuration.md)."""
 
 import os
 import re

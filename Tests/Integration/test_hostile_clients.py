@@ -174,7 +174,7 @@ def test_more_than_1mib_buffered_during_login_is_refused_with_1043(hostile_proxy
 @pytest.mark.parametrize("header", [b"\xff\xff\xff\x01", b"\x00\x00\x20\x01"], ids=["16MB-header", "2MiB-buffered"])
 def test_oversized_login_packet_err_answers_with_the_next_sequence_id(hostile_proxy, header):
     # The client's packet carried seq 1, so the answer must be seq 2 (MariaDB's 1043 comes at seq 2
-    # or 3, never 1; mariadb-semantics.md 1.8). A malformed packet of normal size is answered at seq 2.
+    # or 3, never 1; sql/sql_acl.cc). A malformed packet of normal size is answered at seq 2.
     p = hostile_proxy()
     with hs.connect_and_greet(p.port) as c:
         c.send_raw(header + b"\x00" * ((1 << 20) + 4096 if header[2] == 0x20 else 4096))

@@ -1,4 +1,4 @@
-"""max_connections (test 9) and connect_timeout (test 10)."""
+"""max_connections and connect_timeout."""
 
 import time
 

@@ -1,4 +1,4 @@
-"""Client bytes that arrive before the greeting are kept (test 12), as testssl.sh sends them."""
+"""Client bytes that arrive before the greeting are kept, as testssl.sh sends them."""
 
 import wire
 

@@ -1,4 +1,4 @@
-"""Key-file permissions and `user = NAME` (issue 6, points 6 and 7; docs/security.md)."""
+"""Key-file permissions and `user = NAME` (docs/security.md)."""
 
 import os
 import pwd

@@ -1,4 +1,4 @@
-"""SIGHUP = FLUSH SSL, transactional (mariadb-semantics.md section 5).
+"""SIGHUP = FLUSH SSL, transactional (docs/operations.md, "Reload").
 
 On SIGHUP the proxy re-reads its option file, rebuilds the TLS context and re-reads the accounts
 file, and swaps all of it in for new connections only if every part loaded. Open sessions keep

@@ -1,4 +1,4 @@
-"""require_secure_transport (test 2) and what the proxy advertises in the greeting."""
+"""require_secure_transport and what the proxy advertises in the greeting."""
 
 import pytest
 

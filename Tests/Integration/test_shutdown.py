@@ -1,4 +1,4 @@
-"""SIGTERM with an idle session open (test 14)."""
+"""SIGTERM with an idle session open."""
 
 import signal
 import time

@@ -1,6 +1,6 @@
 """A tiny scripted MariaDB client for byte-level integration tests.
 
-It speaks just enough of the connection phase (see mariadb-semantics.md section 1)
+It speaks just enough of the connection phase (MariaDB's sql/sql_acl.cc and sql/protocol.cc)
 to drive the proxy the way real clients and scanners do: read packets, parse the
 greeting and ERR packets, send an SSLRequest (also before the greeting has been
 read), upgrade the socket with Python's ``ssl`` module, send a HandshakeResponse41
