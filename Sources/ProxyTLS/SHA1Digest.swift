@@ -4,12 +4,6 @@ import COpenSSL
 public enum SHA1Digest {
     /// The 20-byte digest of `bytes`.
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 20)
-        var length: UInt32 = 0
-        let ok = bytes.withUnsafeBytes { input in
-            EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha1(), nil)
-        }
-        precondition(ok == 1 && length == 20, "EVP_Digest(SHA-1) failed")
-        return digest
+        SHA256Digest.evpDigest(bytes, EVP_sha1(), length: 20)
     }
 }

@@ -4,12 +4,17 @@ import COpenSSL
 public enum SHA256Digest {
     /// The 32-byte digest of `bytes`.
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 32)
+        evpDigest(bytes, EVP_sha256(), length: 32)
+    }
+
+    /// `EVP_Digest` with `md`, whose digest is `length` bytes (shared with ``SHA1Digest``).
+    static func evpDigest(_ bytes: [UInt8], _ md: OpaquePointer?, length expected: Int) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: expected)
         var length: UInt32 = 0
         let ok = bytes.withUnsafeBytes { input in
-            EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha256(), nil)
+            EVP_Digest(input.baseAddress, input.count, &digest, &length, md, nil)
         }
-        precondition(ok == 1 && length == 32, "EVP_Digest(SHA-256) failed")
+        precondition(ok == 1 && Int(length) == expected, "EVP_Digest failed")
         return digest
     }
 

@@ -47,18 +47,7 @@ def login(c: wire.Connection, *, tls, attrs: dict[str, str] | None = None) -> No
 
 def session_attrs(port: int, *, tls, attrs: dict[str, str] | None = None) -> list[tuple[str, str]]:
     with wire.Connection.tcp("127.0.0.1", port) as c:
-        c.read_greeting()
-        seq = 1
-        if tls is not None:
-            # MariaDB takes the capabilities from the SSLRequest (the response's are ignored).
-            c.send_ssl_request(wire.DEFAULT_CLIENT_CAPS | wire.CLIENT_CONNECT_ATTRS, seq=1)
-            c.start_tls(tls)
-            seq = 2
-        c.send_handshake_response("app", "app-pass", seq=seq,
-                                  caps=(c.caps or wire.DEFAULT_CLIENT_CAPS) | wire.CLIENT_CONNECT_ATTRS
-                                  | (wire.CLIENT_SSL if tls is not None else 0),
-                                  attrs={"_client_name": "wire.py", **(attrs or {})})
-        c.read_auth_result("app-pass")
+        login(c, tls=tls, attrs=attrs)
         return [(name, value) for name, value in c.query(ATTRS_SQL)]
 
 
