@@ -67,6 +67,7 @@ class Bench(BenchEnvironment, LoadRuns, BenchParts, BenchReport, BenchDocument):
         self.results["machine"]["loadavg_at_end"] = os.getloadavg()
         self.results["started_at"] = self.started_at.isoformat()
         (self.dir / "results.json").write_text(json.dumps(self.results, indent=2) + "\n")
+        table = table + "\n\n" + self.cpu_tables()
         (self.dir / "table.md").write_text(table + "\n")
         print(table)
         print(f"\n{elapsed / 60:.1f} minutes; raw results in {self.dir}/results.json")
