@@ -14,7 +14,7 @@ Starts, all under BENCH_DIR (scripts/bench/run.sh installs the packages first):
     TLS on both legs, the backend's sessions resumed;
   * "haproxy": HAProxy in TCP mode in front of "plain" (a plaintext hop: it cannot do MariaDB's
     in-band TLS upgrade);
-  * the lean load client (Benchmarks/LoadClient/mariadb-tls-load.c), compiled with cc.
+  * the lean load client (Benchmarks/LoadClient/*.c), compiled with cc.
 
 Parts (BENCH_PARTS, default "P1 P2 P3 P4"; parts.py); the targets alternate within every round and
 each part runs BENCH_ROUNDS rounds, reported as medians against the goals in targets.py. Prints one

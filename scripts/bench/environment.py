@@ -119,12 +119,13 @@ GRANT ALL ON sbtest.* TO '{BENCH_USER}'@'%';""")
         if prebuilt:
             self.load = Path(prebuilt)
             return
-        src = ROOT / "Benchmarks/LoadClient/mariadb-tls-load.c"
-        if not src.exists():
-            die(f"{src} is missing (the lean load client for P2-P4); run BENCH_PARTS=P1 without it")
+        sources = [ROOT / "Benchmarks/LoadClient" / name for name in ("mariadb-tls-load.c", "connection.c", "modes.c")]
+        missing = [str(src) for src in sources if not src.exists()]
+        if missing:
+            die(f"{', '.join(missing)} missing (the lean load client for P2-P4); run BENCH_PARTS=P1 without it")
         self.load = self.dir / "mariadb-tls-load"
-        run(["cc", "-O2", "-Wall", "-Wextra", "-o", str(self.load), str(src), "-lssl", "-lcrypto", "-lpthread"],
-            timeout=300)
+        run(["cc", "-O2", "-Wall", "-Wextra", "-o", str(self.load)] + [str(src) for src in sources]
+            + ["-lssl", "-lcrypto", "-lpthread"], timeout=300)
 
     def check_tls(self):
         """Both TLS targets negotiate TLS (openssl s_client -starttls mysql) and refuse plaintext logins."""
