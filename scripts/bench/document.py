@@ -52,6 +52,21 @@ class BenchDocument:
                 f"the slower proxy), which leaves the proxy {budget - others:.1f} µs; it spent {proxy['relay']:.1f} "
                 f"({relay['relay']:.1f} as a plaintext relay, HAProxy {haproxy['relay']:.1f}). Path ratio HAProxy ÷ "
                 f"proxy: {ratio(haproxy['path'], proxy['path']):.2f} (the qps ratio when the CPUs are saturated).\n")
+        p3 = cpu.get("P3", {})
+        if all(p3.get(t) for t in ("proxy", "native")):
+            proxy, native = p3["proxy"], p3["native"]
+            budget = native["path"] / Goals.P3_FULL_VS_NATIVE
+            left = budget - native["client"] - proxy["server"]
+            plain_relay = p3.get("proxy_plain", {}).get("relay")
+            haproxy = p3.get("haproxy", {}).get("relay")
+            out.append(
+                f"P3 budget: native's path costs {native['path']:,.0f} µs per full login, so at "
+                f"{Goals.P3_FULL_VS_NATIVE}× its logins/s the proxy's path may cost {budget:,.0f} µs. The client "
+                f"takes {native['client']:,.0f} (as against native; {proxy['client']:,.0f} against the proxy) and the "
+                f"backend mariadbd {proxy['server']:,.0f}, which leaves the proxy {left:,.0f} µs; it spent "
+                f"{proxy['relay']:,.0f}"
+                + (f" (as a plaintext relay {plain_relay:,.0f}, HAProxy {haproxy:,.0f})" if plain_relay and haproxy else "")
+                + f". Path ratio native ÷ proxy: {ratio(native['path'], proxy['path']):.2f}.\n")
         return "\n".join(out)
 
     @staticmethod
