@@ -86,8 +86,8 @@ class BenchDocument:
                 elif part == "P2":
                     vals = ", ".join(f"{x['mb_per_sec']:.1f}" for x in runs) + " MB/s"
                 elif part == "P3":
-                    vals = ", ".join(f"{x['logins_per_sec']:.0f} (r{x.get('resumed', 0)}, e{x.get('errors', 0)})"
-                                     for x in runs) + " logins/s"
+                    vals = ", ".join(f"{x['logins_per_sec']:.0f} (r{x.get('resumed', 0)}, e{x.get('errors', 0)}, "
+                                     f"{self.relay_cpu_text(x.get('cpu_us_per_login'))})" for x in runs) + " logins/s"
                 else:
                     vals = "; ".join(f"{x['count']}: {x.get('rss_before_kib')}→{x.get('rss_after_kib', '?')} KiB, "
                                      f"{x.get('kib_per_conn', '?')} KiB/conn, opened in {x['open_seconds']} s, "
@@ -122,7 +122,7 @@ Versions:
 - {m['proxy']}, commit {m['commit']}
 
 Raw numbers per round, in the order run (P1: qps / p95 / CPU µs per query of the relay, or of
-mariadbd without one; P3: r = resumed logins, e = errors):
+mariadbd without one; P3: r = resumed logins, e = errors, then the same CPU per login):
 
 {self.raw_compact()}
 <!-- bench:end -->"""
