@@ -79,6 +79,8 @@ class LoadRuns:
         result = json.loads(lines[-1])
         if mode == "connect":
             result["cpu_us_per_login"] = self.cpu_per_unit(before, after, result.get("logins", 0))
+        elif mode == "bulk":
+            result["cpu_us_per_mb"] = self.cpu_per_unit(before, after, result.get("bytes", 0) / 1e6)
         return result
 
     # ---- TLS witnesses: a TLS target's run really was TLS

@@ -59,7 +59,6 @@ class Goals:
 
     P1_VS_HAPROXY = 0.9   # point selects: proxy with TLS vs HAProxy's plaintext relay (1.0 is the aim)
     P1_AIM = 1.0
-    P2_VS_HAPROXY = 0.9   # bulk MB/s: no worse than today (1.02× HAProxy, 1.40× native), within the noise
-    P2_VS_NATIVE = 1.0
+    P2_VS_NATIVE = 1.2    # bulk MB/s: no worse than the run of 2026-11-26 (1.40× native), within the noise
     P3_FULL_VS_NATIVE = 0.9   # full-handshake logins/s vs native TLS MariaDB
     P4_MAX_KIB = 30.0     # RSS growth per idle TLS connection: no worse than today (29 KiB)
