@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import string
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -417,29 +416,3 @@ def current_user_to_account(current_user: str) -> str:
     """`u@h` (CURRENT_USER()) -> `'u'@'h'`."""
     user, _, host = current_user.rpartition("@")
     return f"'{user}'@'{host}'"
-
-
-# ---------------------------------------------------------------------------
-# Starting the two private servers (scripts/start-backend.sh, concurrently)
-# ---------------------------------------------------------------------------
-def start_server_async(scripts: Path, d: Path, extra_opts: list[str]) -> subprocess.Popen:
-    env = helpers.clean_env()
-    env["BACKEND_EXTRA_OPTS"] = " ".join(extra_opts)
-    # Started side by side: each needs its own tmpdir (a starting mariadbd deletes /tmp/#sql*).
-    env["BACKEND_TMPDIR"] = str(d / "tmp")
-    return subprocess.Popen(["bash", str(scripts / "start-backend.sh"), str(d), str(helpers.free_port())],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
-
-
-def finish_server(p: subprocess.Popen, d: Path, timeout: float = 240) -> dict[str, str]:
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
-        raise AssertionError(f"start-backend.sh {d} did not finish within {timeout}s:\n{out}\n{err}")
-    if p.returncode != 0:
-        log = (d / "error.log").read_text(errors="replace")[-4000:] if (d / "error.log").exists() else ""
-        raise AssertionError(f"start-backend.sh {d} failed (rc={p.returncode}):\n{out}\n{err}\n{log}")
-    return helpers.backend_facts(out)

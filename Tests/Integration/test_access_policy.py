@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import backends
 import helpers
 import policy
 import wire
@@ -172,7 +173,7 @@ def test_refused_logins_reach_the_backend_only_to_be_quit(policy_proxy_pool, pol
     refused for its REQUIRE opens a backend session that ends with COM_QUIT before any command."""
     tcp, sock = policy_proxy_pool.endpoints().values()
     denied_before = policy_servers.plain_status("Access_denied_errors")
-    log = helpers.GeneralLog(policy_servers.general_log)
+    log = backends.GeneralLog(policy_servers.general_log)
 
     # Refused by the proxy: over TCP (TLS, no certificate, REQUIRE X509) and the socket (plain, REQUIRE SSL).
     assert policy.run_client(tcp, "tcp", VARIANT["tls"], "r_x509", certs.dir) == denied("r_x509", "tcp")
@@ -266,7 +267,7 @@ def test_strict_accounts(policy_proxies, policy_proxy_pool, policy_servers, cert
     assert policy_servers.plain_status("Access_denied_errors") == denied_before + 1
     line = strict.wait_for_log(re.compile(r"connection closed .*\buser=stranger\b"))[0]
     assert policy.log_fields(line).get("outcome", "").startswith("refused: 1045 "), line
-    log = helpers.GeneralLog(policy_servers.general_log)
+    log = backends.GeneralLog(policy_servers.general_log)
 
     # The same for COM_CHANGE_USER: refused under strict_accounts=ON, relayed when OFF.
     for endpoint, expected in ((ep, "r_none@%"), (default["tcp"], "stranger@%")):
@@ -285,7 +286,7 @@ def test_mentioned_user_without_a_matching_host_row_is_refused(policy_proxy_pool
     """The file has only 'x'@'10.9.9.9'; the backend has 'x'@'%' and would let the proxy in."""
     direct = policy.Endpoint(policy_servers.plain.port, policy_servers.plain.socket)
     assert policy.run_client(direct, "tcp", VARIANT["plain"], "x", certs.dir) == ok("x@%")
-    log = helpers.GeneralLog(policy_servers.general_log)
+    log = backends.GeneralLog(policy_servers.general_log)
     eps = policy_proxy_pool.endpoints()
     tcp_proxy = policy_proxy_pool.pair()[0]
     start = len(tcp_proxy.log_lines())

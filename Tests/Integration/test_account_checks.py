@@ -23,11 +23,10 @@ from pathlib import Path
 
 import pytest
 
-import helpers
-import hostile_support
+import backends
+import metrics
 import policy
 import wire
-from policy import VARIANT
 
 RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
 
@@ -71,12 +70,12 @@ def test_require_is_checked_after_the_password(policy_proxy_pool, policy_servers
         assert _login_error(ref, "r_x509", password, tls) == want, "reference"
 
     denied_before = policy_servers.plain_status("Access_denied_errors")
-    log = helpers.GeneralLog(policy_servers.general_log)
+    log = backends.GeneralLog(policy_servers.general_log)
     assert _login_error(port, "r_x509", "wrong", tls) == want
     _wait_for(lambda: policy_servers.plain_status("Access_denied_errors") == denied_before + 1,
               what="the backend to count the wrong password")
 
-    log = helpers.GeneralLog(policy_servers.general_log)
+    log = backends.GeneralLog(policy_servers.general_log)
     assert _login_error(port, "r_x509", policy.PASSWORDS["r_x509"], tls) == want
     # The backend accepted the password (no new access-denied error), and the session it opened
     # for r_x509 ended with the proxy's COM_QUIT, before any command.
@@ -167,7 +166,7 @@ def test_a_flood_of_refused_changes_that_is_never_read_stays_small(policy_proxie
     proxy = policy_proxies.start()
     c = wire.Connection.tcp("127.0.0.1", proxy.port, timeout=15)
     c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
-    rss_before = hostile_support.proc_rss_kib(proxy.pid)
+    rss_before = metrics.proc_rss_kib(proxy.pid)
     lines_before = len(proxy.log_lines())
     # 5 bytes each: header + COM_CHANGE_USER with nothing after it (malformed).
     chunk = (b"\x01\x00\x00\x00\x11") * 20000
@@ -181,7 +180,7 @@ def test_a_flood_of_refused_changes_that_is_never_read_stays_small(policy_proxie
             continue  # the proxy stopped reading: keep pushing until the deadline
         except OSError:
             break  # closed after the fourth refusal
-    rss_after = hostile_support.proc_rss_kib(proxy.pid)
+    rss_after = metrics.proc_rss_kib(proxy.pid)
     assert rss_after - rss_before < 20 * 1024, f"RSS grew from {rss_before} to {rss_after} KiB after {sent} bytes"
     refused = [l for l in proxy.log_lines()[lines_before:] if "COM_CHANGE_USER refused" in l]
     assert 1 <= len(refused) <= 4, refused
@@ -204,12 +203,7 @@ def test_commands_behind_a_refused_change_still_run_when_the_client_half_closes(
         c.sock.shutdown(socket.SHUT_WR)
         first = c.read_packet()
         assert first.is_err and wire.ErrPacket.parse(first).code == 1045, first
-        rest = b""
-        try:
-            while True:
-                rest += c.read_packet().payload
-        except (wire.ConnectionClosed, OSError):
-            pass
+        _, rest = c.wait_closed(timeout=15)  # what came before the proxy closed
         assert b"42" in rest, f"the query behind the refused change got no result: {rest!r}"
 
 

@@ -28,8 +28,10 @@ from pathlib import Path
 
 import pytest
 
+import backends
 import helpers
-import hostile_support as hs
+import option_files
+import processes
 import wire
 from helpers import REPO_ROOT
 
@@ -58,9 +60,9 @@ def public_dir() -> Path:
 @pytest.fixture(scope="module")
 def pp_backend(prerequisites, public_dir):
     """A mariadbd that accepts PROXY headers from the proxy (TCP from 127.0.0.1, and its socket)."""
-    b = hs.PrivateBackend.start(
+    b = backends.Backend.start(
         public_dir / "backend",
-        extra_opts="--skip-name-resolve --proxy-protocol-networks=127.0.0.1,localhost")
+        extra_opts=["--skip-name-resolve", "--proxy-protocol-networks=127.0.0.1,localhost"])
     try:
         b.sql("CREATE USER 'x'@'127.0.0.2' IDENTIFIED BY 'x-pass'")
         yield b
@@ -97,36 +99,32 @@ def mysql_run_backend(prerequisites, public_dir) -> str:
     for sub in (d, d / "tmp"):
         sub.mkdir(mode=0o755)
         os.chown(sub, entry.pw_uid, entry.pw_gid)
-    sock, log = d / "mysqld.sock", d / "error.log"
+    sock = d / "mysqld.sock"
     r = helpers.run([helpers.which("mariadb-install-db"), "--no-defaults", f"--datadir={d / 'data'}",
                      f"--user={SOCKET_OWNER}", f"--tmpdir={d / 'tmp'}", "--auth-root-authentication-method=socket",
                      "--skip-test-db"], timeout=120)
     assert r.returncode == 0, r.output
-    server = subprocess.Popen(
+    # Without --log-error mariadbd logs to stderr, where its "ready for connections" line is read.
+    server = processes.LoggedProcess(
         [helpers.which("mariadbd"), "--no-defaults", "--skip-ssl", "--skip-networking", f"--user={SOCKET_OWNER}",
-         f"--datadir={d / 'data'}", f"--socket={sock}", f"--pid-file={d / 'mysqld.pid'}", f"--log-error={log}",
+         f"--datadir={d / 'data'}", f"--socket={sock}", f"--pid-file={d / 'mysqld.pid'}",
          f"--tmpdir={d / 'tmp'}", "--innodb-buffer-pool-size=32M", "--skip-log-bin"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        workdir=d, name="mariadbd", socket_path=str(sock))
     try:
-        # Readiness is the error log's line (scripts/lib.sh wait_for_line follows the file).
-        wait = helpers.run(["bash", "-c", f'source {REPO_ROOT / "scripts" / "lib.sh"}; '
-                            f'wait_for_line {log} {server.pid} "ready for connections" 120'], timeout=130)
-        assert wait.returncode == 0, log.read_text(errors="replace")[-3000:]
+        server.wait_ready(timeout=120)
         yield str(sock)
     finally:
-        server.terminate()
         try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
+            server.stop(timeout=60)
+        finally:
             server.kill()
-            server.wait(timeout=10)
 
 
-def tcp_backend(b: helpers.Backend) -> dict[str, object]:
+def tcp_backend(b: backends.Backend) -> dict[str, object]:
     return {"backend_host": "127.0.0.1", "backend_port": b.port, "backend_socket": None}
 
 
-def socket_backend(b: helpers.Backend, user: str | None = UNPRIVILEGED) -> dict[str, object]:
+def socket_backend(b: backends.Backend, user: str | None = UNPRIVILEGED) -> dict[str, object]:
     return {"backend_host": None, "backend_port": None, "backend_socket": b.socket, "user": user}
 
 
@@ -144,7 +142,7 @@ class owned_by:
         os.chown(self.path, self.saved, -1)
 
 
-def sql_user(p: helpers.ProxyProcess, certs, *, source: str = "127.0.0.1", unix: bool = False,
+def sql_user(p: processes.LoggedProcess, certs, *, source: str = "127.0.0.1", unix: bool = False,
              user: str = "x", password: str = "x-pass") -> helpers.Run:
     """SELECT USER() through the proxy: over TLS from the loopback address `source` (the scripted
     client binds it; the mariadb CLI cannot), or with the CLI over the proxy's unix socket."""
@@ -175,7 +173,7 @@ def assert_denied(r: helpers.Run, user: str, host: str) -> None:
     assert f"ERROR 1045 (28000): Access denied for user '{user}'@'{host}'" in r.stderr, r.stderr
 
 
-def reload(p: helpers.ProxyProcess, *, expect_success: bool) -> list[str]:
+def reload(p: processes.LoggedProcess, *, expect_success: bool) -> list[str]:
     """SIGHUP; waits for this reload's outcome and returns the lines logged since."""
     mark = len(p.log_lines())
     p.signal(signal.SIGHUP)
@@ -320,11 +318,9 @@ def test_reload_into_the_socket_owners_identity_is_refused_then_allowed(proxies,
     d = public_dir / "reload"
     d.mkdir(mode=0o755)
     options = {**proxies.default_options(d), **public_tls, **tcp_backend(pp_backend), "user": UNPRIVILEGED}
-    cfg = helpers.write_option_file(d / "proxy.cnf", {k: v for k, v in options.items() if v is not None})
+    cfg = option_files.write_option_file(d / "proxy.cnf", {k: v for k, v in options.items() if v is not None})
     os.chmod(cfg, 0o644)
-    p = helpers.ProxyProcess(proxies.binary, cfg, d, port=int(options["port"]), socket_path=str(options["socket"]))
-    proxies.started.append(p)
-    p.wait_ready()
+    p = proxies.launch(cfg)
     assert_user(sql_user(p, certs, user="app", password="app-pass"), "app@127.0.0.1")
 
     text = cfg.read_text()

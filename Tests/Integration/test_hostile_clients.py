@@ -13,12 +13,14 @@ import socket
 import ssl
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
+import backends
 import helpers
 import hostile_support as hs
+import metrics
+import raw_sockets
 import wire
 from helpers import mariadb, s_client, s_client_cipher
 
@@ -30,7 +32,8 @@ def own_backend(prerequisites, tmp_path_factory):
     d = tmp_path_factory.mktemp("hb") / "be"
     # connect_timeout: clients held in their login for longer than mariadbd's default (10 s) keep
     # their backend connection, so what ends them is the proxy's own limit under test.
-    b = hs.PrivateBackend.start(d, extra_opts="--max-connections=3000 --max-connect-errors=1000000 --connect-timeout=120")
+    b = backends.Backend.start(d, extra_opts=["--max-connections=3000", "--max-connect-errors=1000000",
+                                                  "--connect-timeout=120"])
     try:
         yield b
     finally:
@@ -65,9 +68,9 @@ def local_port(c: wire.Connection) -> int:
 
 def expect_bad_handshake(data: bytes, *, seq: int | None = 2) -> wire.ErrPacket:
     """`data` is (optionally) TLS alert records, then exactly one MariaDB ERR 1043 in plaintext."""
-    records, rest = hs.split_tls_records(data)
+    records, rest = raw_sockets.split_tls_records(data)
     assert all(r.content_type == 21 for r in records), f"non-alert TLS records before the ERR: {records}"
-    packets = hs.split_packets(rest)
+    packets = raw_sockets.split_packets(rest)
     assert len(packets) == 1 and packets[0].is_err, f"expected one plaintext ERR packet, got {rest!r}"
     err = wire.ErrPacket.parse(packets[0])
     assert (err.code, err.sqlstate, err.message) == (1043, "08S01", "Bad handshake"), err
@@ -101,13 +104,13 @@ def test_silent_and_stalled_clients_are_dropped_at_connect_timeout(hostile_proxy
         assert time.monotonic() - t0 < timeout, "the CLI login was too slow to overlap with the stalled clients"
 
         for name, c in stalled.items():
-            ending = hs.read_until_closed(c.sock, timeout=timeout + 8)
+            ending = raw_sockets.read_until_closed(c.sock, timeout=timeout + 8)
             elapsed = time.monotonic() - t0
             assert ending.how in ("eof", "reset"), f"{name}: still open {elapsed:.1f}s after connecting"
             assert elapsed >= timeout - 0.5, f"{name}: closed after {elapsed:.2f}s, before connect_timeout={timeout}"
             if name == "silent":
                 # The greeting, then nothing more: MariaDB sends no ERR on a login timeout either.
-                packets = hs.split_packets(ending.data)
+                packets = raw_sockets.split_packets(ending.data)
                 assert len(packets) == 1 and packets[0].payload[:1] == b"\x0a", ending.data[:80]
             elif name == "mid-TLS":
                 assert ending.data == b"", f"{name}: unexpected bytes {ending.data[:40]!r}"
@@ -131,7 +134,7 @@ def test_16mb_handshake_packet_is_refused_with_1043(hostile_proxy, certs):
     with hs.connect_and_greet(p.port) as c:
         # Header: length 0xFFFFFF (a 16 MB packet that continues), seq 1; then the start of the data.
         c.send_raw(b"\xff\xff\xff\x01" + b"\x00" * 65536)
-        ending = hs.read_until_closed(c.sock, timeout=5)
+        ending = raw_sockets.read_until_closed(c.sock, timeout=5)
         assert ending.how in ("eof", "reset"), "connection still open after a 16 MB login packet header"
         assert ending.seconds < 3, f"took {ending.seconds:.1f}s: the proxy waited for the data"
         expect_bad_handshake(ending.data, seq=None)
@@ -150,7 +153,7 @@ def test_16mb_handshake_packet_is_refused_with_1043(hostile_proxy, certs):
                 sent += len(chunk)
         except OSError as e:  # reset or broken pipe once the proxy has closed
             err = e
-        ending = hs.read_until_closed(c.sock, timeout=5)
+        ending = raw_sockets.read_until_closed(c.sock, timeout=5)
         assert err is not None or ending.how in ("eof", "reset"), "proxy accepted 16 MB of login data"
         assert time.monotonic() - t0 < 5
         outcome = outcome_for(p, local_port(c))
@@ -163,7 +166,7 @@ def test_more_than_1mib_buffered_during_login_is_refused_with_1043(hostile_proxy
     with hs.connect_and_greet(p.port) as c:
         # A 2 MiB packet (legal framing, but no login packet is that large).
         c.send_raw(b"\x00\x00\x20\x01" + b"\x00" * ((1 << 20) + 4096))
-        ending = hs.read_until_closed(c.sock, timeout=5)
+        ending = raw_sockets.read_until_closed(c.sock, timeout=5)
         assert ending.how in ("eof", "reset"), "still open after 1 MiB of login data"
         expect_bad_handshake(ending.data, seq=None)
         outcome = outcome_for(p, local_port(c))
@@ -178,7 +181,7 @@ def test_oversized_login_packet_err_answers_with_the_next_sequence_id(hostile_pr
     p = hostile_proxy()
     with hs.connect_and_greet(p.port) as c:
         c.send_raw(header + b"\x00" * ((1 << 20) + 4096 if header[2] == 0x20 else 4096))
-        ending = hs.read_until_closed(c.sock, timeout=5)
+        ending = raw_sockets.read_until_closed(c.sock, timeout=5)
     expect_bad_handshake(ending.data, seq=2)
 
 
@@ -187,7 +190,7 @@ def test_malformed_handshake_response_err_at_seq_2(hostile_proxy):
     p = hostile_proxy()
     with hs.connect_and_greet(p.port) as c:
         c.send_raw(b"\x05\x00\x00\x01" + b"\x00" * 5)
-        ending = hs.read_until_closed(c.sock, timeout=5)
+        ending = raw_sockets.read_until_closed(c.sock, timeout=5)
         assert ending.how in ("eof", "reset")
         expect_bad_handshake(ending.data, seq=2)
         assert outcome_for(p, local_port(c)).startswith("refused: 1043 bad handshake: malformed HandshakeResponse")
@@ -206,7 +209,7 @@ def test_garbage_instead_of_tls_gets_alert_and_1043(hostile_proxy, certs, garbag
     with hs.connect_and_greet(p.port) as c:
         c.send_ssl_request()
         c.send_raw(garbage)
-        ending = hs.read_until_closed(c.sock, timeout=5)
+        ending = raw_sockets.read_until_closed(c.sock, timeout=5)
         assert ending.how in ("eof", "reset"), "still open after garbage instead of a ClientHello"
         expect_bad_handshake(ending.data, seq=2)
         outcome = outcome_for(p, local_port(c))
@@ -222,9 +225,9 @@ def test_old_tls_client_hello_gets_protocol_version_alert_then_1043(hostile_prox
     with hs.connect_and_greet(p.port) as c:
         c.send_ssl_request()
         c.send_raw(hello)
-        ending = hs.read_until_closed(c.sock, timeout=5)
+        ending = raw_sockets.read_until_closed(c.sock, timeout=5)
         assert ending.how in ("eof", "reset")
-        records, _ = hs.split_tls_records(ending.data)
+        records, _ = raw_sockets.split_tls_records(ending.data)
         assert records and records[0].content_type == 21, f"no TLS alert first: {ending.data[:40]!r}"
         assert records[0].body == bytes([2, 70]), f"expected fatal protocol_version, got {records[0].body!r}"
         expect_bad_handshake(ending.data, seq=2)
@@ -274,8 +277,8 @@ def test_weak_cipher_only_client_is_refused_by_default(hostile_proxy, certs, nam
     with hs.connect_and_greet(p.port) as c:
         c.send_ssl_request()
         c.send_raw(hello)
-        ending = hs.read_until_closed(c.sock, timeout=5)
-        records, _ = hs.split_tls_records(ending.data)
+        ending = raw_sockets.read_until_closed(c.sock, timeout=5)
+        records, _ = raw_sockets.split_tls_records(ending.data)
         assert records and records[0].content_type == 21 and records[0].body[0] == 2, ending.data[:40]
         expect_bad_handshake(ending.data, seq=2)
     cli_login_ok(p, certs)
@@ -347,11 +350,11 @@ def test_clients_closing_right_after_connecting_are_logged_and_freed(hostile_pro
     warm, n = 300, 3000
     burst(warm)
     settle(warm)
-    rss_before = hs.proc_rss_kib(p.pid)
+    rss_before = metrics.proc_rss_kib(p.pid)
     logged_before = len(p.closed_lines())
     burst(n)
     logged = settle(logged_before + n) - logged_before
-    rss_after = hs.proc_rss_kib(p.pid)
+    rss_after = metrics.proc_rss_kib(p.pid)
     growth_kib = rss_after - rss_before
     facts = (f"{n} connect+close: {logged} 'connection closed' lines; RSS {rss_before} -> {rss_after} KiB "
              f"({growth_kib * 1024 // n} bytes per connection)")
@@ -365,10 +368,6 @@ def test_clients_closing_right_after_connecting_are_logged_and_freed(hostile_pro
 # ---------------------------------------------------------------------------
 # A thousand silent connections
 # ---------------------------------------------------------------------------
-def proxy_fd_count(pid: int) -> int:
-    return len(list(Path(f"/proc/{pid}/fd").iterdir()))
-
-
 def test_thousand_silent_connections_are_cut_while_logins_succeed(hostile_proxy, certs):
     # Under a sanitizer a TLS login takes seconds while the crowd is served: a longer cut-off keeps
     # the crowd open during the logins, which is what this test is about.
@@ -376,7 +375,7 @@ def test_thousand_silent_connections_are_cut_while_logins_succeed(hostile_proxy,
     hs.raise_nofile(n + 1000)
     p = hostile_proxy({"max_connections": 2000, "connect_timeout": timeout})
     cli_login_ok(p, certs)
-    fds_before = proxy_fd_count(p.pid)
+    fds_before = metrics.proc_fd_count(p.pid)
     start_index = len(p.log_lines())
 
     crowd = hs.SilentCrowd(p.port)
@@ -430,8 +429,8 @@ def test_thousand_silent_connections_are_cut_while_logins_succeed(hostile_proxy,
 
     # Everything is released: the proxy's descriptors go back to where they were.
     deadline = time.monotonic() + 10
-    while proxy_fd_count(p.pid) > fds_before + 2:
-        assert time.monotonic() < deadline, f"proxy fds {proxy_fd_count(p.pid)} > {fds_before} + 2 after the crowd left"
+    while metrics.proc_fd_count(p.pid) > fds_before + 2:
+        assert time.monotonic() < deadline, f"proxy fds {metrics.proc_fd_count(p.pid)} > {fds_before} + 2 after the crowd left"
         time.sleep(0.1)
     cli_login_ok(p, certs)
 
@@ -489,7 +488,7 @@ def test_max_handshakes_stalled_handshakes_hold_no_slot_and_are_dropped_at_the_d
 
         # The stallers are dropped at the handshake deadline, counted from their ClientHello.
         for s in (a, b):
-            ending = hs.read_until_closed(s.sock, 10)
+            ending = raw_sockets.read_until_closed(s.sock, 10)
             assert ending.how in ("eof", "reset"), ending
             outcome = outcome_for(p, local_port(s))
             assert outcome == f"refused: TLS handshake failed: not finished within {deadline}s of the ClientHello", outcome
@@ -543,13 +542,6 @@ def test_stalled_handshakes_beyond_max_handshakes_do_not_delay_tls_logins(hostil
     p.wait_for_log("not finished within 5s of the ClientHello", start=start_index, timeout=10)
 
 
-def proxy_nofile_limit(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
-        if line.startswith("Max open files"):
-            return int(line.split()[3])
-    raise AssertionError("no 'Max open files' in /proc/PID/limits")
-
-
 def test_a_thousand_stalled_tls_clients_do_not_delay_logins(hostile_proxy, certs):
     """1,000 clients send an SSLRequest and stall, 100 more stall inside their ClientHello: none of
     them holds a max_handshakes slot, so TLS logins over TCP and logins over the unix socket go on."""
@@ -559,11 +551,11 @@ def test_a_thousand_stalled_tls_clients_do_not_delay_logins(hostile_proxy, certs
     # max_connections is a limit of its own: high enough for the crowd and the logins.
     p = hostile_proxy({"max_connections": total + 100, "connect_timeout": 60})
     # Two descriptors per connection (client and backend), plus the proxy's own.
-    assert proxy_nofile_limit(p.pid) >= 2 * total + 200, proxy_nofile_limit(p.pid)
+    assert metrics.proc_nofile_limit(p.pid) >= 2 * total + 200, metrics.proc_nofile_limit(p.pid)
     cli_login_ok(p, certs)
 
     hello = hs.client_hello(minimum=ssl.TLSVersion.TLSv1_2, maximum=ssl.TLSVersion.TLSv1_3, ciphers="DEFAULT")
-    ssl_request = hs.frame(wire.ssl_request_payload(wire.DEFAULT_CLIENT_CAPS), 1)
+    ssl_request = wire.frame(wire.ssl_request_payload(wire.DEFAULT_CLIENT_CAPS), 1)
     stallers: list[socket.socket] = []
     try:
         for i in range(total):
@@ -577,7 +569,7 @@ def test_a_thousand_stalled_tls_clients_do_not_delay_logins(hostile_proxy, certs
             s.settimeout(max(0.1, deadline - time.monotonic()))
             head = s.recv(4)
             assert len(head) == 4, "a staller was closed instead of greeted"
-        open_connections = proxy_fd_count(p.pid)
+        open_connections = metrics.proc_fd_count(p.pid)
         assert open_connections >= 2 * total, f"proxy has {open_connections} descriptors for {total} stallers"
 
         t0 = time.monotonic()
@@ -593,7 +585,7 @@ def test_a_thousand_stalled_tls_clients_do_not_delay_logins(hostile_proxy, certs
         assert socket_login < limit, f"unix-socket login took {socket_login:.2f}s with {total} stallers"
         # The stallers are still there: they were not dropped to make room.
         assert all(s.fileno() >= 0 for s in stallers)
-        assert proxy_fd_count(p.pid) >= 2 * total
+        assert metrics.proc_fd_count(p.pid) >= 2 * total
     finally:
         for s in stallers:
             s.close()

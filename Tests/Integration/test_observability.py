@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 
 import helpers
+import metrics
+import option_files
 import policy
-import systemd_support as sd
+import processes
 import wire
 
 RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
@@ -48,7 +50,7 @@ def set_options(config: Path, **options: object) -> None:
     """Rewrite `key=value` lines of an option file in place (appending keys it lacks)."""
     lines = config.read_text().splitlines()
     for key, val in options.items():
-        new = f"{key}={helpers.render_value(val)}"
+        new = f"{key}={option_files.render_value(val)}"
         for i, line in enumerate(lines):
             if line.partition("=")[0].strip() == key:
                 lines[i] = new
@@ -58,7 +60,7 @@ def set_options(config: Path, **options: object) -> None:
     config.write_text("\n".join(lines) + "\n")
 
 
-def reload(p: helpers.ProxyProcess, **options: object) -> None:
+def reload(p: processes.LoggedProcess, **options: object) -> None:
     """Change options in the proxy's option file and SIGHUP it; waits for a successful reload."""
     set_options(p.config, **options)
     mark = len(p.log_lines())
@@ -73,10 +75,10 @@ def wait_metric(address: str, series: str, at_least: float, *, timeout: float = 
 
     def reached() -> bool:
         nonlocal last
-        last = sd.fetch_metrics(address)
+        last = metrics.fetch_metrics(address)
         return samples(last).get(series, 0) >= at_least
 
-    sd.wait_until(reached, timeout=timeout, what=f"{series} >= {at_least}")
+    helpers.wait_until(reached, timeout=timeout, what=f"{series} >= {at_least}")
     return last
 
 
@@ -117,7 +119,7 @@ def connect_and_close(port: int) -> int:
     return local
 
 
-def closed_line_for(p: helpers.ProxyProcess, local_port: int, *, start: int = 0) -> str:
+def closed_line_for(p: processes.LoggedProcess, local_port: int, *, start: int = 0) -> str:
     return p.wait_for_log(re.compile(rf"connection closed .*client=127\.0\.0\.1:{local_port} "), start=start)[0]
 
 
@@ -126,7 +128,7 @@ def closed_line_for(p: helpers.ProxyProcess, local_port: int, *, start: int = 0)
 # ---------------------------------------------------------------------------
 def test_metrics_after_real_logins_have_help_and_move(start_proxy, certs):
     p, address = metrics_proxy(start_proxy, max_connections=40)
-    first = sd.fetch_metrics(address)
+    first = metrics.fetch_metrics(address)
     assert families_without_help(first) == [], first
     assert value(first, "mariadb_tls_proxy_max_connections") == 40
     assert value(first, "mariadb_tls_proxy_max_handshakes") == 64
@@ -159,7 +161,7 @@ def test_metrics_after_real_logins_have_help_and_move(start_proxy, certs):
 
     # A reload changes the limits gauges; then a backend that is gone turns backend_up to 0.
     reload(p, max_connections=7, max_handshakes=3)
-    text = sd.fetch_metrics(address)
+    text = metrics.fetch_metrics(address)
     assert value(text, "mariadb_tls_proxy_max_connections") == 7
     assert value(text, "mariadb_tls_proxy_max_handshakes") == 3
     assert value(text, 'mariadb_tls_proxy_reloads_total{result="success"}') == 1
@@ -177,12 +179,12 @@ def test_metrics_after_real_logins_have_help_and_move(start_proxy, certs):
 
 def test_a_failed_reload_sets_last_reload_success_to_0(start_proxy):
     p, address = metrics_proxy(start_proxy)
-    before = value(sd.fetch_metrics(address), "mariadb_tls_proxy_last_reload_timestamp_seconds")
+    before = value(metrics.fetch_metrics(address), "mariadb_tls_proxy_last_reload_timestamp_seconds")
     set_options(p.config, max_connections="many")
     mark = len(p.log_lines())
     p.signal(signal.SIGHUP)
     assert "Failed to reload" in p.wait_for_log(RELOAD_DONE_RE, start=mark, timeout=20)[0]
-    text = sd.fetch_metrics(address)
+    text = metrics.fetch_metrics(address)
     assert value(text, "mariadb_tls_proxy_last_reload_success") == 0
     assert value(text, "mariadb_tls_proxy_last_reload_timestamp_seconds") >= before
     assert value(text, 'mariadb_tls_proxy_reloads_total{result="failure"}') == 1

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 import helpers
-from helpers import REPO_ROOT, SCRIPTS
+import option_files
+from helpers import SCRIPTS
 
 PACKAGE = "mariadb-tls-proxy"
 CONFDIR = "/etc/mariadb-tls-proxy"
@@ -290,7 +291,7 @@ def test_binary_runs_with_the_toolchain_hidden(package, certs, tmp_path):
     assert "not found" not in ldd.output and not TOOLCHAIN_LIBRARIES.search(ldd.output), ldd.output
 
     # --check loads the option file, the TLS files and the packaged example accounts file.
-    cfg = helpers.write_option_file(tmp_path / "proxy.cnf", {
+    cfg = option_files.write_option_file(tmp_path / "proxy.cnf", {
         "bind_address": "127.0.0.1",
         "port": helpers.free_port(),
         "backend_host": "127.0.0.1",

@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
+import certificates
 import helpers
-import systemd_support as sd
+import metrics
+import option_files
+import processes
 import wire
 
 RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
@@ -35,17 +38,17 @@ ACCOUNTS_SYNTAX_ERROR = ("-- written by test_reload\n"
 @dataclass
 class Rig:
     """A proxy whose ssl_cert/ssl_key/accounts are this test's files, plus spare certificates."""
-    proxy: helpers.ProxyProcess
+    proxy: processes.LoggedProcess
     dir: Path
     cert: Path          # configured ssl_cert (rewritten in place)
     key: Path           # configured ssl_key
     accounts: Path      # configured accounts
     ca_dir: Path
     ca: str
-    first: sd.CertInfo  # what the proxy started with
+    first: certificates.CertInfo  # what the proxy started with
 
     def new_cert(self, name: str, cn: str, **kw) -> tuple[Path, Path]:
-        return sd.make_server_cert(self.ca_dir, self.dir / "spare", name, cn, **kw)
+        return certificates.make_server_cert(self.ca_dir, self.dir / "spare", name, cn, **kw)
 
     def reload(self, *, expect: str = "success", timeout: float = 20.0) -> list[str]:
         """SIGHUP, wait for this reload's outcome line; returns the log lines logged since."""
@@ -69,17 +72,17 @@ def rig(start_proxy, certs, tmp_path):
         ca_dir = Path(certs.ca).parent
         d = tmp_path / "files"
         d.mkdir(exist_ok=True)
-        src_cert, src_key = sd.make_server_cert(ca_dir, d / "spare", "first", cn)
+        src_cert, src_key = certificates.make_server_cert(ca_dir, d / "spare", "first", cn)
         cert, key = d / "server-cert.pem", d / "server-key.pem"
-        sd.install_cert(src_cert, src_key, cert, key)
+        certificates.install_cert(src_cert, src_key, cert, key)
         accounts = d / "accounts.sql"
         opts: dict[str, object] = {"ssl_cert": cert, "ssl_key": key}
         if accounts_text is not None:
-            sd.write_atomically(accounts, accounts_text)
+            option_files.write_atomically(accounts, accounts_text)
             opts["accounts"] = accounts
         opts.update(overrides)
         p = start_proxy(opts)
-        return Rig(p, d, cert, key, accounts, ca_dir, certs.ca, sd.cert_info(cert))
+        return Rig(p, d, cert, key, accounts, ca_dir, certs.ca, certificates.cert_info(cert))
 
     return make
 
@@ -96,10 +99,10 @@ def plain_session(port: int) -> wire.Connection:
     return c
 
 
-def peer_cert(c: wire.Connection) -> sd.CertInfo:
+def peer_cert(c: wire.Connection) -> certificates.CertInfo:
     der = c.sock.getpeercert(binary_form=True)  # type: ignore[union-attr]
     assert der, "no peer certificate on a TLS session"
-    return sd.cert_info_from_der(der)
+    return certificates.cert_info_from_der(der)
 
 
 def cli_tls(port: int, ca: str, sql: str = "SELECT 1") -> helpers.Run:
@@ -130,7 +133,7 @@ def test_session_opened_before_reload_keeps_running_queries(rig):
         assert old.query("SELECT 1") == [["1"]]
 
         new_cert, new_key = r.new_cert("second", "reload-second")
-        sd.install_cert(new_cert, new_key, r.cert, r.key)
+        certificates.install_cert(new_cert, new_key, r.cert, r.key)
         r.reload()
 
         # The old session: same backend connection, still answering, also a multi-packet result.
@@ -144,7 +147,7 @@ def test_session_opened_before_reload_keeps_running_queries(rig):
         # New sessions get the new certificate.
         new = tls_session(r.proxy.port, r.ca)
         try:
-            assert peer_cert(new).serial == sd.cert_info(new_cert).serial
+            assert peer_cert(new).serial == certificates.cert_info(new_cert).serial
             assert new.query("SELECT 1") == [["1"]]
         finally:
             new.quit()
@@ -161,19 +164,19 @@ def test_session_opened_before_reload_keeps_running_queries(rig):
 # ---------------------------------------------------------------------------
 def test_s_client_sees_new_certificate_after_sighup(rig):
     r = rig()
-    before = sd.served_cert(r.proxy.port)
+    before = certificates.served_cert(r.proxy.port)
     assert (before.subject, before.serial) == (r.first.subject, r.first.serial)
 
     new_cert, new_key = r.new_cert("second", "reload-second")
-    want = sd.cert_info(new_cert)
+    want = certificates.cert_info(new_cert)
     assert want.serial != before.serial and want.subject != before.subject
-    sd.install_cert(new_cert, new_key, r.cert, r.key)
+    certificates.install_cert(new_cert, new_key, r.cert, r.key)
     lines = r.reload()
 
     done = next(l for l in lines if "reload succeeded" in l)
     assert "certificate=" in done and "reload-second" in done, done
     assert "expires=" in done, done
-    after = sd.served_cert(r.proxy.port)
+    after = certificates.served_cert(r.proxy.port)
     assert (after.subject, after.serial) == (want.subject, want.serial)
     # Verifying clients still get in (same CA, SAN 127.0.0.1).
     ok = cli_tls(r.proxy.port, r.ca)
@@ -187,11 +190,11 @@ def test_option_file_tls_settings_apply_on_reload(rig):
     assert helpers.s_client_protocol(helpers.s_client(r.proxy.port, "-tls1_2").stdout) == "TLSv1.2"
     cert, key = r.new_cert("elsewhere", "reload-elsewhere")
     cfg = r.proxy.config
-    sd.set_option(cfg, "ssl_cert", cert)
-    sd.set_option(cfg, "ssl_key", key)
-    sd.set_option(cfg, "tls_version", "TLSv1.3")
+    option_files.set_option(cfg, "ssl_cert", cert)
+    option_files.set_option(cfg, "ssl_key", key)
+    option_files.set_option(cfg, "tls_version", "TLSv1.3")
     r.reload()
-    assert sd.served_cert(r.proxy.port).serial == sd.cert_info(cert).serial
+    assert certificates.served_cert(r.proxy.port).serial == certificates.cert_info(cert).serial
     old_protocol = helpers.s_client(r.proxy.port, "-tls1_2")
     assert helpers.s_client_cipher(old_protocol.stdout) is None, f"TLSv1.2 still accepted:\n{old_protocol.stdout}"
     assert helpers.s_client_protocol(helpers.s_client(r.proxy.port, "-tls1_3").stdout) == "TLSv1.3"
@@ -199,7 +202,7 @@ def test_option_file_tls_settings_apply_on_reload(rig):
 
 
 def test_reloaded_crl_refuses_revoked_client_certificate(rig, certs, tmp_path):
-    crl = sd.Crl(Path(certs.ca).parent, tmp_path / "crl-db")
+    crl = certificates.Crl(Path(certs.ca).parent, tmp_path / "crl-db")
     crl_file = crl.write(tmp_path / "crl.pem")  # nothing revoked yet
     r = rig("CREATE USER 'app'@'%' REQUIRE X509;\n", ssl_crl=crl_file)
 
@@ -235,24 +238,24 @@ def _break(kind: str, r: Rig) -> re.Pattern:
     same time: the reload is all or nothing, so that change must not apply either.
     """
     if kind.endswith("-cert") or kind.endswith("-key"):
-        sd.write_atomically(r.accounts, ACCOUNTS_REQUIRE_NONE)
+        option_files.write_atomically(r.accounts, ACCOUNTS_REQUIRE_NONE)
     if kind == "garbage-cert":
-        sd.write_atomically(r.cert, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n"
+        option_files.write_atomically(r.cert, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n"
                                     "-----END CERTIFICATE-----\n", 0o644)
         return re.compile(r"Failed to refresh SSL, error: Unable to get certificate")
     if kind == "missing-cert":
         r.cert.unlink()
         return re.compile(r"Failed to refresh SSL, error: \S")
     if kind == "mismatched-key":
-        sd.new_key(r.dir / "stray-key.pem")
-        sd.write_atomically(r.key, (r.dir / "stray-key.pem").read_bytes())
+        certificates.new_key(r.dir / "stray-key.pem")
+        option_files.write_atomically(r.key, (r.dir / "stray-key.pem").read_bytes())
         return re.compile(r"Failed to refresh SSL, error: Private key does not match the certificate public key")
     if kind in ("accounts-syntax", "new-cert-but-accounts-syntax"):
         if kind == "new-cert-but-accounts-syntax":
             # A perfectly good new certificate must not be installed alone: all or nothing.
             cert, key = r.new_cert("second", "reload-second")
-            sd.install_cert(cert, key, r.cert, r.key)
-        sd.write_atomically(r.accounts, ACCOUNTS_SYNTAX_ERROR)
+            certificates.install_cert(cert, key, r.cert, r.key)
+        option_files.write_atomically(r.accounts, ACCOUNTS_SYNTAX_ERROR)
         return re.compile(rf"Failed to reload the accounts file: {re.escape(str(r.accounts))}:3:\d+: \S")
     raise AssertionError(kind)
 
@@ -261,7 +264,7 @@ def _break(kind: str, r: Rig) -> re.Pattern:
                                   "new-cert-but-accounts-syntax"])
 def test_failed_reload_keeps_previous_certificate_and_policy(rig, kind):
     r = rig(ACCOUNTS_REQUIRE_SSL)
-    assert sd.served_cert(r.proxy.port).serial == r.first.serial
+    assert certificates.served_cert(r.proxy.port).serial == r.first.serial
     assert_old_policy(r)
     expected = _break(kind, r)
 
@@ -272,20 +275,20 @@ def test_failed_reload_keeps_previous_certificate_and_policy(rig, kind):
 
     # Alive, same certificate, same policy (a TLS login passes, a plaintext one is refused).
     assert r.proxy.running()
-    assert sd.served_cert(r.proxy.port).serial == r.first.serial
+    assert certificates.served_cert(r.proxy.port).serial == r.first.serial
     assert_old_policy(r)
     # A second SIGHUP with the damage still there fails the same way (nothing half-applied).
     lines = r.reload(expect="failure")
     assert any(expected.search(l) for l in lines), "\n".join(lines)
-    assert sd.served_cert(r.proxy.port).serial == r.first.serial
+    assert certificates.served_cert(r.proxy.port).serial == r.first.serial
     assert_old_policy(r)
 
     # Repair: a new certificate and REQUIRE NONE; the next reload applies both.
     cert, key = r.new_cert("fixed", "reload-fixed")
-    sd.install_cert(cert, key, r.cert, r.key)
-    sd.write_atomically(r.accounts, ACCOUNTS_REQUIRE_NONE)
+    certificates.install_cert(cert, key, r.cert, r.key)
+    option_files.write_atomically(r.accounts, ACCOUNTS_REQUIRE_NONE)
     r.reload()
-    assert sd.served_cert(r.proxy.port).serial == sd.cert_info(cert).serial
+    assert certificates.served_cert(r.proxy.port).serial == certificates.cert_info(cert).serial
     plain = cli_plain(r.proxy.port, "SELECT CURRENT_USER()")
     assert plain.returncode == 0 and plain.stdout.strip() == "app@%", plain.output
 
@@ -294,12 +297,12 @@ def test_failed_option_file_reload_keeps_running(rig):
     r = rig(ACCOUNTS_REQUIRE_SSL)
     cfg = r.proxy.config
     good = cfg.read_text()
-    sd.write_atomically(cfg, good + "no_such_option_xyz = 1\n")
+    option_files.write_atomically(cfg, good + "no_such_option_xyz = 1\n")
     lines = r.reload(expect="failure")
     assert any("Failed to reload the option file:" in l for l in lines), "\n".join(lines)
-    assert sd.served_cert(r.proxy.port).serial == r.first.serial
+    assert certificates.served_cert(r.proxy.port).serial == r.first.serial
     assert_old_policy(r)
-    sd.write_atomically(cfg, good)
+    option_files.write_atomically(cfg, good)
     r.reload()
 
 
@@ -315,7 +318,7 @@ def test_policy_change_applies_to_new_logins_only(rig):
     try:
         assert old_plain.query("SELECT 1") == [["1"]]
 
-        sd.write_atomically(r.accounts, ACCOUNTS_REQUIRE_SSL)
+        option_files.write_atomically(r.accounts, ACCOUNTS_REQUIRE_SSL)
         r.reload()
 
         refused = cli_plain(r.proxy.port)
@@ -329,7 +332,7 @@ def test_policy_change_applies_to_new_logins_only(rig):
         assert cli_tls(r.proxy.port, r.ca).returncode == 0
 
         # And back: REQUIRE NONE admits plaintext logins again.
-        sd.write_atomically(r.accounts, ACCOUNTS_REQUIRE_NONE)
+        option_files.write_atomically(r.accounts, ACCOUNTS_REQUIRE_NONE)
         r.reload()
         again = cli_plain(r.proxy.port)
         assert again.returncode == 0, again.output
@@ -348,12 +351,12 @@ def test_restart_only_options_warn_and_keep_listening(rig, tmp_path):
     old_port, old_socket = r.proxy.port, r.proxy.socket
     new_port = helpers.free_port()
     new_socket = str(tmp_path / "moved.sock")
-    sd.set_option(cfg, "port", new_port)
-    sd.set_option(cfg, "socket", new_socket)
-    sd.set_option(cfg, "log_level", "debug")
+    option_files.set_option(cfg, "port", new_port)
+    option_files.set_option(cfg, "socket", new_socket)
+    option_files.set_option(cfg, "log_level", "debug")
     # A change that can apply at runtime, in the same reload.
     cert, key = r.new_cert("second", "reload-second")
-    sd.install_cert(cert, key, r.cert, r.key)
+    certificates.install_cert(cert, key, r.cert, r.key)
 
     mark = len(r.proxy.log_lines())
     lines = r.reload()
@@ -369,7 +372,7 @@ def test_restart_only_options_warn_and_keep_listening(rig, tmp_path):
     assert ok.returncode == 0, ok.output
     via_socket = helpers.mariadb(socket_path=old_socket, ca=r.ca, verify=False, execute="SELECT 1")
     assert via_socket.returncode == 0, via_socket.output
-    assert sd.served_cert(old_port).serial == sd.cert_info(cert).serial
+    assert certificates.served_cert(old_port).serial == certificates.cert_info(cert).serial
     # log_level stayed as it was (info): nothing at debug level since the reload.
     levels = {l.split(" ", 2)[1] for l in r.proxy.log_lines()[mark:] if l.count(" ") >= 2}
     assert "debug" not in levels and "trace" not in levels, "log_level changed at runtime"
@@ -382,24 +385,24 @@ def test_metrics_count_reload_successes_and_failures(rig):
     address = f"127.0.0.1:{helpers.free_port()}"
     r = rig(metrics_address=address)
     r.proxy.wait_for_log("serving metrics", timeout=10)
-    assert sd.reload_counters(address) == {"success": 0, "failure": 0}
+    assert metrics.reload_counters(address) == {"success": 0, "failure": 0}
 
     r.reload()
     r.reload()
-    assert sd.reload_counters(address) == {"success": 2, "failure": 0}
+    assert metrics.reload_counters(address) == {"success": 2, "failure": 0}
 
     good_cert = r.cert.read_bytes()
-    sd.write_atomically(r.cert, "garbage\n", 0o644)
+    option_files.write_atomically(r.cert, "garbage\n", 0o644)
     r.reload(expect="failure")
-    sd.write_atomically(r.cert, good_cert, 0o644)
-    sd.write_atomically(r.accounts, ACCOUNTS_SYNTAX_ERROR)
+    option_files.write_atomically(r.cert, good_cert, 0o644)
+    option_files.write_atomically(r.accounts, ACCOUNTS_SYNTAX_ERROR)
     r.reload(expect="failure")
-    assert sd.reload_counters(address) == {"success": 2, "failure": 2}
+    assert metrics.reload_counters(address) == {"success": 2, "failure": 2}
 
-    sd.write_atomically(r.accounts, ACCOUNTS_REQUIRE_SSL)
+    option_files.write_atomically(r.accounts, ACCOUNTS_REQUIRE_SSL)
     r.reload()
-    assert sd.reload_counters(address) == {"success": 3, "failure": 2}
-    text = sd.fetch_metrics(address)
+    assert metrics.reload_counters(address) == {"success": 3, "failure": 2}
+    text = metrics.fetch_metrics(address)
     assert re.search(r'^mariadb_tls_proxy_reloads_total\{result="success"\} 3$', text, re.M), text
     assert re.search(r'^mariadb_tls_proxy_reloads_total\{result="failure"\} 2$', text, re.M), text
 
@@ -417,10 +420,10 @@ def test_200_reloads_under_a_login_pool_lose_nothing(rig):
     r.proxy.wait_for_log("serving metrics", timeout=10)
     a_cert, a_key = r.dir / "spare" / "first-cert.pem", r.dir / "spare" / "first-key.pem"
     b_cert, b_key = r.new_cert("second", "reload-second")
-    fingerprints = {sd.fingerprint(a_cert): "A", sd.fingerprint(b_cert): "B"}
+    fingerprints = {certificates.fingerprint(a_cert): "A", certificates.fingerprint(b_cert): "B"}
 
     stop = threading.Event()
-    tally = sd.Tally()
+    tally = helpers.Tally()
     seen: dict[str, int] = {"A": 0, "B": 0}
     per_worker = [0] * WORKERS
     tcp_ctx = wire.client_tls_context(r.ca)
@@ -437,7 +440,7 @@ def test_200_reloads_under_a_login_pool_lose_nothing(rig):
                 try:
                     step = "login"
                     c.login("app", "app-pass", tls=tcp_ctx)
-                    which = fingerprints.get(sd.der_fingerprint(c.sock.getpeercert(binary_form=True)), "?")
+                    which = fingerprints.get(certificates.der_fingerprint(c.sock.getpeercert(binary_form=True)), "?")
                     step = "query"
                     rows = c.query("SELECT 1")
                     if rows != [["1"]]:
@@ -458,11 +461,11 @@ def test_200_reloads_under_a_login_pool_lose_nothing(rig):
         t.start()
     t0 = time.monotonic()
     try:
-        sd.wait_until(lambda: tally.ok >= WORKERS, timeout=20, what="the pool's first logins")
+        helpers.wait_until(lambda: tally.ok >= WORKERS, timeout=20, what="the pool's first logins")
         before = tally.ok
         for i in range(RELOADS):
             cert, key = (b_cert, b_key) if i % 2 == 0 else (a_cert, a_key)
-            sd.install_cert(cert, key, r.cert, r.key)
+            certificates.install_cert(cert, key, r.cert, r.key)
             r.reload()
             assert time.monotonic() - t0 < 75, f"only {i + 1} reloads in 75 s"
         during = tally.ok - before
@@ -477,7 +480,7 @@ def test_200_reloads_under_a_login_pool_lose_nothing(rig):
     assert all(n > 0 for n in per_worker), f"a worker made no progress: {per_worker}"
     assert during >= RELOADS // 2, f"only {during} logins during {RELOADS} reloads ({elapsed:.1f}s)"
     assert seen["A"] > 0 and seen["B"] > 0 and seen.get("?", 0) == 0, seen
-    assert sd.reload_counters(address) == {"success": RELOADS, "failure": 0}
+    assert metrics.reload_counters(address) == {"success": RELOADS, "failure": 0}
     assert len([l for l in r.proxy.log_lines() if "reload succeeded" in l]) == RELOADS
     print(f"{RELOADS} reloads, {tally.ok} logins ({during} during the reloads) in {elapsed:.1f}s; "
           f"per worker {per_worker}; certificates seen {seen}")
