@@ -23,8 +23,9 @@ from helpers import SCRIPTS
 from processes import LoggedProcess
 from proxy_factory import Certs, ProxyFactory, call_failed
 
-# The access-policy fixtures (a reference mariadbd with TLS, a plaintext twin, proxies between).
-pytest_plugins = ["policy_fixtures"]
+# The access-policy fixtures (a reference mariadbd with TLS, a plaintext twin, proxies between) and
+# the hostile-client suites' backend and proxies, the reload suites' rig.
+pytest_plugins = ["policy_fixtures", "hostile_fixtures", "reload_rig"]
 
 REQUIRED_TOOLS = ("mariadb", "mariadbd", "mariadb-install-db", "mariadb-admin", "openssl")
 

@@ -1,10 +1,12 @@
 """Tools for the hostile-client and exhaustion suites (no pytest imports here): a ClientHello
 made with Python's ssl module (memory BIOs), many silent connections, clients stalled in the TLS
-handshake, and openssl s_client asking for a renegotiation."""
+handshake, openssl s_client asking for a renegotiation, and checks of what the proxy answered
+(a 1043 after TLS alerts) and logged (a connection's outcome)."""
 
 from __future__ import annotations
 
 import os
+import re
 import resource
 import selectors
 import socket
@@ -15,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 import helpers
+import raw_sockets
 import wire
 
 FOREIGN = "Unable to connect to foreign data source"
@@ -257,3 +260,40 @@ def s_client_renegotiate(port: int, *args: str, timeout: float = 30.0) -> helper
             pass
         t.join(timeout=5)
     return helpers.Run(rc, "".join(lines), "")
+
+
+# ---------------------------------------------------------------------------
+# What the proxy answered and logged
+# ---------------------------------------------------------------------------
+CLOSED_RE = re.compile(r"connection closed .*client=127\.0\.0\.1:(\d+) .*outcome=\"([^\"]*)\"")
+
+
+def cli_login_ok(p, certs) -> None:
+    """The mariadb CLI logs in over TLS (verifying the certificate) and runs a query."""
+    r = helpers.mariadb(port=p.port, ca=certs.ca, batch=True, execute="SELECT 40 + 2")
+    assert (r.returncode, r.stdout.strip()) == (0, "42"), f"rc={r.returncode}\n{r.stderr}\n{p.log_text()[-3000:]}"
+
+
+def outcome_for(p, local_port: int, *, timeout: float = 10.0) -> str:
+    """The outcome logged for the connection from 127.0.0.1:local_port (waits for its line)."""
+    line = p.wait_for_log(re.compile(rf"connection closed .*client=127\.0\.0\.1:{local_port} "), timeout=timeout)[0]
+    m = CLOSED_RE.search(line)
+    assert m, line
+    return m.group(2)
+
+
+def local_port(c: wire.Connection) -> int:
+    return c.sock.getsockname()[1]
+
+
+def expect_bad_handshake(data: bytes, *, seq: int | None = 2) -> wire.ErrPacket:
+    """`data` is (optionally) TLS alert records, then exactly one MariaDB ERR 1043 in plaintext."""
+    records, rest = raw_sockets.split_tls_records(data)
+    assert all(r.content_type == 21 for r in records), f"non-alert TLS records before the ERR: {records}"
+    packets = raw_sockets.split_packets(rest)
+    assert len(packets) == 1 and packets[0].is_err, f"expected one plaintext ERR packet, got {rest!r}"
+    err = wire.ErrPacket.parse(packets[0])
+    assert (err.code, err.sqlstate, err.message) == (1043, "08S01", "Bad handshake"), err
+    if seq is not None:
+        assert err.seq == seq, f"ERR 1043 at seq {err.seq}, expected {seq}"
+    return err

@@ -22,6 +22,7 @@ import option_files
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 45.0
 READY_LINE = "ready for connections"  # what mariadb-tls-proxy and mariadbd log once listening
+RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")  # a reload's outcome line
 
 
 class LoggedProcess:
@@ -39,6 +40,7 @@ class LoggedProcess:
         self.ready_line = ready_line
         self.stderr_path = workdir / f"{name}.stderr.log"
         self.stdout_path = workdir / f"{name}.stdout.log"
+        self.config: Path | None = None  # the option file, for a proxy started by proxy()
         self.returncode: int | None = None
         self._lines: list[str] = []
         self._cond = threading.Condition()
@@ -57,8 +59,10 @@ class LoggedProcess:
         """mariadb-tls-proxy ``--defaults-file=config`` (after ``prefix``, e.g. a wrapper command),
         run in the option file's directory; port and socket are read from the file."""
         port = option_files.option_value(config, "port")
-        return cls([*prefix, binary, f"--defaults-file={config}", *extra_args], workdir=config.parent, env=env,
-                   port=int(port) if port else None, socket_path=option_files.option_value(config, "socket") or None)
+        p = cls([*prefix, binary, f"--defaults-file={config}", *extra_args], workdir=config.parent, env=env,
+                port=int(port) if port else None, socket_path=option_files.option_value(config, "socket") or None)
+        p.config = config
+        return p
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
@@ -177,3 +181,16 @@ class LoggedProcess:
         self._reader.join(timeout=5)
         if not self._stdout.closed:
             self._stdout.close()
+
+
+def reload(proxy: LoggedProcess, *, succeeds: bool = True, timeout: float = 20.0) -> list[str]:
+    """SIGHUP the proxy and wait for this reload's outcome line; asserts the outcome and that the
+    proxy still runs. Returns the lines logged since the signal."""
+    mark = proxy.mark()
+    proxy.signal(signal.SIGHUP)
+    done = proxy.wait_for_log(RELOAD_DONE_RE, start=mark, timeout=timeout)[0]
+    lines = proxy.log_lines()[mark:]
+    assert ("reload succeeded" in done) == succeeds, \
+        f"expected a {'successful' if succeeds else 'failed'} reload, got: {done}\nlog since SIGHUP:\n" + "\n".join(lines)
+    assert proxy.running(), "proxy died during the reload:\n" + proxy.log_text()
+    return lines

@@ -26,9 +26,9 @@ import pytest
 import backends
 import metrics
 import policy
+import processes
 import wire
 
-RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
 
 
 def _tls(certs, cert: str | None = None) -> ssl.SSLContext:
@@ -121,10 +121,7 @@ def test_change_user_uses_the_accounts_of_the_last_reload(policy_proxies, certs,
         old_session.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
         # Tighten r_x509 and reload while this session is open.
         accounts.write_text(ACCOUNTS_AFTER)
-        mark = len(proxy.log_lines())
-        proxy.signal(signal.SIGHUP)
-        done = proxy.wait_for_log(RELOAD_DONE_RE, start=mark)[0]
-        assert "reload succeeded" in done, done
+        processes.reload(proxy)
         with pytest.raises(wire.ServerError) as ei:
             old_session.change_user("r_x509", policy.PASSWORDS["r_x509"])
         assert ei.value.code == 1045

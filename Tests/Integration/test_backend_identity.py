@@ -20,7 +20,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -41,7 +40,6 @@ UNPRIVILEGED = "nobody"
 SOCKET_OWNER = "mysql"
 NOTICE = "backend_proxy_protocol and strict_accounts are both OFF"
 REFUSAL = "MariaDB authenticates unix-socket connections by the OS user of the connecting process"
-RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
 
 needs_root = pytest.mark.skipif(not AS_ROOT, reason="running the proxy as another user needs root")
 
@@ -173,17 +171,6 @@ def assert_denied(r: helpers.Run, user: str, host: str) -> None:
     assert f"ERROR 1045 (28000): Access denied for user '{user}'@'{host}'" in r.stderr, r.stderr
 
 
-def reload(p: processes.LoggedProcess, *, expect_success: bool) -> list[str]:
-    """SIGHUP; waits for this reload's outcome and returns the lines logged since."""
-    mark = len(p.log_lines())
-    p.signal(signal.SIGHUP)
-    done = p.wait_for_log(RELOAD_DONE_RE, start=mark, timeout=20)[0]
-    lines = p.log_lines()[mark:]
-    assert ("reload succeeded" in done) == expect_success, "\n".join(lines)
-    assert p.running(), p.log_text()
-    return lines
-
-
 # ---------------------------------------------------------------------------
 # PROXY protocol
 # ---------------------------------------------------------------------------
@@ -243,7 +230,7 @@ def test_the_notice_follows_reloads(start_proxy, pp_backend):
     assert NOTICE not in p.log_text()
     text = p.config.read_text().replace("backend_proxy_protocol=v2", "backend_proxy_protocol=OFF")
     p.config.write_text(text)
-    lines = reload(p, expect_success=True)
+    lines = processes.reload(p, succeeds=True)
     assert any(NOTICE in line for line in lines), "\n".join(lines)
 
 
@@ -304,7 +291,7 @@ def test_root_cannot_reload_into_a_unix_socket_backend(start_proxy, pp_backend, 
     text = p.config.read_text()
     p.config.write_text(re.sub(r"^backend_host=.*\n|^backend_port=.*\n", "", text, flags=re.M)
                         + f"backend_socket={pp_backend.socket}\n")
-    lines = reload(p, expect_success=False)
+    lines = processes.reload(p, succeeds=False)
     assert any(f"Failed to reload: backend_socket '{pp_backend.socket}': the proxy would run as root" in l
                for l in lines), "\n".join(lines)
     # The previous backend (TCP: the backend sees 127.0.0.1) still serves new connections.
@@ -328,12 +315,12 @@ def test_reload_into_the_socket_owners_identity_is_refused_then_allowed(proxies,
                    + f"backend_socket={pp_backend.socket}\n")
     uid = pwd.getpwnam(UNPRIVILEGED).pw_uid
     with owned_by(pp_backend.socket, UNPRIVILEGED):
-        lines = reload(p, expect_success=False)
+        lines = processes.reload(p, succeeds=False)
     assert any(f"the proxy would run as {UNPRIVILEGED} (uid {uid}), the owner of the backend's socket" in l
                for l in lines), "\n".join(lines)
     assert_user(sql_user(p, certs, user="app", password="app-pass"), "app@127.0.0.1")
     # The socket back with its real owner: the same file reloads, and the backend sees localhost.
-    reload(p, expect_success=True)
+    processes.reload(p, succeeds=True)
     assert_user(sql_user(p, certs, user="app", password="app-pass"), "app@localhost")
 
 

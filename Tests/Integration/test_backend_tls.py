@@ -9,7 +9,6 @@ verifies the backend's certificate, and relays the login and the session over th
 from __future__ import annotations
 
 import re
-import signal
 import socket
 from typing import Iterator
 
@@ -20,7 +19,6 @@ import helpers
 import processes
 import wire
 
-RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
 
 
 @pytest.fixture(scope="module")
@@ -176,13 +174,6 @@ def test_proxy_client_certificate_needs_strict_accounts_and_the_accounts_file_de
     assert r.returncode == 0, r.output + proxy.log_text()
 
 
-def reload(proxy: processes.LoggedProcess, *, succeeds: bool) -> None:
-    mark = len(proxy.log_lines())
-    proxy.signal(signal.SIGHUP)
-    done = proxy.wait_for_log(RELOAD_DONE_RE, start=mark, timeout=20)[0]
-    assert ("reload succeeded" in done) == succeeds, "\n".join(proxy.log_lines()[mark:])
-
-
 def test_reload_changes_the_backend_ca_and_a_missing_ca_keeps_the_old_one(start_proxy, tls_backend, certs):
     proxy = start_proxy(backend_tls_options(tls_backend, certs, backend_ssl_ca=certs.other_ca))
     assert "ERROR 1429" in helpers.mariadb(port=proxy.port, ca=certs.ca, execute="SELECT 1").stderr
@@ -192,10 +183,10 @@ def test_reload_changes_the_backend_ca_and_a_missing_ca_keeps_the_old_one(start_
         proxy.config.write_text(text)
 
     set_ca(certs.ca)
-    reload(proxy, succeeds=True)
+    processes.reload(proxy, succeeds=True)
     assert status_value(status(proxy, "Ssl_cipher"))
     set_ca(str(proxy.workdir / "missing-ca.pem"))
-    reload(proxy, succeeds=False)
+    processes.reload(proxy, succeeds=False)
     assert any("backend_ssl_ca" in line and "missing-ca.pem" in line for line in proxy.log_lines())
     assert status_value(status(proxy, "Ssl_cipher"))
 

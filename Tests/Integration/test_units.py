@@ -28,7 +28,6 @@ SERVICE = REPO_ROOT / "systemd" / "mariadb-tls-proxy.service"
 SHIPPED_BIN = "/usr/local/bin/mariadb-tls-proxy"   # rewritten by `make install` (Makefile SUBSTITUTE_PATHS)
 SHIPPED_CONFIG = "/etc/mariadb-tls-proxy/mariadb-tls-proxy.cnf"
 SYSTEMD_ANALYZE = helpers.which("systemd-analyze")
-RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
 
 
 def unit_settings(path: Path = SERVICE) -> dict[tuple[str, str], list[str]]:
@@ -161,7 +160,7 @@ def reload_rig(proxies, certs, tmp_path):
 
 
 def reload_outcomes(p: processes.LoggedProcess, start: int) -> list[str]:
-    return [l for l in p.log_lines()[start:] if RELOAD_DONE_RE.search(l)]
+    return [l for l in p.log_lines()[start:] if processes.RELOAD_DONE_RE.search(l)]
 
 
 def test_exec_reload_loads_a_good_file(reload_rig, proxy_bin, certs, tmp_path):
