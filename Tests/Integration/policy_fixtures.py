@@ -12,6 +12,7 @@ from typing import Iterator
 import pytest
 
 import policy
+import policy_matrix
 from backends import Backend, start_backends
 from processes import LoggedProcess
 from proxy_factory import Certs, ProxyFactory, call_failed
@@ -127,9 +128,9 @@ class PolicyProxyPool:
             self._pairs[source] = (tcp, sock)
         return self._pairs[source]
 
-    def endpoints(self, source: str = "show-create-user") -> dict[str, policy.Endpoint]:
+    def endpoints(self, source: str = "show-create-user") -> dict[str, policy_matrix.Endpoint]:
         tcp, sock = self.pair(source)
-        return {"tcp": policy.Endpoint(tcp.port, tcp.socket), "socket": policy.Endpoint(sock.port, sock.socket)}
+        return {"tcp": policy_matrix.Endpoint(tcp.port, tcp.socket), "socket": policy_matrix.Endpoint(sock.port, sock.socket)}
 
 
 @pytest.fixture(scope="session")
@@ -155,11 +156,11 @@ def policy_proxies(request, proxy_bin, certs, policy_servers, tmp_path_factory) 
 @pytest.fixture(scope="session")
 def reference_endpoints(policy_servers):
     ref = policy_servers.reference
-    ep = policy.Endpoint(ref.port, ref.socket)
+    ep = policy_matrix.Endpoint(ref.port, ref.socket)
     return {"tcp": ep, "socket": ep}
 
 
 @pytest.fixture(scope="session")
 def reference_matrix(policy_servers, reference_endpoints, certs):
     """Every matrix cell run once against the reference server (shared by the matrix tests)."""
-    return policy.run_matrix(reference_endpoints, policy.all_cells(), certs.dir)
+    return policy_matrix.run_matrix(reference_endpoints, policy_matrix.all_cells(), certs.dir)

@@ -3,10 +3,12 @@ certificate files (``Certs``); no pytest imports here."""
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
 import helpers
+import wire
 from backends import Backend
 from option_files import write_option_file
 from processes import LoggedProcess
@@ -46,6 +48,12 @@ class Certs:
 
     def path(self, name: str) -> str:
         return self._p(name)
+
+    def bundle_tls(self, cert: str | None = None) -> ssl.SSLContext:
+        """A client TLS context trusting ca-bundle.pem (both test CAs), presenting NAME-cert.pem
+        if ``cert`` names one, without a host name check (the access-policy servers)."""
+        return wire.client_tls_context(self.path("ca-bundle.pem"), self.path(f"{cert}-cert.pem") if cert else None,
+                                       self.path(f"{cert}-key.pem") if cert else None, check_hostname=False)
 
 
 class ProxyFactory:

@@ -31,12 +31,6 @@ import wire
 
 
 
-def _tls(certs, cert: str | None = None) -> ssl.SSLContext:
-    return wire.client_tls_context(certs.path("ca-bundle.pem"),
-                                   certs.path(f"{cert}-cert.pem") if cert else None,
-                                   certs.path(f"{cert}-key.pem") if cert else None, check_hostname=False)
-
-
 def _login_error(port: int, user: str, password: str, tls: ssl.SSLContext | None) -> tuple[int, str]:
     with wire.Connection.tcp("127.0.0.1", port) as c:
         with pytest.raises(wire.ServerError) as ei:
@@ -63,7 +57,7 @@ def test_require_is_checked_after_the_password(policy_proxy_pool, policy_servers
     own access-denied error), and a right one opens a backend session that is quit at once."""
     port = policy_proxy_pool.endpoints()["tcp"].port
     ref = reference_endpoints["tcp"].port
-    tls = _tls(certs)
+    tls = certs.bundle_tls()
     want = (1045, "Access denied for user 'r_x509'@'127.0.0.1' (using password: YES)")
 
     for password in ("wrong", policy.PASSWORDS["r_x509"]):
@@ -98,8 +92,8 @@ def test_unknown_and_refused_users_look_alike(policy_proxy_pool, reference_endpo
     port = policy_proxy_pool.endpoints()["tcp"].port
     ref = reference_endpoints["tcp"].port
     for user in ("r_x509", "r_none", "nobody_here"):
-        want = _login_error(ref, user, "wrong", _tls(certs))
-        assert _login_error(port, user, "wrong", _tls(certs)) == want, user
+        want = _login_error(ref, user, "wrong", certs.bundle_tls())
+        assert _login_error(port, user, "wrong", certs.bundle_tls()) == want, user
 
 
 # ---------------------------------------------------------------------------
@@ -118,7 +112,7 @@ def test_change_user_uses_the_accounts_of_the_last_reload(policy_proxies, certs,
     accounts.write_text(ACCOUNTS_BEFORE)
     proxy = policy_proxies.start({"accounts": str(accounts)})
     with wire.Connection.tcp("127.0.0.1", proxy.port) as old_session:
-        old_session.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
+        old_session.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls())
         # Tighten r_x509 and reload while this session is open.
         accounts.write_text(ACCOUNTS_AFTER)
         processes.reload(proxy)
@@ -127,7 +121,7 @@ def test_change_user_uses_the_accounts_of_the_last_reload(policy_proxies, certs,
         assert ei.value.code == 1045
         assert old_session.query("SELECT CURRENT_USER()") == [["r_none@%"]]
     # New logins see the new rule too.
-    assert _login_error(proxy.port, "r_x509", policy.PASSWORDS["r_x509"], _tls(certs))[0] == 1045
+    assert _login_error(proxy.port, "r_x509", policy.PASSWORDS["r_x509"], certs.bundle_tls())[0] == 1045
 
 
 # ---------------------------------------------------------------------------
@@ -136,7 +130,7 @@ def test_change_user_uses_the_accounts_of_the_last_reload(policy_proxies, certs,
 def test_refused_changes_are_paced_and_the_fourth_closes(policy_proxy_pool, certs):
     port = policy_proxy_pool.endpoints()["tcp"].port
     with wire.Connection.tcp("127.0.0.1", port, timeout=15) as c:
-        c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
+        c.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls())
         started = time.monotonic()
         codes = []
         for _ in range(3):
@@ -162,7 +156,7 @@ def test_a_flood_of_refused_changes_that_is_never_read_stays_small(policy_proxie
     lines, not one per packet."""
     proxy = policy_proxies.start()
     c = wire.Connection.tcp("127.0.0.1", proxy.port, timeout=15)
-    c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
+    c.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls())
     rss_before = metrics.proc_rss_kib(proxy.pid)
     lines_before = len(proxy.log_lines())
     # 5 bytes each: header + COM_CHANGE_USER with nothing after it (malformed).
@@ -209,7 +203,7 @@ def test_allowed_changes_of_user_do_not_flood_the_log(policy_proxies, certs):
     proxy = policy_proxies.start()
     start = len(proxy.log_lines())
     with wire.Connection.tcp("127.0.0.1", proxy.port) as c:
-        c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
+        c.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls())
         for _ in range(50):
             c.change_user("r_ssl", policy.PASSWORDS["r_ssl"])
         assert c.query("SELECT CURRENT_USER()") == [["r_ssl@%"]]

@@ -17,8 +17,8 @@ import pytest
 import helpers
 import metrics
 import option_files
-import policy
 import processes
+import proxy_log
 import wire
 
 SAMPLE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)\s*$", re.M)
@@ -190,11 +190,11 @@ def test_session_established_names_the_backend_connection_id(start_proxy, certs)
     p = start_proxy()
     local, connection_id = login_and_query(p.port, tls=wire.client_tls_context(certs.ca))
     line = p.wait_for_log(re.compile(rf"session established .*client=127\.0\.0\.1:{local} "))[0]
-    f = policy.log_fields(line)
+    f = proxy_log.log_fields(line)
     assert f["backend_connection_id"] == connection_id, line
     assert f["user"] == "app" and f["transport"] == "tcp" and f["tls"].startswith("TLSv1.3/"), line
     assert " info " in line and "outcome" not in f, line
-    closed = policy.log_fields(closed_line_for(p, local))
+    closed = proxy_log.log_fields(closed_line_for(p, local))
     assert closed["backend_connection_id"] == connection_id and closed["outcome"] == "relayed", closed
 
 
@@ -223,7 +223,7 @@ def test_log_connections_all_refused_off_follow_reloads(start_proxy):
     settle(2, 1)
     refused_port = wrong_password(p.port)
     line = closed_line_for(p, refused_port, start=mark)
-    assert policy.log_fields(line)["outcome"].startswith("refused by backend: 1045 "), line
+    assert proxy_log.log_fields(line)["outcome"].startswith("refused by backend: 1045 "), line
     since = "\n".join(p.log_lines()[mark:])
     assert f":{ok_port} " not in since and f":{gone_port} " not in since, since
     assert "session established" not in since, since
@@ -233,9 +233,9 @@ def test_log_connections_all_refused_off_follow_reloads(start_proxy):
     mark = len(p.log_lines())
     ok_port, _ = login_and_query(p.port, tls=None)
     p.wait_for_log(re.compile(rf"session established .*client=127\.0\.0\.1:{ok_port} "), start=mark)
-    assert policy.log_fields(closed_line_for(p, ok_port, start=mark))["outcome"] == "relayed"
+    assert proxy_log.log_fields(closed_line_for(p, ok_port, start=mark))["outcome"] == "relayed"
     gone_port = connect_and_close(p.port)
-    assert policy.log_fields(closed_line_for(p, gone_port, start=mark))["outcome"] == "client closed the connection during login"
+    assert proxy_log.log_fields(closed_line_for(p, gone_port, start=mark))["outcome"] == "client closed the connection during login"
 
 
 def test_a_client_rejecting_the_certificate_is_a_logged_tls_failure(start_proxy, certs):
@@ -253,7 +253,7 @@ def test_a_client_rejecting_the_certificate_is_a_logged_tls_failure(start_proxy,
             with pytest.raises(ssl.SSLError):
                 c.start_tls(wrong_ca, server_hostname="localhost")
     for port in ports:
-        outcome = policy.log_fields(closed_line_for(p, port))["outcome"]
+        outcome = proxy_log.log_fields(closed_line_for(p, port))["outcome"]
         assert outcome.startswith("refused: TLS handshake failed: "), outcome
     text = wait_metric(address, 'mariadb_tls_proxy_connections_total{outcome="tls_failed"}', len(ports))
     assert value(text, 'mariadb_tls_proxy_connections_total{outcome="client_closed"}', 0) == 0, text
@@ -274,14 +274,14 @@ def test_refusals_at_max_connections_follow_log_connections(start_proxy):
             assert wire.ErrPacket.parse(c.read_first_packet()).code == 1040
             local = c.sock.getsockname()[1]
         line = p.wait_for_log(re.compile(rf"connection closed .*client=127\.0\.0\.1:{local} "), start=mark)[0]
-        assert policy.log_fields(line)["outcome"] == "refused: 1040 too many connections", line
+        assert proxy_log.log_fields(line)["outcome"] == "refused: 1040 too many connections", line
 
 
 def test_ipv4_client_of_a_dual_stack_listener_is_logged_as_ipv4(start_proxy, backend):
     p = start_proxy({"bind_address": "::"})
     local, _ = login_and_query(p.port, tls=None)
     line = p.wait_for_log(re.compile(r"session established "))[0]
-    assert policy.log_fields(line)["client"] == f"127.0.0.1:{local}", line
+    assert proxy_log.log_fields(line)["client"] == f"127.0.0.1:{local}", line
     closed = closed_line_for(p, local)
     assert "::ffff:" not in closed, closed
     # A real IPv6 client keeps its brackets.

@@ -11,7 +11,7 @@ import signal
 import helpers
 import metrics
 import option_files
-import policy
+import proxy_log
 
 ACCOUNTS = "CREATE USER 'app'@'%' REQUIRE X509;\n"
 WOULD_REFUSE = "policy_mode = AUDIT: would refuse (1045), let through"
@@ -41,7 +41,7 @@ def test_audit_lets_through_logs_and_counts_what_enforce_refuses(start_proxy, ce
     r = tls_login(p, certs)       # TLS without a client certificate: REQUIRE X509 is not met
     assert (r.returncode, r.stdout.strip()) == (0, "app@%"), r.output
     line = p.wait_for_log(WOULD_REFUSE, start=mark)[0]
-    fields = policy.log_fields(line)
+    fields = proxy_log.log_fields(line)
     assert fields["user"] == "app" and fields["at"] == "login" and "X509" in fields["reason"], line
     assert fields["account"].startswith("'app'@'%'"), line
     assert would_refuse_count(address) == 1
