@@ -23,9 +23,10 @@ from helpers import SCRIPTS
 from processes import LoggedProcess
 from proxy_factory import Certs, ProxyFactory, call_failed
 
-# The access-policy fixtures (a reference mariadbd with TLS, a plaintext twin, proxies between) and
-# the hostile-client suites' backend and proxies, the reload suites' rig.
-pytest_plugins = ["policy_fixtures", "hostile_fixtures", "reload_rig"]
+# Fixtures shared by the test files of one topic: the access policy (a reference mariadbd with TLS,
+# a plaintext twin, proxies between), the hostile clients' backend, the reload rig, the backend's
+# view of the client, the Debian package.
+pytest_plugins = ["policy_fixtures", "hostile_fixtures", "reload_rig", "backend_identity_fixtures", "package_fixtures"]
 
 REQUIRED_TOOLS = ("mariadb", "mariadbd", "mariadb-install-db", "mariadb-admin", "openssl")
 
