@@ -31,17 +31,10 @@ def reload_counters(address: str) -> dict[str, int]:
 # ---------------------------------------------------------------------------
 # /proc/PID
 # ---------------------------------------------------------------------------
-def proc_status(pid: int) -> dict[str, str]:
-    """The fields of /proc/PID/status."""
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        k, _, v = line.partition(":")
-        out[k] = v.strip()
-    return out
-
-
 def proc_rss_kib(pid: int) -> int:
-    return int(proc_status(pid)["VmRSS"].split()[0])
+    """Resident memory (VmRSS) from /proc/PID/statm, in KiB."""
+    resident_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    return resident_pages * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def proc_fd_count(pid: int) -> int:

@@ -273,19 +273,12 @@ class Connection:
                     pos += n
             rows.append(row)
 
-    def change_user(
-        self,
-        user: str | bytes,
-        password: str,
-        *,
-        database: str | None = None,
-        charset: int = CHARSET_UTF8MB4_GENERAL_CI,
-        attrs: dict[str, str] | None = None,
-    ) -> Packet:
-        """COM_CHANGE_USER (seq 0) with a native scramble of the current seed; follows an
-        AuthSwitchRequest (answering with the password scrambled with its new 20-byte seed).
-        Returns the final OK packet; raises ServerError on ERR (its seq is in `.err.seq`)."""
-        self.send_change_user(user, password, database=database, charset=charset, attrs=attrs)
+    def change_user(self, user: str | bytes, password: str, **options) -> Packet:
+        """COM_CHANGE_USER (seq 0) with a native scramble of the current seed (``options`` as for
+        send_change_user); follows an AuthSwitchRequest (answering with the password scrambled with
+        its new 20-byte seed). Returns the final OK packet; raises ServerError on ERR (its seq is in
+        `.err.seq`)."""
+        self.send_change_user(user, password, **options)
         return self.read_auth_result(password)
 
     def send_change_user(

@@ -250,11 +250,14 @@ def handshake_response_payload(
         out += auth_response + b"\x00"
     if caps & CLIENT_CONNECT_WITH_DB:
         out += (database or "").encode() + b"\x00"
-    if caps & CLIENT_PLUGIN_AUTH:
-        out += plugin.encode() + b"\x00"
+    return out + _plugin_and_attributes(caps, plugin, attrs)
+
+
+def _plugin_and_attributes(caps: int, plugin: str, attrs: dict[str, str] | None) -> bytes:
+    """The tail both login packets share: plugin name NUL (PLUGIN_AUTH), connect attributes (CONNECT_ATTRS)."""
+    out = plugin.encode() + b"\x00" if caps & CLIENT_PLUGIN_AUTH else b""
     if caps & CLIENT_CONNECT_ATTRS:
-        blob = b"".join(lenenc_str(k.encode()) + lenenc_str(v.encode()) for k, v in (attrs or {}).items())
-        out += lenenc_str(blob)
+        out += lenenc_str(b"".join(lenenc_str(k.encode()) + lenenc_str(v.encode()) for k, v in (attrs or {}).items()))
     return out
 
 
@@ -289,12 +292,7 @@ def change_user_payload(
     out += (database or "").encode() + b"\x00"
     if caps & CLIENT_PROTOCOL_41:
         out += struct.pack("<H", charset)
-    if caps & CLIENT_PLUGIN_AUTH:
-        out += plugin.encode() + b"\x00"
-    if caps & CLIENT_CONNECT_ATTRS:
-        blob = b"".join(lenenc_str(k.encode()) + lenenc_str(v.encode()) for k, v in (attrs or {}).items())
-        out += lenenc_str(blob)
-    return out
+    return out + _plugin_and_attributes(caps, plugin, attrs)
 
 
 def client_tls_context(

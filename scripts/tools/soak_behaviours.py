@@ -7,6 +7,7 @@ import socket
 import ssl
 import struct
 import subprocess
+from contextlib import closing
 
 from soak_client import COM_QUERY, ServerError, SoakConnection
 
@@ -59,13 +60,13 @@ class SoakClients:
         raw.close()
 
     def tls_query(self) -> None:
-        with self._tls_session() as c:
+        with closing(self._tls_session()) as c:
             assert c.query("SELECT 1 + 1") == [["2"]]
             c.ping()
             c.quit()
 
     def tls_big_result(self) -> None:
-        with self._tls_session() as c:
+        with closing(self._tls_session()) as c:
             rows = c.query("SELECT REPEAT('x', 300000), seq FROM mysql.seq_1_to_5")
             assert len(rows) == 5 and len(rows[0][0]) == 300000
             c.quit()
@@ -78,13 +79,13 @@ class SoakClients:
         assert (r.returncode, r.stdout.strip()) == (0, "42"), r.stderr
 
     def socket_plaintext(self) -> None:
-        with SoakConnection.unix(self.socket_path) as c:
+        with closing(SoakConnection.unix(self.socket_path)) as c:
             c.login("app", "app-pass")
             assert c.query("SELECT 3") == [["3"]]
             c.quit()
 
     def wrong_password(self) -> None:
-        with SoakConnection.tcp(self.port) as c:
+        with closing(SoakConnection.tcp(self.port)) as c:
             try:
                 c.login("app", "wrong-pass", tls=self.ctx)
             except ServerError as e:
@@ -93,7 +94,7 @@ class SoakClients:
             raise AssertionError("wrong password accepted")
 
     def plaintext_tcp(self) -> None:
-        with SoakConnection.tcp(self.port) as c:
+        with closing(SoakConnection.tcp(self.port)) as c:
             try:
                 c.login("app", "app-pass")
             except ServerError as e:
@@ -128,7 +129,7 @@ class SoakClients:
         s.close()
 
     def silent_until_timeout(self) -> None:
-        with SoakConnection.tcp(self.port, timeout=30) as c:
+        with closing(SoakConnection.tcp(self.port, timeout=30)) as c:
             c.read_greeting()
             c.wait_closed(timeout=25)
 

@@ -20,6 +20,15 @@ from pathlib import Path
 BELOW_TLS12 = ("SSLv2", "SSLv3", "TLS1", "TLS1_1")
 WEAK_CIPHER_PARTS = ("NULL", "EXP", "RC4", "DES", "MD5", "ADH", "AECDH", "anon", "IDEA", "SEED", "RC2", "PSK", "SRP")
 AEAD_PARTS = ("GCM", "CHACHA20", "CCM")
+# (finding id, what its text must show, the problem otherwise)
+EXPECTED_FINDINGS = [
+    *((fid, lambda text: text.startswith("not offered"), "{id}: {text!r} (expected 'not offered')")
+      for fid in BELOW_TLS12),
+    ("TLS1_2", lambda text: text.startswith("offered"), "{id}: {text!r} (expected 'offered')"),
+    ("secure_client_renego", lambda text: "not vulnerable" in text, "client-initiated renegotiation: {text!r}"),
+    ("secure_renego", lambda text: text.startswith("supported"), "secure renegotiation (RFC 5746): {text!r}"),
+    ("CRIME_TLS", lambda text: "not vulnerable" in text, "TLS compression (CRIME): {text!r}"),
+]
 
 
 def ciphers_in_findings(findings: list[dict]) -> list[tuple[str, str]]:
@@ -70,22 +79,10 @@ def check_testssl_findings(findings: list[dict], *, aead_fs_only: bool = True, c
             return None
         return f.get("finding", "")
 
-    for fid in BELOW_TLS12:
+    for fid, expected, problem in EXPECTED_FINDINGS:
         text = finding(fid)
-        if text is not None and not text.startswith("not offered"):
-            problems.append(f"{fid}: {text!r} (expected 'not offered')")
-    text = finding("TLS1_2")
-    if text is not None and not text.startswith("offered"):
-        problems.append(f"TLS1_2: {text!r} (expected 'offered')")
-    text = finding("secure_client_renego")
-    if text is not None and "not vulnerable" not in text:
-        problems.append(f"client-initiated renegotiation: {text!r}")
-    text = finding("secure_renego")
-    if text is not None and not text.startswith("supported"):
-        problems.append(f"secure renegotiation (RFC 5746): {text!r}")
-    text = finding("CRIME_TLS")
-    if text is not None and "not vulnerable" not in text:
-        problems.append(f"TLS compression (CRIME): {text!r}")
+        if text is not None and not expected(text):
+            problems.append(problem.format(id=fid, text=text))
 
     if ciphers_scanned:
         ciphers = ciphers_in_findings(findings)
