@@ -14,7 +14,7 @@
 # ssl_cipher — anything but AEAD with ECDHE/DHE), client-initiated renegotiation, missing RFC 5746,
 # TLS compression (CRIME), or any finding of severity MEDIUM or above. With the test certificates
 # cert_revocation is ignored (they carry no CRL or OCSP URI); SCAN_IGNORE adds more finding ids.
-# Checker: Tests/Integration/hostile_support.py check-testssl (shared with test_tls_scan.py).
+# Checker: scripts/tools/testssl_check.py (test_tls_scan.py runs it too).
 #
 # testssl.sh is installed with apt-get (Debian package testssl.sh) when missing.
 # Takes about 1.5 minutes against a local proxy.
@@ -114,7 +114,7 @@ echo "scan: $TESTSSL --starttls mysql $CHECKS $TARGET"
 
 echo "scan: findings"
 rc=0
-"$PYTHON" "$ROOT/Tests/Integration/hostile_support.py" check-testssl "$DIR/testssl.json" \
+"$PYTHON" "$ROOT/scripts/tools/testssl_check.py" "$DIR/testssl.json" \
     "${CHECK_ARGS[@]}" "${IGNORE[@]}" || rc=$?
 if [[ -n $proxy_pid ]]; then
     kill -0 "$proxy_pid" 2>/dev/null || { tail -n 20 "$DIR/proxy.log" >&2; die "the proxy died during the scan"; }

@@ -3,7 +3,7 @@
 #
 # Starts, all under SOAK_DIR: test certificates (make-certs.sh), a private plaintext mariadbd
 # (start-backend.sh) and a proxy with require_secure_transport=ON, connect_timeout=3 and a metrics
-# endpoint. Then SOAK_WORKERS client threads (Tests/Integration/hostile_support.py soak) loop over
+# endpoint. Then SOAK_WORKERS client threads (scripts/tools/soak.py) loop over
 # a weighted mix for SOAK_SECONDS: TLS logins with queries and big results, the mariadb CLI,
 # plaintext logins over the unix socket, wrong passwords (1045), plaintext TCP logins (3159),
 # resets (SO_LINGER 0) after the login and in the middle of a result, closes in the middle of the
@@ -101,7 +101,7 @@ wait_for_line "$DIR/proxy.log" "$proxy_pid" "ready for connections" 30 ||
 echo "soak: proxy pid $proxy_pid on 127.0.0.1:$PORT; ${SECONDS_TOTAL}s with $WORKERS workers," \
     "a sample every ${SAMPLE}s, warm-up ${WARMUP}s"
 load_rc=0
-"$PYTHON" "$ROOT/Tests/Integration/hostile_support.py" soak --pid "$proxy_pid" --port "$PORT" \
+"$PYTHON" "$ROOT/scripts/tools/soak.py" --pid "$proxy_pid" --port "$PORT" \
     --socket "$DIR/proxy.sock" --ca "$DIR/certs/ca.pem" --metrics "127.0.0.1:$METRICS_PORT" \
     --seconds "$SECONDS_TOTAL" --sample "$SAMPLE" --warmup "$WARMUP" --workers "$WORKERS" \
     --fd-slack "$FD_SLACK" --rss-growth-pct "$RSS_PCT" || load_rc=$?

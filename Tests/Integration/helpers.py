@@ -1,4 +1,5 @@
-"""Process and client helpers for the integration suite (no pytest imports here)."""
+"""Shared helpers of the integration suite (no pytest imports here): the clients' environment,
+ports, running a command to completion, the mariadb CLI and openssl s_client, polling."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -22,9 +22,6 @@ CLIENT_PLUGIN_DIR = "/usr/lib/x86_64-linux-gnu/libmariadb3/plugin"
 # Set by scripts/sanitize.sh ("address" or "thread") when PROXY_BIN is a sanitizer build: a debug
 # build several times slower, whose allocator keeps freed memory in quarantine.
 UNDER_SANITIZER = os.environ.get("PROXY_UNDER_SANITIZER") or None
-
-READY_TIMEOUT = 30.0
-STOP_TIMEOUT = 45.0
 
 INSECURE_TRANSPORT_MSG = "Connections using insecure transport are prohibited while --require_secure_transport=ON."
 
@@ -56,175 +53,6 @@ def port_is_listening(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
-# ---------------------------------------------------------------------------
-# Option files and the proxy process
-# ---------------------------------------------------------------------------
-
-
-def render_value(value: object) -> str:
-    if value is True:
-        return "ON"
-    if value is False:
-        return "OFF"
-    return str(value)
-
-
-def write_option_file(path: Path, options: dict[str, object], *, group: str = "mariadb-tls-proxy",
-                      prologue: str = "") -> Path:
-    """Write `[group]` + key=value lines; options whose value is None are omitted."""
-    lines = [f"# written by Tests/Integration for {path.parent.name}"]
-    if prologue:
-        lines.append(prologue.rstrip("\n"))
-    lines.append(f"[{group}]")
-    for key, value in options.items():
-        if value is None:
-            continue
-        lines.append(f"{key}={render_value(value)}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def option_file_line(path: Path, key: str) -> int:
-    """1-based line number of the first `key=` line in an option file."""
-    for i, line in enumerate(path.read_text().splitlines(), start=1):
-        if re.match(rf"\s*{re.escape(key)}\s*(=|$)", line):
-            return i
-    raise KeyError(key)
-
-
-class ProxyProcess:
-    """A running mariadb-tls-proxy; stderr is followed in a thread and kept in a file."""
-
-    def __init__(self, binary: Path, config: Path, workdir: Path, *, port: int | None,
-                 socket_path: str | None, extra_args: tuple[str, ...] = ()):
-        self.binary = binary
-        self.config = config
-        self.workdir = workdir
-        self.port = port
-        self.socket = socket_path
-        self.argv = [str(binary), f"--defaults-file={config}", *extra_args]
-        self.stderr_path = workdir / "proxy.stderr.log"
-        self.stdout_path = workdir / "proxy.stdout.log"
-        self._lines: list[str] = []
-        self._cond = threading.Condition()
-        self._eof = False
-        self._stdout = open(self.stdout_path, "wb")
-        self.proc = subprocess.Popen(
-            self.argv, stdin=subprocess.DEVNULL, stdout=self._stdout, stderr=subprocess.PIPE,
-            cwd=workdir, env=clean_env(), start_new_session=True,
-        )
-        self._reader = threading.Thread(target=self._read_stderr, name=f"proxy-stderr-{self.proc.pid}", daemon=True)
-        self._reader.start()
-        self.returncode: int | None = None
-
-    def _read_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        with open(self.stderr_path, "w", encoding="utf-8") as log:
-            for raw in iter(self.proc.stderr.readline, b""):
-                line = raw.decode("utf-8", "replace").rstrip("\n")
-                log.write(line + "\n")
-                log.flush()
-                with self._cond:
-                    self._lines.append(line)
-                    self._cond.notify_all()
-        with self._cond:
-            self._eof = True
-            self._cond.notify_all()
-
-    # -- log access -----------------------------------------------------------
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def log_lines(self) -> list[str]:
-        with self._cond:
-            return list(self._lines)
-
-    def log_text(self) -> str:
-        return "\n".join(self.log_lines())
-
-    def closed_lines(self) -> list[str]:
-        return [l for l in self.log_lines() if "connection closed" in l]
-
-    def wait_for_log(self, pattern: str | re.Pattern, *, timeout: float = 10.0, start: int = 0,
-                     count: int = 1) -> list[str]:
-        """Wait until `count` lines from index `start` on match `pattern` (substring or regex)."""
-        rx = pattern if isinstance(pattern, re.Pattern) else re.compile(re.escape(pattern))
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                found = [l for l in self._lines[start:] if rx.search(l)]
-                if len(found) >= count:
-                    return found
-                if self._eof:
-                    raise AssertionError(
-                        f"proxy exited (rc={self.proc.poll()}) before logging {rx.pattern!r} x{count}; "
-                        f"stderr:\n{self._tail()}")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(
-                        f"proxy did not log {rx.pattern!r} x{count} within {timeout}s; stderr:\n{self._tail()}")
-                self._cond.wait(remaining)
-
-    def _tail(self, n: int = 60) -> str:
-        text = "\n".join(self._lines[-n:]) or "(empty)"
-        try:
-            out = self.stdout_path.read_text(errors="replace")[-2000:]
-        except OSError:
-            out = ""
-        return text + (f"\n---- stdout ----\n{out}" if out.strip() else "")
-
-    def wait_ready(self, timeout: float = READY_TIMEOUT) -> "ProxyProcess":
-        self.wait_for_log("ready for connections", timeout=timeout)
-        return self
-
-    # -- lifecycle ------------------------------------------------------------
-    def running(self) -> bool:
-        return self.proc.poll() is None
-
-    def signal(self, sig: int) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-
-    def wait(self, timeout: float) -> int:
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"proxy pid {self.pid} still running after {timeout}s; stderr:\n{self._tail()}")
-        self._reader.join(timeout=5)
-        self._stdout.close()
-        self.returncode = rc
-        return rc
-
-    def stop(self, *, timeout: float = STOP_TIMEOUT, expect_rc: int | None = 0) -> int:
-        """SIGTERM and wait; asserts the exit code (0 by default)."""
-        if self.returncode is not None:
-            rc = self.returncode
-        else:
-            already_dead = self.proc.poll() is not None
-            self.signal(signal.SIGTERM)
-            try:
-                rc = self.wait(timeout)
-            except AssertionError:
-                self.kill()
-                raise
-            if already_dead and expect_rc is not None and rc != expect_rc:
-                raise AssertionError(f"proxy had already exited with rc={rc}; stderr:\n{self._tail()}")
-        if expect_rc is not None and rc != expect_rc:
-            raise AssertionError(f"proxy exited with rc={rc} after SIGTERM (expected {expect_rc}); "
-                                 f"stderr:\n{self._tail()}")
-        return rc
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.returncode = self.proc.returncode
-        self._reader.join(timeout=5)
-        if not self._stdout.closed:
-            self._stdout.close()
-
-
 @dataclass
 class Run:
     returncode: int
@@ -248,48 +76,6 @@ def run(argv: list[str], *, timeout: float = 60.0, input: str | None = None, cwd
         raise AssertionError(f"{argv[0]} did not finish within {timeout}s: {' '.join(map(str, argv))}\n"
                              f"stdout: {e.stdout!r}\nstderr: {e.stderr!r}")
     return Run(p.returncode, p.stdout, p.stderr)
-
-
-# ---------------------------------------------------------------------------
-# A private mariadbd (scripts/start-backend.sh)
-# ---------------------------------------------------------------------------
-def backend_facts(start_output: str) -> dict[str, str]:
-    """The KEY=VALUE lines scripts/start-backend.sh prints (the same as its backend.env)."""
-    return dict(line.split("=", 1) for line in start_output.splitlines() if "=" in line)
-
-
-@dataclass
-class Backend:
-    """A private mariadbd started by scripts/start-backend.sh."""
-    dir: Path
-    port: int
-    socket: str
-    pid: int
-    admin_user: str
-
-    @classmethod
-    def from_facts(cls, facts: dict[str, str]) -> "Backend":
-        return cls(dir=Path(facts["BACKEND_DIR"]), port=int(facts["BACKEND_PORT"]), socket=facts["BACKEND_SOCKET"],
-                   pid=int(facts["BACKEND_PID"]), admin_user=facts["BACKEND_ADMIN_USER"])
-
-    @property
-    def error_log(self) -> Path:
-        return self.dir / "error.log"
-
-    def sql(self, statement: str, *, timeout: float = 60) -> str:
-        """Run SQL as the administrative account through the backend socket; returns stdout."""
-        r = run([which("mariadb") or "mariadb", "--no-defaults", f"--socket={self.socket}",
-                 f"--user={self.admin_user}", "--batch", "--skip-column-names",
-                 f"--execute={statement}"], timeout=timeout)
-        assert r.returncode == 0, f"backend SQL failed: {statement}\n{r.stderr}"
-        return r.stdout
-
-    def alive(self) -> bool:
-        try:
-            os.kill(self.pid, 0)
-            return True
-        except OSError:
-            return False
 
 
 # ---------------------------------------------------------------------------
@@ -413,14 +199,29 @@ def s_client_protocol(output: str) -> str | None:
     return m.group(1) if m else None
 
 
-class GeneralLog:
-    """A backend's general log, from the current end on."""
+# ---------------------------------------------------------------------------
+# Polling and tallies
+# ---------------------------------------------------------------------------
+def wait_until(predicate, *, timeout: float, interval: float = 0.05, what: str = "condition") -> None:
+    """Poll ``predicate`` (for states nothing signals, such as a file or a counter)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s")
+        time.sleep(interval)
 
-    def __init__(self, path: Path):
-        self.path = path
-        self.offset = path.stat().st_size
 
-    def new_text(self) -> str:
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            return f.read().decode("utf-8", "replace")
+@dataclass
+class Tally:
+    """Thread-safe counters and first errors for client pools."""
+    ok: int = 0
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def success(self) -> None:
+        with self.lock:
+            self.ok += 1
+
+    def error(self, text: str) -> None:
+        with self.lock:
+            self.errors.append(text)

@@ -13,6 +13,8 @@ import collections
 import pytest
 
 import policy
+import policy_matrix
+import proxy_log
 
 
 # ---------------------------------------------------------------------------
@@ -50,14 +52,14 @@ def test_reference_matrix_is_discriminating(reference_matrix):
     outcomes = reference_matrix.outcomes
     n = len(outcomes)
     print(f"\nreference matrix: {n} CLI runs in {reference_matrix.seconds:.1f}s")
-    codes = collections.Counter(policy.error_code(o) for o in outcomes.values())
+    codes = collections.Counter(policy_matrix.error_code(o) for o in outcomes.values())
     assert codes[None] >= n // 5, codes       # plenty of logins succeed ...
     assert codes[1045] >= n // 3, codes       # ... and plenty are refused by REQUIRE
     assert set(codes) <= {None, 1045, 2026}, codes
     # A certificate no CA in the bundle signed aborts TLS for every account.
     for (user, variant, transport), o in outcomes.items():
         if variant.endswith("+untrusted"):
-            assert o == policy.CERT_REJECTED, (user, variant, transport, o)
+            assert o == policy_matrix.CERT_REJECTED, (user, variant, transport, o)
     assert outcomes[("r_none", "plain", "tcp")] == "OK r_none@%"
     assert outcomes[("alice", "plain", "socket")] == "OK alice@localhost"
     assert outcomes[("u", "tls+bob", "tcp")] == "OK u@127.0.0.1"
@@ -77,13 +79,13 @@ def test_proxy_matches_mariadb(source, reference_matrix, policy_proxy_pool, cert
     pair = policy_proxy_pool.pair(source)
     cells = list(reference_matrix.outcomes)
     offsets = [len(p.log_lines()) for p in pair]
-    run = policy.run_matrix(policy_proxy_pool.endpoints(source), cells, certs.dir)
+    run = policy_matrix.run_matrix(policy_proxy_pool.endpoints(source), cells, certs.dir)
     print(f"\nproxy[{source}] matrix: {len(cells)} CLI runs in {run.seconds:.1f}s "
           f"(reference: {reference_matrix.seconds:.1f}s)")
     mismatches = [(c, reference_matrix.outcomes[c], run.outcomes[c]) for c in cells
                   if reference_matrix.outcomes[c] != run.outcomes[c]]
     assert not mismatches, (f"accounts file: {policy_proxy_pool.factory.servers.accounts[source]}\n"
-                            + policy.mismatch_table(mismatches) + "\n" + _log_tails(pair))
+                            + policy_matrix.mismatch_table(mismatches) + "\n" + _log_tails(pair))
 
     # The proxy's own choice of row (its log's account=) is the row MariaDB picked (CURRENT_USER()),
     # for every login that succeeded; and the proxy logs as many 1045 refusals as MariaDB gave.
@@ -91,16 +93,16 @@ def test_proxy_matches_mariadb(source, reference_matrix, policy_proxy_pool, cert
         mine = [c for c in cells if c[2] == transport]
         lines = proxy.wait_for_log("connection closed", start=offset, count=len(mine), timeout=20)
         expected = collections.Counter(
-            (u, policy.current_user_to_account(reference_matrix.outcomes[(u, v, t)][3:]))
+            (u, proxy_log.current_user_to_account(reference_matrix.outcomes[(u, v, t)][3:]))
             for (u, v, t) in mine if reference_matrix.outcomes[(u, v, t)].startswith("OK "))
         logged = collections.Counter()
         refused_1045 = 0
         for line in lines:
-            f = policy.log_fields(line)
+            f = proxy_log.log_fields(line)
             if f.get("outcome", "").startswith("refused: 1045"):
                 refused_1045 += 1
             elif f.get("outcome") == "relayed":
-                acc = policy.account_field(f.get("account", ""))
+                acc = proxy_log.account_field(f.get("account", ""))
                 logged[(f.get("user"), acc[0] if acc else None)] += 1
         assert logged == expected, (f"{transport}: account rows in the proxy log differ from CURRENT_USER()\n"
                                     f"only in the log: {dict(logged - expected)}\n"
@@ -116,7 +118,7 @@ def test_matrix_covers_every_form(reference_matrix):
         if user == "x":  # no row matches any test client: refused everywhere, by design
             assert all(o.startswith("ERROR ") for (u, _, _), o in reference_matrix.outcomes.items() if u == "x")
             continue
-        for transport in policy.TRANSPORTS:
+        for transport in policy_matrix.TRANSPORTS:
             mine = [o for (u, _, t), o in reference_matrix.outcomes.items() if u == user and t == transport]
             assert any(o.startswith("OK ") for o in mine), (user, transport, mine)
             if (user, transport) not in never_refused:

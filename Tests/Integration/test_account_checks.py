@@ -23,19 +23,12 @@ from pathlib import Path
 
 import pytest
 
-import helpers
-import hostile_support
+import backends
+import metrics
 import policy
+import processes
 import wire
-from policy import VARIANT
 
-RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
-
-
-def _tls(certs, cert: str | None = None) -> ssl.SSLContext:
-    return wire.client_tls_context(certs.path("ca-bundle.pem"),
-                                   certs.path(f"{cert}-cert.pem") if cert else None,
-                                   certs.path(f"{cert}-key.pem") if cert else None, check_hostname=False)
 
 
 def _login_error(port: int, user: str, password: str, tls: ssl.SSLContext | None) -> tuple[int, str]:
@@ -64,19 +57,19 @@ def test_require_is_checked_after_the_password(policy_proxy_pool, policy_servers
     own access-denied error), and a right one opens a backend session that is quit at once."""
     port = policy_proxy_pool.endpoints()["tcp"].port
     ref = reference_endpoints["tcp"].port
-    tls = _tls(certs)
+    tls = certs.bundle_tls()
     want = (1045, "Access denied for user 'r_x509'@'127.0.0.1' (using password: YES)")
 
     for password in ("wrong", policy.PASSWORDS["r_x509"]):
         assert _login_error(ref, "r_x509", password, tls) == want, "reference"
 
     denied_before = policy_servers.plain_status("Access_denied_errors")
-    log = helpers.GeneralLog(policy_servers.general_log)
+    log = backends.GeneralLog(policy_servers.general_log)
     assert _login_error(port, "r_x509", "wrong", tls) == want
     _wait_for(lambda: policy_servers.plain_status("Access_denied_errors") == denied_before + 1,
               what="the backend to count the wrong password")
 
-    log = helpers.GeneralLog(policy_servers.general_log)
+    log = backends.GeneralLog(policy_servers.general_log)
     assert _login_error(port, "r_x509", policy.PASSWORDS["r_x509"], tls) == want
     # The backend accepted the password (no new access-denied error), and the session it opened
     # for r_x509 ended with the proxy's COM_QUIT, before any command.
@@ -99,8 +92,8 @@ def test_unknown_and_refused_users_look_alike(policy_proxy_pool, reference_endpo
     port = policy_proxy_pool.endpoints()["tcp"].port
     ref = reference_endpoints["tcp"].port
     for user in ("r_x509", "r_none", "nobody_here"):
-        want = _login_error(ref, user, "wrong", _tls(certs))
-        assert _login_error(port, user, "wrong", _tls(certs)) == want, user
+        want = _login_error(ref, user, "wrong", certs.bundle_tls())
+        assert _login_error(port, user, "wrong", certs.bundle_tls()) == want, user
 
 
 # ---------------------------------------------------------------------------
@@ -119,19 +112,16 @@ def test_change_user_uses_the_accounts_of_the_last_reload(policy_proxies, certs,
     accounts.write_text(ACCOUNTS_BEFORE)
     proxy = policy_proxies.start({"accounts": str(accounts)})
     with wire.Connection.tcp("127.0.0.1", proxy.port) as old_session:
-        old_session.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
+        old_session.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls())
         # Tighten r_x509 and reload while this session is open.
         accounts.write_text(ACCOUNTS_AFTER)
-        mark = len(proxy.log_lines())
-        proxy.signal(signal.SIGHUP)
-        done = proxy.wait_for_log(RELOAD_DONE_RE, start=mark)[0]
-        assert "reload succeeded" in done, done
+        processes.reload(proxy)
         with pytest.raises(wire.ServerError) as ei:
             old_session.change_user("r_x509", policy.PASSWORDS["r_x509"])
         assert ei.value.code == 1045
         assert old_session.query("SELECT CURRENT_USER()") == [["r_none@%"]]
     # New logins see the new rule too.
-    assert _login_error(proxy.port, "r_x509", policy.PASSWORDS["r_x509"], _tls(certs))[0] == 1045
+    assert _login_error(proxy.port, "r_x509", policy.PASSWORDS["r_x509"], certs.bundle_tls())[0] == 1045
 
 
 # ---------------------------------------------------------------------------
@@ -140,7 +130,7 @@ def test_change_user_uses_the_accounts_of_the_last_reload(policy_proxies, certs,
 def test_refused_changes_are_paced_and_the_fourth_closes(policy_proxy_pool, certs):
     port = policy_proxy_pool.endpoints()["tcp"].port
     with wire.Connection.tcp("127.0.0.1", port, timeout=15) as c:
-        c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
+        c.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls())
         started = time.monotonic()
         codes = []
         for _ in range(3):
@@ -166,8 +156,8 @@ def test_a_flood_of_refused_changes_that_is_never_read_stays_small(policy_proxie
     lines, not one per packet."""
     proxy = policy_proxies.start()
     c = wire.Connection.tcp("127.0.0.1", proxy.port, timeout=15)
-    c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
-    rss_before = hostile_support.proc_rss_kib(proxy.pid)
+    c.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls())
+    rss_before = metrics.proc_rss_kib(proxy.pid)
     lines_before = len(proxy.log_lines())
     # 5 bytes each: header + COM_CHANGE_USER with nothing after it (malformed).
     chunk = (b"\x01\x00\x00\x00\x11") * 20000
@@ -181,7 +171,7 @@ def test_a_flood_of_refused_changes_that_is_never_read_stays_small(policy_proxie
             continue  # the proxy stopped reading: keep pushing until the deadline
         except OSError:
             break  # closed after the fourth refusal
-    rss_after = hostile_support.proc_rss_kib(proxy.pid)
+    rss_after = metrics.proc_rss_kib(proxy.pid)
     assert rss_after - rss_before < 20 * 1024, f"RSS grew from {rss_before} to {rss_after} KiB after {sent} bytes"
     refused = [l for l in proxy.log_lines()[lines_before:] if "COM_CHANGE_USER refused" in l]
     assert 1 <= len(refused) <= 4, refused
@@ -204,12 +194,7 @@ def test_commands_behind_a_refused_change_still_run_when_the_client_half_closes(
         c.sock.shutdown(socket.SHUT_WR)
         first = c.read_packet()
         assert first.is_err and wire.ErrPacket.parse(first).code == 1045, first
-        rest = b""
-        try:
-            while True:
-                rest += c.read_packet().payload
-        except (wire.ConnectionClosed, OSError):
-            pass
+        _, rest = c.wait_closed(timeout=15)  # what came before the proxy closed
         assert b"42" in rest, f"the query behind the refused change got no result: {rest!r}"
 
 
@@ -218,7 +203,7 @@ def test_allowed_changes_of_user_do_not_flood_the_log(policy_proxies, certs):
     proxy = policy_proxies.start()
     start = len(proxy.log_lines())
     with wire.Connection.tcp("127.0.0.1", proxy.port) as c:
-        c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
+        c.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls())
         for _ in range(50):
             c.change_user("r_ssl", policy.PASSWORDS["r_ssl"])
         assert c.query("SELECT CURRENT_USER()") == [["r_ssl@%"]]

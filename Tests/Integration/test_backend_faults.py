@@ -14,8 +14,11 @@ import time
 
 import pytest
 
+import backends
+import fake_backend
 import helpers
 import hostile_support as hs
+import raw_sockets
 import wire
 from helpers import mariadb
 
@@ -25,7 +28,7 @@ FOREIGN = hs.FOREIGN
 @pytest.fixture(scope="module")
 def own_backend(prerequisites, tmp_path_factory):
     d = tmp_path_factory.mktemp("fb") / "be"
-    b = hs.PrivateBackend.start(d)
+    b = backends.Backend.start(d)
     try:
         yield b
     finally:
@@ -72,16 +75,16 @@ def test_refusing_backend_gives_1429_at_seq_0_promptly(start_proxy, certs):
 # ---------------------------------------------------------------------------
 def test_backend_slow_to_greet_gives_1429_at_connect_timeout(start_proxy, certs):
     timeout = 2
-    with hs.FakeBackend("greet_after", delay=timeout + 4) as fake:
+    with fake_backend.FakeBackend("greet_after", delay=timeout + 4) as fake:
         p = start_proxy({"backend_port": fake.port, "connect_timeout": timeout})
         reason = f"backend 127.0.0.1:{fake.port}: no greeting within connect_timeout ({timeout}s)"
         with wire.Connection.tcp("127.0.0.1", p.port, timeout=20) as c:
             # The client waited for the backend, not the other way round: at connect_timeout it gets
             # the same 1429 as for a backend that cannot be reached, and the log blames the backend.
-            ending = hs.read_until_closed(c.sock, timeout=timeout + 8)
+            ending = raw_sockets.read_until_closed(c.sock, timeout=timeout + 8)
             assert ending.how == "eof", f"client not closed cleanly after {ending.seconds:.1f}s: {ending.how}"
             assert timeout - 0.5 <= ending.seconds <= timeout + 3, f"closed after {ending.seconds:.2f}s"
-            packets = hs.split_packets(ending.data)
+            packets = raw_sockets.split_packets(ending.data)
             assert len(packets) == 1 and packets[0].is_err and packets[0].seq == 0, ending.data[:80]
             err = wire.ErrPacket.parse(packets[0])
             assert (err.code, err.sqlstate, err.message) == (1429, None, f"{FOREIGN}: {reason}"), err
@@ -120,7 +123,7 @@ def test_backend_not_accepting_gives_1429_at_connect_timeout(start_proxy):
 
 
 def test_backend_closing_before_greeting_gives_1429_at_seq_0(start_proxy):
-    with hs.FakeBackend("close_before_greeting") as fake:
+    with fake_backend.FakeBackend("close_before_greeting") as fake:
         p = start_proxy({"backend_port": fake.port})
         err, elapsed = pre_greeting_1429(p.port)
         assert err.message == f"{FOREIGN}: backend 127.0.0.1:{fake.port} closed the connection during login", err
@@ -130,7 +133,7 @@ def test_backend_closing_before_greeting_gives_1429_at_seq_0(start_proxy):
 
 @pytest.mark.parametrize("transport", ["tls", "plaintext"])
 def test_backend_dying_mid_login_gives_1429_at_next_sequence_id(start_proxy, certs, transport):
-    with hs.FakeBackend("close_after_response") as fake:
+    with fake_backend.FakeBackend("close_after_response") as fake:
         p = start_proxy({"backend_port": fake.port})
         with wire.Connection.tcp("127.0.0.1", p.port, timeout=15) as c:
             tls = wire.client_tls_context(certs.ca) if transport == "tls" else None
@@ -140,7 +143,7 @@ def test_backend_dying_mid_login_gives_1429_at_next_sequence_id(start_proxy, cer
             expected_seq = 3 if tls else 2  # the HandshakeResponse went out at seq 2 (TLS) / 1
             assert (err.code, err.sqlstate, err.seq) == (1429, "HY000", expected_seq), err
             assert err.message == f"{FOREIGN}: backend 127.0.0.1:{fake.port} closed the connection during login", err
-            ending = hs.read_until_closed(c.sock, timeout=5)
+            ending = raw_sockets.read_until_closed(c.sock, timeout=5)
             assert ending.how == "eof" and ending.data == b"", ending
             line = closed_line(p, c)
         assert "outcome=\"backend failed: backend 127.0.0.1" in line and "user=app" in line, line
@@ -180,7 +183,7 @@ def test_backend_killed_mid_session_then_restarted(start_proxy, certs, own_backe
         b.kill()
         # Every session sees its connection closed: TLS ones with close_notify (a clean EOF).
         for name, c in (("idle", idle), ("busy", busy), ("plaintext", plain)):
-            ending = hs.read_until_closed(c.sock, timeout=10)
+            ending = raw_sockets.read_until_closed(c.sock, timeout=10)
             assert ending.how == "eof", f"{name} session: {ending.how} after {ending.seconds:.1f}s"
             assert ending.data == b"", f"{name} session got {ending.data[:40]!r}"
         assert time.monotonic() - t_kill < 10

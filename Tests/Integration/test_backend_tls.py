@@ -9,33 +9,27 @@ verifies the backend's certificate, and relays the login and the session over th
 from __future__ import annotations
 
 import re
-import signal
 import socket
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+import backends
 import helpers
-import policy
+import processes
 import wire
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
 
 
 @pytest.fixture(scope="module")
-def tls_backend(prerequisites, certs, tmp_path_factory) -> Iterator[helpers.Backend]:
+def tls_backend(prerequisites, certs, tmp_path_factory) -> Iterator[backends.Backend]:
     d = tmp_path_factory.mktemp("tlsbe")
     opts = ["--ssl", f"--ssl-cert={certs.server_cert}", f"--ssl-key={certs.server_key}", f"--ssl-ca={certs.ca}",
             "--require-secure-transport=ON", "--bind-address=127.0.0.1,127.0.0.2",
             "--proxy-protocol-networks=127.0.0.1"]
-    p = policy.start_server_async(SCRIPTS, d, opts)
     try:
-        b = helpers.Backend.from_facts(policy.finish_server(p, d))
+        b = backends.Backend.start(d, extra_opts=opts)
     except AssertionError as e:
-        import subprocess
-        subprocess.run(["bash", str(SCRIPTS / "stop-backend.sh"), str(d)], capture_output=True, timeout=120)
         pytest.fail(str(e), pytrace=False)
     try:
         assert b.sql("SELECT @@have_ssl, @@require_secure_transport").split() == ["YES", "1"]
@@ -43,17 +37,16 @@ def tls_backend(prerequisites, certs, tmp_path_factory) -> Iterator[helpers.Back
               "GRANT SELECT ON *.* TO 'x509app'@'%'")
         yield b
     finally:
-        import subprocess
-        subprocess.run(["bash", str(SCRIPTS / "stop-backend.sh"), str(d)], capture_output=True, timeout=120)
+        b.stop()
 
 
-def backend_tls_options(backend: helpers.Backend, certs, **extra: object) -> dict[str, object]:
+def backend_tls_options(backend: backends.Backend, certs, **extra: object) -> dict[str, object]:
     options: dict[str, object] = {"backend_port": backend.port, "backend_ssl": True, "backend_ssl_ca": certs.ca}
     options.update(extra)
     return options
 
 
-def status(proxy: helpers.ProxyProcess, name: str, *, ssl: bool = True, user: str = "app",
+def status(proxy: processes.LoggedProcess, name: str, *, ssl: bool = True, user: str = "app",
            password: str = "app-pass") -> helpers.Run:
     return helpers.mariadb(port=proxy.port, ssl=ssl, ca=None, verify=False, user=user, password=password,
                            batch=True, execute=f"SHOW SESSION STATUS LIKE '{name}'")
@@ -91,12 +84,7 @@ def test_half_close_still_gets_the_backends_answer(start_proxy, tls_backend, cer
         c.login("app", "app-pass")
         c.send_packet(bytes([wire.COM_QUERY]) + b"SELECT SLEEP(0.2), 6 * 7", 0)
         c.sock.shutdown(socket.SHUT_WR)
-        rest = b""
-        try:
-            while True:
-                rest += c.read_packet().payload
-        except (wire.ConnectionClosed, OSError):
-            pass
+        _, rest = c.wait_closed(timeout=15)  # what came before the proxy closed
         assert b"42" in rest, f"no result after the half-close: {rest!r}"
 
 
@@ -142,7 +130,7 @@ def test_backend_without_tls_is_refused_and_sees_no_login(start_proxy, backend, 
     general = backend.dir / "backend-tls-test-general.log"
     backend.sql(f"SET GLOBAL general_log_file='{general}'; SET GLOBAL general_log=ON")
     try:
-        log = helpers.GeneralLog(general)
+        log = backends.GeneralLog(general)
         proxy = start_proxy({"backend_port": backend.port, "backend_ssl": True, "backend_ssl_ca": certs.ca})
         r = helpers.mariadb(port=proxy.port, ca=certs.ca, execute="SELECT 'must-not-run'")
         assert r.returncode != 0
@@ -186,13 +174,6 @@ def test_proxy_client_certificate_needs_strict_accounts_and_the_accounts_file_de
     assert r.returncode == 0, r.output + proxy.log_text()
 
 
-def reload(proxy: helpers.ProxyProcess, *, succeeds: bool) -> None:
-    mark = len(proxy.log_lines())
-    proxy.signal(signal.SIGHUP)
-    done = proxy.wait_for_log(RELOAD_DONE_RE, start=mark, timeout=20)[0]
-    assert ("reload succeeded" in done) == succeeds, "\n".join(proxy.log_lines()[mark:])
-
-
 def test_reload_changes_the_backend_ca_and_a_missing_ca_keeps_the_old_one(start_proxy, tls_backend, certs):
     proxy = start_proxy(backend_tls_options(tls_backend, certs, backend_ssl_ca=certs.other_ca))
     assert "ERROR 1429" in helpers.mariadb(port=proxy.port, ca=certs.ca, execute="SELECT 1").stderr
@@ -202,10 +183,10 @@ def test_reload_changes_the_backend_ca_and_a_missing_ca_keeps_the_old_one(start_
         proxy.config.write_text(text)
 
     set_ca(certs.ca)
-    reload(proxy, succeeds=True)
+    processes.reload(proxy, succeeds=True)
     assert status_value(status(proxy, "Ssl_cipher"))
     set_ca(str(proxy.workdir / "missing-ca.pem"))
-    reload(proxy, succeeds=False)
+    processes.reload(proxy, succeeds=False)
     assert any("backend_ssl_ca" in line and "missing-ca.pem" in line for line in proxy.log_lines())
     assert status_value(status(proxy, "Ssl_cipher"))
 

@@ -7,14 +7,15 @@ itself is unit-tested (CertificateExpiryWatchTests); here the same check runs at
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import signal
-import os
 import ssl
 from pathlib import Path
 
+import certificates
 import helpers
-import systemd_support as sd
+import metrics
 
 DAY = datetime.timedelta(days=1)
 EXPIRY_SERIES = re.compile(r'^mariadb_tls_proxy_certificate_expiry_timestamp_seconds\{([^}]*)\} (\S+)$', re.M)
@@ -22,10 +23,10 @@ EXPIRY_SERIES = re.compile(r'^mariadb_tls_proxy_certificate_expiry_timestamp_sec
 
 def backdated_server_cert(ca_dir: Path, out_dir: Path, name: str, cn: str, *,
                           not_before: datetime.datetime, not_after: datetime.datetime) -> tuple[Path, Path]:
-    """Like ``sd.make_server_cert`` but valid from ``not_before`` (which may be in the past) to
+    """Like ``certificates.make_server_cert`` but valid from ``not_before`` (which may be in the past) to
     ``not_after``: ``openssl ca`` takes both dates, ``openssl x509 -req`` only a day count."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    key = sd.new_key(out_dir / f"{name}-key.pem")
+    key = certificates.new_key(out_dir / f"{name}-key.pem")
     csr = out_dir / f"{name}.csr"
     cert = out_dir / f"{name}-cert.pem"
     db = out_dir / f"{name}-ca"
@@ -44,9 +45,9 @@ def backdated_server_cert(ca_dir: Path, out_dir: Path, name: str, cn: str, *,
         "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
         "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n")
     stamp = "%Y%m%d%H%M%SZ"
-    sd.openssl("req", "-new", "-sha256", "-key", str(key), "-subj", f"/CN={cn}", "-out", str(csr))
+    certificates.openssl("req", "-new", "-sha256", "-key", str(key), "-subj", f"/CN={cn}", "-out", str(csr))
     (db / "serial").write_text(os.urandom(16).hex() + "\n")
-    sd.openssl("ca", "-batch", "-config", str(config), "-notext", "-in", str(csr), "-out", str(cert),
+    certificates.openssl("ca", "-batch", "-config", str(config), "-notext", "-in", str(csr), "-out", str(cert),
                 "-startdate", not_before.astimezone(datetime.timezone.utc).strftime(stamp),
                 "-enddate", not_after.astimezone(datetime.timezone.utc).strftime(stamp))
     csr.unlink()
@@ -93,7 +94,7 @@ def test_short_lived_certificates_renewed_on_schedule_are_not_nagged(proxies, ce
     cert, key = backdated(certs, d, "acme", lifetime_days=90, remaining_days=29)
     assert expiry_lines(check(proxies, cert, key)) == []
     # A freshly issued 6-day certificate, and one with a day and a half left: still on schedule.
-    cert, key = sd.make_server_cert(Path(certs.ca).parent, d, "six", "expiry-six", days=6)
+    cert, key = certificates.make_server_cert(Path(certs.ca).parent, d, "six", "expiry-six", days=6)
     assert expiry_lines(check(proxies, cert, key)) == []
     cert, key = backdated(certs, d, "six-later", lifetime_days=6, remaining_days=1.6)
     assert expiry_lines(check(proxies, cert, key)) == []
@@ -113,25 +114,25 @@ def test_an_expired_certificate_is_an_error_but_still_loads(proxies, certs):
 def series(address: str) -> dict[str, tuple[dict[str, str], float]]:
     """role/serial -> (labels, value) of the expiry gauge."""
     out = {}
-    for labels_text, value in EXPIRY_SERIES.findall(sd.fetch_metrics(address)):
+    for labels_text, value in EXPIRY_SERIES.findall(metrics.fetch_metrics(address)):
         labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', labels_text))
         out[f"{labels['role']}/{int(labels['serial'], 16):x}"] = (labels, float(value))
     return out
 
 
 def not_after(path: Path | str) -> float:
-    return ssl.cert_time_to_seconds(sd.cert_info(path).not_after)
+    return ssl.cert_time_to_seconds(certificates.cert_info(path).not_after)
 
 
 def serial(path: Path | str) -> str:
-    return f"{int(sd.cert_info(path).serial, 16):x}"
+    return f"{int(certificates.cert_info(path).serial, 16):x}"
 
 
 def test_the_expiry_gauge_lists_server_and_ca_certificates_and_follows_reloads(start_proxy, certs, tmp_path):
     d = tmp_path / "tls"
-    first, first_key = sd.make_server_cert(Path(certs.ca).parent, d, "first", "expiry-first", days=40)
+    first, first_key = certificates.make_server_cert(Path(certs.ca).parent, d, "first", "expiry-first", days=40)
     cert, key = d / "server-cert.pem", d / "server-key.pem"
-    sd.install_cert(first, first_key, cert, key)
+    certificates.install_cert(first, first_key, cert, key)
     address = f"127.0.0.1:{helpers.free_port()}"
     p = start_proxy({"ssl_cert": cert, "ssl_key": key, "metrics_address": address})
     p.wait_for_log("serving metrics", timeout=10)
@@ -142,13 +143,13 @@ def test_the_expiry_gauge_lists_server_and_ca_certificates_and_follows_reloads(s
     assert labels["subject"] == "/CN=expiry-first" and value == not_after(first), got
     assert got[f"ca/{serial(certs.ca)}"][1] == not_after(certs.ca), got
 
-    second, second_key = sd.make_server_cert(Path(certs.ca).parent, d, "second", "expiry-second", days=90)
-    sd.install_cert(second, second_key, cert, key)
+    second, second_key = certificates.make_server_cert(Path(certs.ca).parent, d, "second", "expiry-second", days=90)
+    certificates.install_cert(second, second_key, cert, key)
     mark = len(p.log_lines())
     p.signal(signal.SIGHUP)
     p.wait_for_log("reload succeeded", start=mark, timeout=20)
     got = series(address)
     assert set(got) == {f"server/{serial(second)}", f"ca/{serial(certs.ca)}"}, got
     assert got[f"server/{serial(second)}"][1] == not_after(second)
-    help_line = re.search(r"^# HELP mariadb_tls_proxy_certificate_expiry_timestamp_seconds .+$", sd.fetch_metrics(address), re.M)
+    help_line = re.search(r"^# HELP mariadb_tls_proxy_certificate_expiry_timestamp_seconds .+$", metrics.fetch_metrics(address), re.M)
     assert help_line, "the expiry gauge has no # HELP line"

@@ -9,7 +9,6 @@ backend never sees it.
 from __future__ import annotations
 
 import re
-import ssl
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 import helpers
 import policy
+import policy_matrix
 import wire
 
 HOST_TEXT = {"tcp": "127.0.0.1", "socket": "localhost"}
@@ -37,12 +37,6 @@ def target(request):
 def _connect(endpoints, transport: str) -> wire.Connection:
     ep = endpoints[transport]
     return wire.Connection.tcp("127.0.0.1", ep.port) if transport == "tcp" else wire.Connection.unix(ep.socket)
-
-
-def _tls(certs, cert: str | None = None) -> ssl.SSLContext:
-    return wire.client_tls_context(certs.path("ca-bundle.pem"),
-                                   certs.path(f"{cert}-cert.pem") if cert else None,
-                                   certs.path(f"{cert}-key.pem") if cert else None, check_hostname=False)
 
 
 def current_user(c: wire.Connection) -> str:
@@ -71,7 +65,7 @@ def test_change_user_cannot_bypass_require_x509(target, certs, policy_servers, t
     proxy = pair[0 if transport == "tcp" else 1] if pair else None
     start = len(proxy.log_lines()) if proxy else 0
     with _connect(endpoints, transport) as c:
-        c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
+        c.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls())
         assert current_user(c) == "r_none@%"
         expect_refused(c, name, "r_x509", transport)
         assert current_user(c) == "r_none@%", f"{name}: the refused change must leave the session as it was"
@@ -97,7 +91,7 @@ def test_change_user_cannot_bypass_require_x509(target, certs, policy_servers, t
 def test_change_user_uses_the_connections_certificate(target, certs, transport):
     name, endpoints, _ = target
     with _connect(endpoints, transport) as c:
-        c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs, "bob"))
+        c.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls("bob"))
         c.change_user("r_x509", policy.PASSWORDS["r_x509"])
         assert current_user(c) == "r_x509@%"
         expect_refused(c, name, "r_subject", transport)  # bob is not alice
@@ -138,7 +132,7 @@ def test_refused_change_user_leaves_session_state_like_mariadb(reference_endpoin
     results = {}
     for name, endpoints in (("reference", reference_endpoints), ("proxy", policy_proxy_pool.endpoints())):
         with _connect(endpoints, "tcp") as c:
-            c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
+            c.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls())
             c.query("SET @v = 42")
             with pytest.raises(wire.ServerError):
                 c.change_user("r_x509", policy.PASSWORDS["r_x509"])
@@ -163,7 +157,7 @@ SELECT CURRENT_USER();
 """
 
 
-def _mariadb_test(endpoint: policy.Endpoint, transport: str, certs, workdir: Path) -> helpers.Run:
+def _mariadb_test(endpoint: policy_matrix.Endpoint, transport: str, certs, workdir: Path) -> helpers.Run:
     tool = helpers.which("mariadb-test") or helpers.which("mysqltest")
     if tool is None:
         pytest.skip("mariadb-test is not installed (Debian package mariadb-test)")
@@ -216,7 +210,7 @@ def test_change_user_name_spellings(reference_endpoints, policy_proxy_pool, cert
     results = {}
     for name, endpoints in (("reference", reference_endpoints), ("proxy", policy_proxy_pool.endpoints())):
         got = []
-        for tls in (None, _tls(certs)):
+        for tls in (None, certs.bundle_tls()):
             with _connect(endpoints, "tcp") as c:
                 c.login("r_none", policy.PASSWORDS["r_none"], tls=tls)
                 try:
@@ -238,7 +232,7 @@ def test_fragmented_change_user_is_still_checked(target, certs, transport):
     """The COM_CHANGE_USER packet arrives a byte at a time (one TLS record each)."""
     name, endpoints, _ = target
     with _connect(endpoints, transport) as c:
-        c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
+        c.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls())
         with c.buffered(send=False) as held:
             c.send_change_user("r_x509", policy.PASSWORDS["r_x509"])
         data = b"".join(held)
@@ -257,7 +251,7 @@ def test_pipelined_change_user_answers_stay_in_order(request, target, certs):
     to the backend at once (docs/access-policy.md)."""
     name, endpoints, _ = target
     with _connect(endpoints, "tcp") as c:
-        c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs))
+        c.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls())
         with c.buffered():
             c.send_packet(bytes([wire.COM_PING]), 0)
             c.send_change_user("r_x509", policy.PASSWORDS["r_x509"])
@@ -277,7 +271,7 @@ def _login_with_change_user_behind(c: wire.Connection, certs, tls: bool, target_
     seq = 1
     if tls:
         c.send_ssl_request(seq=1)
-        c.start_tls(_tls(certs))
+        c.start_tls(certs.bundle_tls())
         seq = 2
     else:
         c.caps = wire.DEFAULT_CLIENT_CAPS
@@ -339,7 +333,7 @@ def test_load_data_packet_with_sequence_id_0_is_not_a_command(target, certs):
     wrap = 256 - 2  # the chunk sent with sequence id 0
     chunks[wrap] = b"\x11r_x509\n"  # reads like COM_CHANGE_USER to r_x509 (malformed as one)
     with _connect(endpoints, "tcp") as c:
-        c.login("r_none", policy.PASSWORDS["r_none"], tls=_tls(certs),
+        c.login("r_none", policy.PASSWORDS["r_none"], tls=certs.bundle_tls(),
                 caps=wire.DEFAULT_CLIENT_CAPS | wire.CLIENT_LOCAL_FILES)
         ok = c.load_data_local("LOAD DATA LOCAL INFILE 'chunks' INTO TABLE policytest.t (line)", chunks)
         affected, _ = wire.read_lenenc_int(ok.payload, 1)

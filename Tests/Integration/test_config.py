@@ -8,7 +8,7 @@ import pytest
 
 import helpers
 import wire
-from helpers import option_file_line
+from option_files import option_file_line
 
 
 def assert_config_error(r: helpers.Run, status: int = 78) -> str:

@@ -13,18 +13,18 @@ from typing import Iterator
 import pytest
 
 import helpers
-import systemd_support as sd
+import option_files
 import wire
-from hostile_support import PrivateBackend
+from backends import Backend
 
 ATTRS_SQL = ("SELECT ATTR_NAME, ATTR_VALUE FROM performance_schema.session_connect_attrs "
              "WHERE PROCESSLIST_ID = CONNECTION_ID() ORDER BY ORDINAL_POSITION")
 
 
 @pytest.fixture(scope="module")
-def ps_backend(prerequisites) -> Iterator[PrivateBackend]:
+def ps_backend(prerequisites) -> Iterator[Backend]:
     d = Path(tempfile.mkdtemp(prefix="mtp-psattrs-"))
-    b = PrivateBackend.start(d, extra_opts="--performance-schema=ON")
+    b = Backend.start(d, extra_opts=["--performance-schema=ON"])
     yield b
     b.kill()
     shutil.rmtree(d, ignore_errors=True)
@@ -51,7 +51,7 @@ def session_attrs(port: int, *, tls, attrs: dict[str, str] | None = None) -> lis
         return [(name, value) for name, value in c.query(ATTRS_SQL)]
 
 
-def start(start_proxy, backend: PrivateBackend, **options):
+def start(start_proxy, backend: Backend, **options):
     return start_proxy({"backend_port": backend.port, **options})
 
 
@@ -105,7 +105,7 @@ def test_a_change_of_user_cannot_smuggle_proxy_attributes_either(start_proxy, ps
 def test_the_option_follows_reloads(start_proxy, ps_backend):
     p = start(start_proxy, ps_backend)
     assert not any(n.startswith("_proxy_") for n, _ in session_attrs(p.port, tls=None))
-    sd.set_option(p.config, "backend_connect_attributes", "ON")
+    option_files.set_option(p.config, "backend_connect_attributes", "ON")
     mark = len(p.log_lines())
     p.signal(signal.SIGHUP)
     p.wait_for_log("reload succeeded", start=mark, timeout=20)

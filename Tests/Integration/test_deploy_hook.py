@@ -26,8 +26,9 @@ from typing import Iterator
 
 import pytest
 
+import certificates
 import helpers
-import systemd_support as sd
+import processes
 from helpers import REPO_ROOT
 
 HOOK = REPO_ROOT / "config" / "certificate-deploy-hook"
@@ -47,14 +48,14 @@ class HookRig:
     live_cert: Path
     live_key: Path
     config: Path
-    proxy: helpers.ProxyProcess
-    first: sd.CertInfo          # the certificate the proxy started with
+    proxy: processes.LoggedProcess
+    first: certificates.CertInfo          # the certificate the proxy started with
     ca_dir: Path
     env: dict[str, str]
     systemctl_log: Path
 
     def new_cert(self, name: str, cn: str) -> tuple[Path, Path]:
-        return sd.make_server_cert(self.ca_dir, self.dir / "renewals", name, cn)
+        return certificates.make_server_cert(self.ca_dir, self.dir / "renewals", name, cn)
 
     def run(self, *args: str | Path, **env: str) -> subprocess.CompletedProcess:
         return subprocess.run([str(HOOK), *map(str, args)], capture_output=True, text=True, timeout=120,
@@ -71,9 +72,9 @@ class HookRig:
             out[f.name] = (f.read_bytes(), st.st_mode & 0o7777, st.st_uid, st.st_gid)
         return out
 
-    def reload_and_serve(self, mark: int) -> sd.CertInfo:
+    def reload_and_serve(self, mark: int) -> certificates.CertInfo:
         self.proxy.wait_for_log("reload succeeded", start=mark, timeout=20)
-        return sd.served_cert(self.proxy.port)
+        return certificates.served_cert(self.proxy.port)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,7 @@ def rig(proxies, certs, binary_copy) -> Iterator[HookRig]:
         ca = d / "ca.pem"
         shutil.copyfile(certs.ca, ca)
         ca.chmod(0o644)
-        cert, key = sd.make_server_cert(Path(certs.dir), d / "initial", "initial", "deploy-hook-initial")
+        cert, key = certificates.make_server_cert(Path(certs.dir), d / "initial", "initial", "deploy-hook-initial")
         live_cert, live_key = tls / "server-cert.pem", tls / "server-key.pem"
         shutil.copyfile(cert, live_cert)
         shutil.copyfile(key, live_key)
@@ -109,10 +110,7 @@ def rig(proxies, certs, binary_copy) -> Iterator[HookRig]:
             shutil.chown(live_key, SERVICE_USER, service_group)
         config = proxies.config({"ssl_cert": live_cert, "ssl_key": live_key, "ssl_ca": ca}, d=d)
         config.chmod(0o644)
-        p = helpers.ProxyProcess(proxies.binary, config, d, port=int(sd.option_value(config, "port")),
-                                 socket_path=sd.option_value(config, "socket"))
-        proxies.started.append(p)
-        p.wait_ready()
+        p = proxies.launch(config)
 
         stub_dir = d / "bin"
         stub_dir.mkdir()
@@ -131,7 +129,7 @@ def rig(proxies, certs, binary_copy) -> Iterator[HookRig]:
             "TEST_PROXY_PID": str(p.pid),
         })
         yield HookRig(dir=d, tls=tls, live_cert=live_cert, live_key=live_key, config=config, proxy=p,
-                      first=sd.served_cert(p.port), ca_dir=Path(certs.dir), env=env,
+                      first=certificates.served_cert(p.port), ca_dir=Path(certs.dir), env=env,
                       systemctl_log=d / "systemctl.calls")
         p.stop()
     finally:
@@ -141,7 +139,7 @@ def rig(proxies, certs, binary_copy) -> Iterator[HookRig]:
 def expired_cert(ca_dir: Path, out: Path) -> tuple[Path, Path]:
     """A server certificate from the test CA that expired an hour ago (`openssl ca` takes dates)."""
     out.mkdir(parents=True, exist_ok=True)
-    key, csr, cert = sd.new_key(out / "expired-key.pem"), out / "expired.csr", out / "expired-cert.pem"
+    key, csr, cert = certificates.new_key(out / "expired-key.pem"), out / "expired.csr", out / "expired-cert.pem"
     (out / "index.txt").write_text("")
     (out / "serial").write_text("2000\n")
     (out / "ca.cnf").write_text(f"[ca]\ndefault_ca = ca1\n[ca1]\ndatabase = {out}/index.txt\nnew_certs_dir = {out}\n"
@@ -182,7 +180,7 @@ def test_renewal_from_arguments_is_installed_and_served(rig):
     assert_installed(rig, cert.read_bytes(), key.read_bytes())
     assert rig.systemctl_calls() == ["try-reload-or-restart mariadb-tls-proxy.service"]
     served = rig.reload_and_serve(mark)
-    assert served.serial == sd.cert_info(cert).serial != rig.first.serial
+    assert served.serial == certificates.cert_info(cert).serial != rig.first.serial
 
 
 def make_lineage(rig: HookRig, domain: str) -> tuple[Path, bytes, bytes]:
@@ -208,7 +206,7 @@ def test_certbot_renewed_lineage_is_installed_and_served(rig):
     assert_installed(rig, fullchain, key)     # fullchain.pem, so clients get the intermediates
     assert rig.systemctl_calls() == ["try-reload-or-restart mariadb-tls-proxy.service"]
     served = rig.reload_and_serve(mark)
-    assert served.serial == sd.cert_info(live / "cert.pem").serial
+    assert served.serial == certificates.cert_info(live / "cert.pem").serial
 
 
 def test_certbot_lineage_for_another_domain_is_left_alone(rig):
@@ -317,7 +315,7 @@ def test_bad_renewal_changes_nothing(rig, breakage, reason):
     assert rig.live_state() == before, "live files changed, or staging files left behind"
     assert rig.systemctl_calls() == [], "the service was reloaded after a failed check"
     assert rig.proxy.running()
-    assert sd.served_cert(rig.proxy.port).serial == rig.first.serial
+    assert certificates.served_cert(rig.proxy.port).serial == rig.first.serial
     assert not any("reload" in l for l in rig.proxy.log_lines()[mark:])
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import helpers
-import hostile_support
+import metrics
 from helpers import mariadb
 
 EMFILE_WARNING = "cannot accept connections: out of file descriptors or memory"
@@ -143,7 +143,7 @@ def test_pipelined_metrics_requests_that_are_never_read_cannot_grow_the_proxy(st
     p = start_proxy({"metrics_address": address})
     p.wait_for_log("serving metrics", timeout=10)
     host, port = address.rsplit(":", 1)
-    before = hostile_support.proc_rss_kib(p.pid)
+    before = metrics.proc_rss_kib(p.pid)
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.connect((host, int(port)))
@@ -162,7 +162,7 @@ def test_pipelined_metrics_requests_that_are_never_read_cannot_grow_the_proxy(st
                 break
     finally:
         s.close()
-    grown = hostile_support.proc_rss_kib(p.pid) - before
+    grown = metrics.proc_rss_kib(p.pid) - before
     assert grown < 20 * 1024, f"the proxy grew by {grown} KiB after {sent} bytes of pipelined requests"
     assert closed, f"the connection stayed open through {sent} bytes of requests"
     with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as r:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import helpers
 
 JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
 

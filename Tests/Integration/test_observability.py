@@ -8,7 +8,6 @@ docs/configuration.md `log_connections`)."""
 from __future__ import annotations
 
 import re
-import signal
 import socket
 import ssl
 from pathlib import Path
@@ -16,11 +15,12 @@ from pathlib import Path
 import pytest
 
 import helpers
-import policy
-import systemd_support as sd
+import metrics
+import option_files
+import processes
+import proxy_log
 import wire
 
-RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
 SAMPLE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)\s*$", re.M)
 
 
@@ -48,7 +48,7 @@ def set_options(config: Path, **options: object) -> None:
     """Rewrite `key=value` lines of an option file in place (appending keys it lacks)."""
     lines = config.read_text().splitlines()
     for key, val in options.items():
-        new = f"{key}={helpers.render_value(val)}"
+        new = f"{key}={option_files.render_value(val)}"
         for i, line in enumerate(lines):
             if line.partition("=")[0].strip() == key:
                 lines[i] = new
@@ -58,13 +58,10 @@ def set_options(config: Path, **options: object) -> None:
     config.write_text("\n".join(lines) + "\n")
 
 
-def reload(p: helpers.ProxyProcess, **options: object) -> None:
+def reload(p: processes.LoggedProcess, **options: object) -> None:
     """Change options in the proxy's option file and SIGHUP it; waits for a successful reload."""
     set_options(p.config, **options)
-    mark = len(p.log_lines())
-    p.signal(signal.SIGHUP)
-    done = p.wait_for_log(RELOAD_DONE_RE, start=mark, timeout=20)[0]
-    assert "reload succeeded" in done, "\n".join(p.log_lines()[mark:])
+    processes.reload(p)
 
 
 def wait_metric(address: str, series: str, at_least: float, *, timeout: float = 10) -> str:
@@ -73,10 +70,10 @@ def wait_metric(address: str, series: str, at_least: float, *, timeout: float = 
 
     def reached() -> bool:
         nonlocal last
-        last = sd.fetch_metrics(address)
+        last = metrics.fetch_metrics(address)
         return samples(last).get(series, 0) >= at_least
 
-    sd.wait_until(reached, timeout=timeout, what=f"{series} >= {at_least}")
+    helpers.wait_until(reached, timeout=timeout, what=f"{series} >= {at_least}")
     return last
 
 
@@ -117,7 +114,7 @@ def connect_and_close(port: int) -> int:
     return local
 
 
-def closed_line_for(p: helpers.ProxyProcess, local_port: int, *, start: int = 0) -> str:
+def closed_line_for(p: processes.LoggedProcess, local_port: int, *, start: int = 0) -> str:
     return p.wait_for_log(re.compile(rf"connection closed .*client=127\.0\.0\.1:{local_port} "), start=start)[0]
 
 
@@ -126,7 +123,7 @@ def closed_line_for(p: helpers.ProxyProcess, local_port: int, *, start: int = 0)
 # ---------------------------------------------------------------------------
 def test_metrics_after_real_logins_have_help_and_move(start_proxy, certs):
     p, address = metrics_proxy(start_proxy, max_connections=40)
-    first = sd.fetch_metrics(address)
+    first = metrics.fetch_metrics(address)
     assert families_without_help(first) == [], first
     assert value(first, "mariadb_tls_proxy_max_connections") == 40
     assert value(first, "mariadb_tls_proxy_max_handshakes") == 64
@@ -159,7 +156,7 @@ def test_metrics_after_real_logins_have_help_and_move(start_proxy, certs):
 
     # A reload changes the limits gauges; then a backend that is gone turns backend_up to 0.
     reload(p, max_connections=7, max_handshakes=3)
-    text = sd.fetch_metrics(address)
+    text = metrics.fetch_metrics(address)
     assert value(text, "mariadb_tls_proxy_max_connections") == 7
     assert value(text, "mariadb_tls_proxy_max_handshakes") == 3
     assert value(text, 'mariadb_tls_proxy_reloads_total{result="success"}') == 1
@@ -177,12 +174,10 @@ def test_metrics_after_real_logins_have_help_and_move(start_proxy, certs):
 
 def test_a_failed_reload_sets_last_reload_success_to_0(start_proxy):
     p, address = metrics_proxy(start_proxy)
-    before = value(sd.fetch_metrics(address), "mariadb_tls_proxy_last_reload_timestamp_seconds")
+    before = value(metrics.fetch_metrics(address), "mariadb_tls_proxy_last_reload_timestamp_seconds")
     set_options(p.config, max_connections="many")
-    mark = len(p.log_lines())
-    p.signal(signal.SIGHUP)
-    assert "Failed to reload" in p.wait_for_log(RELOAD_DONE_RE, start=mark, timeout=20)[0]
-    text = sd.fetch_metrics(address)
+    assert any("Failed to reload" in line for line in processes.reload(p, succeeds=False))
+    text = metrics.fetch_metrics(address)
     assert value(text, "mariadb_tls_proxy_last_reload_success") == 0
     assert value(text, "mariadb_tls_proxy_last_reload_timestamp_seconds") >= before
     assert value(text, 'mariadb_tls_proxy_reloads_total{result="failure"}') == 1
@@ -195,11 +190,11 @@ def test_session_established_names_the_backend_connection_id(start_proxy, certs)
     p = start_proxy()
     local, connection_id = login_and_query(p.port, tls=wire.client_tls_context(certs.ca))
     line = p.wait_for_log(re.compile(rf"session established .*client=127\.0\.0\.1:{local} "))[0]
-    f = policy.log_fields(line)
+    f = proxy_log.log_fields(line)
     assert f["backend_connection_id"] == connection_id, line
     assert f["user"] == "app" and f["transport"] == "tcp" and f["tls"].startswith("TLSv1.3/"), line
     assert " info " in line and "outcome" not in f, line
-    closed = policy.log_fields(closed_line_for(p, local))
+    closed = proxy_log.log_fields(closed_line_for(p, local))
     assert closed["backend_connection_id"] == connection_id and closed["outcome"] == "relayed", closed
 
 
@@ -228,7 +223,7 @@ def test_log_connections_all_refused_off_follow_reloads(start_proxy):
     settle(2, 1)
     refused_port = wrong_password(p.port)
     line = closed_line_for(p, refused_port, start=mark)
-    assert policy.log_fields(line)["outcome"].startswith("refused by backend: 1045 "), line
+    assert proxy_log.log_fields(line)["outcome"].startswith("refused by backend: 1045 "), line
     since = "\n".join(p.log_lines()[mark:])
     assert f":{ok_port} " not in since and f":{gone_port} " not in since, since
     assert "session established" not in since, since
@@ -238,9 +233,9 @@ def test_log_connections_all_refused_off_follow_reloads(start_proxy):
     mark = len(p.log_lines())
     ok_port, _ = login_and_query(p.port, tls=None)
     p.wait_for_log(re.compile(rf"session established .*client=127\.0\.0\.1:{ok_port} "), start=mark)
-    assert policy.log_fields(closed_line_for(p, ok_port, start=mark))["outcome"] == "relayed"
+    assert proxy_log.log_fields(closed_line_for(p, ok_port, start=mark))["outcome"] == "relayed"
     gone_port = connect_and_close(p.port)
-    assert policy.log_fields(closed_line_for(p, gone_port, start=mark))["outcome"] == "client closed the connection during login"
+    assert proxy_log.log_fields(closed_line_for(p, gone_port, start=mark))["outcome"] == "client closed the connection during login"
 
 
 def test_a_client_rejecting_the_certificate_is_a_logged_tls_failure(start_proxy, certs):
@@ -258,7 +253,7 @@ def test_a_client_rejecting_the_certificate_is_a_logged_tls_failure(start_proxy,
             with pytest.raises(ssl.SSLError):
                 c.start_tls(wrong_ca, server_hostname="localhost")
     for port in ports:
-        outcome = policy.log_fields(closed_line_for(p, port))["outcome"]
+        outcome = proxy_log.log_fields(closed_line_for(p, port))["outcome"]
         assert outcome.startswith("refused: TLS handshake failed: "), outcome
     text = wait_metric(address, 'mariadb_tls_proxy_connections_total{outcome="tls_failed"}', len(ports))
     assert value(text, 'mariadb_tls_proxy_connections_total{outcome="client_closed"}', 0) == 0, text
@@ -279,14 +274,14 @@ def test_refusals_at_max_connections_follow_log_connections(start_proxy):
             assert wire.ErrPacket.parse(c.read_first_packet()).code == 1040
             local = c.sock.getsockname()[1]
         line = p.wait_for_log(re.compile(rf"connection closed .*client=127\.0\.0\.1:{local} "), start=mark)[0]
-        assert policy.log_fields(line)["outcome"] == "refused: 1040 too many connections", line
+        assert proxy_log.log_fields(line)["outcome"] == "refused: 1040 too many connections", line
 
 
 def test_ipv4_client_of_a_dual_stack_listener_is_logged_as_ipv4(start_proxy, backend):
     p = start_proxy({"bind_address": "::"})
     local, _ = login_and_query(p.port, tls=None)
     line = p.wait_for_log(re.compile(r"session established "))[0]
-    assert policy.log_fields(line)["client"] == f"127.0.0.1:{local}", line
+    assert proxy_log.log_fields(line)["client"] == f"127.0.0.1:{local}", line
     closed = closed_line_for(p, local)
     assert "::ffff:" not in closed, closed
     # A real IPv6 client keeps its brackets.

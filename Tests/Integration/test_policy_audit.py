@@ -9,8 +9,9 @@ import re
 import signal
 
 import helpers
-import policy
-import systemd_support as sd
+import metrics
+import option_files
+import proxy_log
 
 ACCOUNTS = "CREATE USER 'app'@'%' REQUIRE X509;\n"
 WOULD_REFUSE = "policy_mode = AUDIT: would refuse (1045), let through"
@@ -30,7 +31,7 @@ def tls_login(p, certs, **kw) -> helpers.Run:
 
 
 def would_refuse_count(address: str) -> float:
-    m = re.search(r'^mariadb_tls_proxy_audit_would_refuse_total\{at="login"\} (\S+)$', sd.fetch_metrics(address), re.M)
+    m = re.search(r'^mariadb_tls_proxy_audit_would_refuse_total\{at="login"\} (\S+)$', metrics.fetch_metrics(address), re.M)
     return float(m.group(1)) if m else 0.0
 
 
@@ -40,7 +41,7 @@ def test_audit_lets_through_logs_and_counts_what_enforce_refuses(start_proxy, ce
     r = tls_login(p, certs)       # TLS without a client certificate: REQUIRE X509 is not met
     assert (r.returncode, r.stdout.strip()) == (0, "app@%"), r.output
     line = p.wait_for_log(WOULD_REFUSE, start=mark)[0]
-    fields = policy.log_fields(line)
+    fields = proxy_log.log_fields(line)
     assert fields["user"] == "app" and fields["at"] == "login" and "X509" in fields["reason"], line
     assert fields["account"].startswith("'app'@'%'"), line
     assert would_refuse_count(address) == 1
@@ -52,7 +53,7 @@ def test_audit_lets_through_logs_and_counts_what_enforce_refuses(start_proxy, ce
     assert len([l for l in p.log_lines()[mark:] if WOULD_REFUSE in l]) == 1
 
     # Back to ENFORCE by reload: the same login is refused as MariaDB refuses it.
-    sd.set_option(p.config, "policy_mode", "ENFORCE")
+    option_files.set_option(p.config, "policy_mode", "ENFORCE")
     reload_mark = len(p.log_lines())
     p.signal(signal.SIGHUP)
     p.wait_for_log("reload succeeded", start=reload_mark, timeout=20)

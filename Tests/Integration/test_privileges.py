@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import helpers
+import option_files
 
 KEY_WARNING = re.compile(r"warning private key '[^']+' is ")
 AS_ROOT = os.geteuid() == 0
@@ -88,7 +89,7 @@ def test_unreadable_key_is_refused_with_a_clear_error(proxies, certs):
         key = key_copy(certs, d, 0o600 if AS_ROOT else 0o000)
         options = proxies.default_options(d)
         options.update({"ssl_cert": cert, "ssl_key": key, "ssl_ca": None})
-        cfg = helpers.write_option_file(d / "proxy.cnf", options)
+        cfg = option_files.write_option_file(d / "proxy.cnf", options)
         os.chmod(cfg, 0o644)
         argv = [str(proxies.binary), f"--defaults-file={cfg}", "--check"]
         if AS_ROOT:

@@ -20,7 +20,10 @@ from typing import Iterator
 import pytest
 
 import helpers
+import option_files
+import processes
 import systemd_support as sd
+from proxy_factory import call_failed
 from helpers import REPO_ROOT
 
 SOCKET_ACTIVATE = helpers.which("systemd-socket-activate")
@@ -28,16 +31,14 @@ SYSTEMD_ANALYZE = helpers.which("systemd-analyze")
 UNITS = ("mariadb-tls-proxy.service", "mariadb-tls-proxy.socket")
 UNIT_DIR = REPO_ROOT / "systemd"
 
-RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
 
 
 class Launcher:
-    """Starts the proxy (or a wrapper around it) with a chosen environment; stops all at teardown."""
+    """Starts the proxy (or a wrapper around it) with a chosen environment, through the ``proxies``
+    factory; stops them all, then closes the notify sockets, at teardown."""
 
-    def __init__(self, proxies, proxy_bin: Path):
+    def __init__(self, proxies):
         self.proxies = proxies        # conftest's ProxyFactory: option files with the suite defaults
-        self.proxy_bin = proxy_bin
-        self.started: list[sd.LoggedProcess] = []
         self.notify_sockets: list[sd.NotifySocket] = []
 
     def notify_socket(self, d: Path, *, abstract: bool = False) -> sd.NotifySocket:
@@ -51,33 +52,21 @@ class Launcher:
         return cfg, cfg.parent
 
     def start(self, cfg: Path, env: dict[str, str], *, prefix: list[str] | None = None,
-              port: int | None = None, socket_path: str | None = None) -> sd.LoggedProcess:
-        argv = [*(prefix or []), str(self.proxy_bin), f"--defaults-file={cfg}"]
-        if port is None:
-            port = int(sd.option_value(cfg, "port") or 0) or None
-        if socket_path is None:
-            socket_path = sd.option_value(cfg, "socket")
-        p = sd.LoggedProcess(argv, env=env, workdir=cfg.parent, port=port, socket_path=socket_path)
-        self.started.append(p)
+              port: int | None = None, socket_path: str | None = None) -> processes.LoggedProcess:
+        """``port``/``socket_path``: where it listens when not where the option file says (socket
+        activation); readiness is the test's to wait for."""
+        p = self.proxies.launch(cfg, prefix=prefix, env=env, wait_ready=False)
+        p.port = port if port is not None else p.port
+        p.socket = socket_path if socket_path is not None else p.socket
         return p
 
 
 @pytest.fixture
-def launcher(request, proxies, proxy_bin) -> Iterator[Launcher]:
-    lx = Launcher(proxies, proxy_bin)
+def launcher(request, proxies) -> Iterator[Launcher]:
+    lx = Launcher(proxies)
     yield lx
-    rep = getattr(request.node, "rep_call", None)
-    failed = bool(rep and rep.failed)
-    errors = []
-    for p in lx.started:
-        if failed:
-            print(f"\n---- {p.argv} stderr ({p.stderr_path}) ----\n{p.log_text()}")
-        try:
-            p.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-        finally:
-            p.kill()
+    failed = call_failed(request)
+    errors = proxies.stop_all(print_logs=failed)
     for ns in lx.notify_sockets:
         if failed:
             print(f"---- notify messages on {ns.address}: {ns.describe()}")
@@ -87,7 +76,7 @@ def launcher(request, proxies, proxy_bin) -> Iterator[Launcher]:
 
 
 def start_notified(launcher: Launcher, overrides: dict[str, object] | None = None, *,
-                   abstract: bool = False, **env: str) -> tuple[sd.LoggedProcess, sd.NotifySocket]:
+                   abstract: bool = False, **env: str) -> tuple[processes.LoggedProcess, sd.NotifySocket]:
     cfg, d = launcher.config(overrides)
     ns = launcher.notify_socket(d, abstract=abstract)
     p = launcher.start(cfg, sd.base_env(NOTIFY_SOCKET=ns.address, **env))
@@ -104,7 +93,7 @@ def assert_tls_login(certs, **where) -> None:
     assert r.returncode == 0 and r.stdout.strip() == "app@%", f"TLS login via {where} failed:\n{r.output}"
 
 
-def assert_from_proxy(msg: sd.NotifyMessage, p: sd.LoggedProcess) -> None:
+def assert_from_proxy(msg: sd.NotifyMessage, p: processes.LoggedProcess) -> None:
     # SO_PASSCRED gives the sender's pid; sd_notify must come from the main process itself.
     if msg.pid is not None:
         assert msg.pid == p.pid, f"notify message from pid {msg.pid}, proxy is {p.pid}: {msg.raw!r}"
@@ -136,7 +125,7 @@ def test_notify_abstract_socket_name(launcher, certs):
     assert_tls_login(certs, port=p.port)
 
 
-def _sighup_and_wait(p: sd.LoggedProcess, ns: sd.NotifySocket) -> tuple[sd.NotifyMessage, sd.NotifyMessage]:
+def _sighup_and_wait(p: processes.LoggedProcess, ns: sd.NotifySocket) -> tuple[sd.NotifyMessage, sd.NotifyMessage]:
     """SIGHUP; returns (the RELOADING=1 message, the READY=1 message after it)."""
     mark = ns.mark()
     t0 = sd.monotonic_usec()
@@ -166,7 +155,7 @@ def test_notify_reloading_then_ready_for_successful_and_failed_reloads(launcher,
     assert status.startswith("reload succeeded"), f"STATUS after a good reload: {ready.raw!r}"
     p.wait_for_log("reload succeeded", timeout=5)
 
-    sd.write_atomically(cert, "not a certificate\n", 0o644)
+    option_files.write_atomically(cert, "not a certificate\n", 0o644)
     mark = len(p.log_lines())
     _, ready = _sighup_and_wait(p, ns)
     status = ready.get("STATUS") or ""
@@ -187,7 +176,7 @@ def test_notify_stopping_on_sigterm(launcher):
     p.signal(signal.SIGTERM)
     _, stopping = ns.wait_for("STOPPING", "1", start=mark, timeout=20)
     assert_from_proxy(stopping, p)
-    assert p.wait(timeout=helpers.STOP_TIMEOUT) == 0, p.log_text()
+    assert p.wait(timeout=processes.STOP_TIMEOUT) == 0, p.log_text()
     assert not any("READY" in m for m in ns.snapshot()[mark:]), f"READY=1 after SIGTERM: {ns.describe(mark)}"
 
 
@@ -265,8 +254,8 @@ def test_without_notify_socket_nothing_breaks(launcher, certs, tmp_path):
 def test_socket_activation_tcp_and_unix(launcher, certs, order, fdnames):
     # The option file names another port and socket: an activated proxy must not bind them.
     cfg, d = launcher.config()
-    cfg_port = int(sd.option_value(cfg, "port") or 0)
-    cfg_socket = sd.option_value(cfg, "socket")
+    cfg_port = int(option_files.option_value(cfg, "port") or 0)
+    cfg_socket = option_files.option_value(cfg, "socket")
     act_port = helpers.free_port()
     act_socket = str(d / "act.sock")
     listen = {"tcp": f"127.0.0.1:{act_port}", "unix": act_socket}
@@ -290,10 +279,7 @@ def test_socket_activation_tcp_and_unix(launcher, certs, order, fdnames):
     assert cfg_socket and not Path(cfg_socket).exists(), "activated proxy also created the option file's socket"
 
     # A reload keeps the inherited listeners.
-    mark = len(p.log_lines())
-    p.signal(signal.SIGHUP)
-    p.wait_for_log(RELOAD_DONE_RE, start=mark, timeout=20)
-    assert any("reload succeeded" in l for l in p.log_lines()[mark:]), p.log_text()
+    processes.reload(p)
     assert_tls_login(certs, port=act_port)
     assert_tls_login(certs, socket_path=act_socket)
     assert p.stop() == 0

@@ -18,15 +18,16 @@ from pathlib import Path
 
 import pytest
 
+import certificates
 import helpers
-import systemd_support as sd
+import option_files
+import processes
 from helpers import REPO_ROOT
 
 SERVICE = REPO_ROOT / "systemd" / "mariadb-tls-proxy.service"
 SHIPPED_BIN = "/usr/local/bin/mariadb-tls-proxy"   # rewritten by `make install` (Makefile SUBSTITUTE_PATHS)
 SHIPPED_CONFIG = "/etc/mariadb-tls-proxy/mariadb-tls-proxy.cnf"
 SYSTEMD_ANALYZE = helpers.which("systemd-analyze")
-RELOAD_DONE_RE = re.compile(r"reload succeeded|Failed to (refresh SSL|reload)")
 
 
 def unit_settings(path: Path = SERVICE) -> dict[tuple[str, str], list[str]]:
@@ -154,43 +155,40 @@ def reload_rig(proxies, certs, tmp_path):
     shutil.copyfile(certs.server_key, key)
     key.chmod(0o600)
     config = proxies.config({"ssl_cert": cert, "ssl_key": key}, d=d)
-    p = helpers.ProxyProcess(proxies.binary, config, d, port=int(sd.option_value(config, "port")),
-                             socket_path=sd.option_value(config, "socket"))
-    proxies.started.append(p)
-    p.wait_ready()
+    p = proxies.launch(config)
     return p, config, cert, key
 
 
-def reload_outcomes(p: helpers.ProxyProcess, start: int) -> list[str]:
-    return [l for l in p.log_lines()[start:] if RELOAD_DONE_RE.search(l)]
+def reload_outcomes(p: processes.LoggedProcess, start: int) -> list[str]:
+    return [l for l in p.log_lines()[start:] if processes.RELOAD_DONE_RE.search(l)]
 
 
 def test_exec_reload_loads_a_good_file(reload_rig, proxy_bin, certs, tmp_path):
     p, config, cert, key = reload_rig
-    first = sd.served_cert(p.port)
-    new_cert, new_key = sd.make_server_cert(Path(certs.dir), tmp_path, "renewed", "exec-reload-renewed")
-    sd.install_cert(new_cert, new_key, cert, key)
+    first = certificates.served_cert(p.port)
+    new_cert, new_key = certificates.make_server_cert(Path(certs.dir), tmp_path, "renewed", "exec-reload-renewed")
+    certificates.install_cert(new_cert, new_key, cert, key)
     mark = len(p.log_lines())
     ran = run_exec_reload(proxy_bin, config, p.pid)
     assert [rc for _, rc, _ in ran] == [0, 0], ran
     assert "configuration OK" in ran[0][2], ran
     p.wait_for_log("reload succeeded", start=mark, timeout=20)
-    served = sd.served_cert(p.port)
-    assert served.serial == sd.cert_info(new_cert).serial != first.serial, (first, served)
+    served = certificates.served_cert(p.port)
+    assert served.serial == certificates.cert_info(new_cert).serial != first.serial, (first, served)
 
 
 @pytest.mark.parametrize("breakage", ["garbage-cert", "mismatched-key", "option-file"])
 def test_exec_reload_with_a_broken_file_fails_before_signalling(reload_rig, proxy_bin, certs, tmp_path, breakage):
     p, config, cert, key = reload_rig
-    first = sd.served_cert(p.port)
+    first = certificates.served_cert(p.port)
     good_config = config.read_text()
     if breakage == "garbage-cert":
-        sd.write_atomically(cert, "not a certificate\n", 0o644)
+        option_files.write_atomically(cert, "not a certificate\n", 0o644)
     elif breakage == "mismatched-key":
-        _, other_key = sd.make_server_cert(Path(certs.dir), tmp_path, "other", "exec-reload-other")
-        sd.write_atomically(key, other_key.read_bytes(), 0o600)
+        _, other_key = certificates.make_server_cert(Path(certs.dir), tmp_path, "other", "exec-reload-other")
+        option_files.write_atomically(key, other_key.read_bytes(), 0o600)
     else:
-        sd.write_atomically(config, good_config + "prot = 3306\n", 0o644)
+        option_files.write_atomically(config, good_config + "prot = 3306\n", 0o644)
     mark = len(p.log_lines())
     ran = run_exec_reload(proxy_bin, config, p.pid)
     assert len(ran) == 1, f"the kill ran after a failed check: {ran}"
@@ -200,14 +198,14 @@ def test_exec_reload_with_a_broken_file_fails_before_signalling(reload_rig, prox
     assert rc == 78, f"--check accepted a broken {breakage} (rc={rc}): {output}"
     assert "configuration OK" not in output and output.strip(), output
     assert p.running()
-    assert sd.served_cert(p.port).serial == first.serial
+    assert certificates.served_cert(p.port).serial == first.serial
 
     # Not signalled: repair the file and reload through ExecReload= again; that is the only
     # reload the proxy logs (a SIGHUP from the failed sequence would have logged its own, the
     # repaired sequence's --check run gives it time to).
     shutil.copyfile(certs.server_cert, cert)
     shutil.copyfile(certs.server_key, key)
-    sd.write_atomically(config, good_config, 0o644)
+    option_files.write_atomically(config, good_config, 0o644)
     assert [rc for _, rc, _ in run_exec_reload(proxy_bin, config, p.pid)] == [0, 0]
     p.wait_for_log("reload succeeded", start=mark, timeout=20)
     assert reload_outcomes(p, mark) == [l for l in p.log_lines()[mark:] if "reload succeeded" in l], \
