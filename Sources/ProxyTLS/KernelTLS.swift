@@ -34,6 +34,9 @@ public enum KernelTLS {
 
     /// `mariadb_tls_proxy_kernel_tls_connections_total`.
     public static let metricName = "mariadb_tls_proxy_kernel_tls_connections_total"
+    /// `mariadb_tls_proxy_kernel_tls_fallbacks_total{reason}`: sessions kept in user space although
+    /// the kernel offers kernel TLS, by reason (a short fixed text of ``KernelTLSHandover`` or an errno).
+    public static let fallbackMetricName = "mariadb_tls_proxy_kernel_tls_fallbacks_total"
 
     private static let active = Atomic<Bool>(false)
     private static let handedOver = Atomic<Int>(0)
@@ -62,6 +65,10 @@ public enum KernelTLS {
 
     /// Connections handed to the kernel since startup.
     public static var handedOverConnections: Int { handedOver.load(ordering: .relaxed) }
+
+    static func recordFallback(_ reason: String) {
+        Counter(label: fallbackMetricName, dimensions: [("reason", reason)]).increment()
+    }
 
     static func recordHandover() {
         handedOver.add(1, ordering: .relaxed)

@@ -79,18 +79,33 @@ final class KernelTLSTracker {
         let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
         var handover = snapshot(channelBufferedBytes: buffered, pendingWrites: pendingWrites)
         defer { handover.cleanse() }
-        guard case .handOver(var transmit, var receive) = handover.decide() else { return false }
+        let decision = handover.decide()
+        guard case .handOver(var transmit, var receive) = decision else {
+            if case .stayInUserSpace(let reason) = decision { KernelTLS.recordFallback(reason) }
+            return false
+        }
         defer {
             transmit.cleanse()
             receive.cleanse()
         }
-        guard let socket = KernelTLSSocket(channel: context.channel) else { return false }
+        guard let socket = KernelTLSSocket(channel: context.channel) else {
+            KernelTLS.recordFallback("socket not identified")
+            return false
+        }
         let attached = socket.attachULP()
         if attached == ENOENT || attached == ENOPROTOOPT {
             KernelTLS.kernelLacksULP()
         }
+        guard attached == 0 else {
+            KernelTLS.recordFallback("TCP_ULP tls: \(String(cString: strerror(attached)))")
+            return false
+        }
         // Without keys the ULP leaves the socket as it was: user space goes on.
-        guard attached == 0, socket.install(transmit, transmit: true) == 0 else { return false }
+        let sent = socket.install(transmit, transmit: true)
+        guard sent == 0 else {
+            KernelTLS.recordFallback("TLS_TX: \(String(cString: strerror(sent)))")
+            return false
+        }
         let received = socket.install(receive, transmit: false)
         guard received == 0 else {
             // The kernel now encrypts what is written and OpenSSL can no longer: fail closed.
