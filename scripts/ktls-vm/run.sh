@@ -5,7 +5,8 @@
 # pointing at a MariaDB listening on this host's 127.0.0.1:BACKEND_PORT (the guest reaches it as
 # 10.0.2.2). The guest's 3306 and metrics port are forwarded to 127.0.0.1:CLIENT_PORT and
 # :METRICS_PORT here. Runs QEMU in the foreground (the console goes to WORKDIR/console.log) until
-# killed. KTLS_VM_KERNEL_DIR: an unpacked kernel package (default WORKDIR/kernel, fetched with
+# killed. KTLS_VM_KERNEL_DIR: an unpacked kernel package (default ~/.cache/mariadb-tls-proxy/
+# ktls-vm-kernel, fetched there once with
 # fetch-kernel.sh). Needs qemu-system-x86, busybox-static, apt-get and python3 (and /dev/kvm
 # with KTLS_VM_ACCEL=kvm).
 set -euo pipefail
@@ -13,7 +14,7 @@ set -euo pipefail
 WORKDIR=$1 PROXY_BIN=$2 BACKEND_PORT=$3 CLIENT_PORT=$4 METRICS_PORT=$5 CERT=$6 KEY=$7
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mkdir -p "$WORKDIR"
-KERNEL_DIR=${KTLS_VM_KERNEL_DIR:-$WORKDIR/kernel}
+KERNEL_DIR=${KTLS_VM_KERNEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mariadb-tls-proxy/ktls-vm-kernel}
 RELEASE=$(bash "$HERE/fetch-kernel.sh" "$KERNEL_DIR")
 
 CONFIG=$WORKDIR/config
