@@ -88,12 +88,21 @@ final class KernelTLSTracker {
             transmit.cleanse()
             receive.cleanse()
         }
+        switch context.channel.remoteAddress {
+        case .v4, .v6:
+            break
+        default:
+            // TLS over the unix socket: the tls ULP is TCP's.
+            KernelTLS.recordFallback("not a TCP connection")
+            return false
+        }
         guard let socket = KernelTLSSocket(channel: context.channel) else {
             KernelTLS.recordFallback("socket not identified")
             return false
         }
         let attached = socket.attachULP()
-        if attached == ENOENT || attached == ENOPROTOOPT {
+        if attached == ENOENT {
+            // The module went away since startup.
             KernelTLS.kernelLacksULP()
         }
         guard attached == 0 else {

@@ -157,10 +157,22 @@ def test_sessions_run_in_the_kernel_inside_a_vm(kernel_tls_vm, certs):
     assert metric(address) == 0
     queries_work(port, certs.ca)
     sd.wait_until(lambda: metric(address) == 2, timeout=30, what=f"{METRIC} == 2 (fallbacks: {fallbacks(address)})")
+    # The backend ends a session: its ERR, then the proxy's close_notify, both through the kernel.
+    r = helpers.mariadb(port=port, ca=certs.ca, batch=True, execute="SELECT CONNECTION_ID() INTO @c; KILL @c")
+    assert r.returncode != 0 and "ERROR 1927" in r.stderr, r.stderr
+    sd.wait_until(lambda: metric(address) == 3, timeout=30, what=f"{METRIC} == 3 (fallbacks: {fallbacks(address)})")
     # The handover happens when the handshake completes, before any login; s_client's close_notify
     # then reaches the proxy through the kernel (a control record) and ends the connection cleanly.
-    output = s_client_held_open(port, lambda: metric(address) == 3)
+    output = s_client_held_open(port, lambda: metric(address) == 4)
     assert helpers.s_client_protocol(output) == "TLSv1.3", output
     assert fallbacks(address) == {}
+
+    def closed() -> list[str]:
+        return [line for line in console.read_text(errors="replace").splitlines() if "connection closed" in line]
+
+    sd.wait_until(lambda: len(closed()) == 4, timeout=30, what="four connections closed")
+    lines = closed()
+    assert sum("outcome=relayed" in line for line in lines) == 3, "\n".join(lines)
+    assert "client closed the connection during login" in lines[-1], lines[-1]
     after_start = console.read_text(errors="replace").split("ready for connections", 1)[1]
     assert "TLS error" not in after_start and "kernel TLS:" not in after_start, after_start
