@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh WORKDIR PROXY_BIN BACKEND_PORT CLIENT_PORT METRICS_PORT CERT KEY
 #
-# Boots a KVM guest with Debian's kernel (which has the tls module) and the proxy inside,
+# Boots a QEMU guest with Debian's kernel (which has the tls module) and the proxy inside,
 # pointing at a MariaDB listening on this host's 127.0.0.1:BACKEND_PORT (the guest reaches it as
 # 10.0.2.2). The guest's 3306 and metrics port are forwarded to 127.0.0.1:CLIENT_PORT and
 # :METRICS_PORT here. Runs QEMU in the foreground (the console goes to WORKDIR/console.log) until
