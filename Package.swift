@@ -38,6 +38,7 @@ let package = Package(
                 "ProxyConfiguration",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // libsystemd (libsystemd-dev): sd_notify, socket activation, watchdog, sd_journal_sendv.

@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
+#include "kernel_tls.h"
 
 static inline uint64_t copenssl_SSL_CTX_set_options(SSL_CTX *ctx, uint64_t op) { return SSL_CTX_set_options(ctx, op); }
 static inline long copenssl_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }

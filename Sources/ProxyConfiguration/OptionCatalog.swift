@@ -119,6 +119,10 @@ enum OptionCatalog {
                  "TLS handshakes computing at once (from the whole ClientHello on); beyond it handshakes wait their turn.") {
             $0.settings.maxHandshakes = $1
         },
+        .boolean("kernel_tls", default: true, mariaDB: nil,
+                 "Hand TLS 1.3 sessions to the kernel's TLS (Linux tls module) after the handshake when it is offered; OFF keeps TLS in user space.") {
+            $0.settings.kernelTLS = $1
+        },
         .integer("connect_timeout", 2...31_536_000, default: 10, mariaDB: "connect_timeout",
                  "Seconds a client may take to complete the handshake and login.") {
             $0.settings.connectTimeoutSeconds = $1

@@ -121,6 +121,7 @@ public struct ProxySettings: Sendable, Equatable {
     public var skipNameResolve = true                        // skip_name_resolve
     public var maxConnections = 151                          // max_connections
     public var maxHandshakes = 64                            // max_handshakes (TLS handshakes in flight)
+    public var kernelTLS = true                              // kernel_tls (read at startup)
     public var connectTimeoutSeconds = 10                    // connect_timeout
     public var shutdownTimeoutSeconds = 30                   // shutdown_timeout
     public var logLevel: LogLevelSetting = .info             // log_level

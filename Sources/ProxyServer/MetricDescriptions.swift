@@ -20,6 +20,8 @@ public enum MetricName {
     public static let lastReloadSuccess = "mariadb_tls_proxy_last_reload_success"
     public static let certificateExpiry = "mariadb_tls_proxy_certificate_expiry_timestamp_seconds"
     public static let auditWouldRefuse = "mariadb_tls_proxy_audit_would_refuse_total"
+    public static let kernelTLSConnections = "mariadb_tls_proxy_kernel_tls_connections_total"
+    public static let kernelTLSFallbacks = "mariadb_tls_proxy_kernel_tls_fallbacks_total"
 }
 
 /// The `# HELP` text of every metric, and the buckets of the histograms: one table, looked up
@@ -42,6 +44,8 @@ public enum MetricDescriptions {
         MetricName.connections: .init(
             "Client connections ended, by outcome (relayed, too_many_connections, insecure_transport, access_denied, tls_failed, backend_refused, refused, backend_failed, timeout, client_closed)"),
         MetricName.openConnections: .init("Client connections open now"),
+        MetricName.kernelTLSConnections: .init("TLS sessions handed to the kernel's TLS after the handshake (kernel_tls)"),
+        MetricName.kernelTLSFallbacks: .init("TLS sessions kept in user space although the kernel offers kernel TLS, by reason"),
         MetricName.clientReceivedBytes: .init(
             "MariaDB protocol bytes received from clients (after TLS decryption); added when a connection ends and every 64 KiB during a session"),
         MetricName.clientSentBytes: .init(

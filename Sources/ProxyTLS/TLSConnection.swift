@@ -15,7 +15,7 @@ final class TLSConnection {
         case failed(String)
     }
 
-    private let ssl: OpaquePointer
+    let ssl: OpaquePointer
     let bio: ByteBufferBIO
     /// Keeps the context (and its configuration) alive for as long as this connection lives.
     let context: AnyObject

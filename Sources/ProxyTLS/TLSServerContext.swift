@@ -51,6 +51,8 @@ public final class TLSServerContext: @unchecked Sendable {
             _ = copenssl_SSL_CTX_set_session_cache_mode(context, Int(SSL_SESS_CACHE_OFF))
             // A client certificate must still verify when its session is resumed (see the shim).
             _ = copenssl_SSL_CTX_reverify_resumed_client_certificates(context)
+            // The secrets a kernel TLS handover needs, for connections that follow it (KernelTLSTracker).
+            _ = copenssl_SSL_CTX_set_ktls_keylog(context)
             try Self.applyCipher(settings.cipher, to: context)
             if let certificatePath, let keyPath {
                 try Self.loadCertificateAndKey(certificatePath: certificatePath, keyPath: keyPath, into: context)

@@ -38,6 +38,8 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var state = State.handshaking
     private var pendingWrites = CircularBuffer<(ByteBuffer, EventLoopPromise<Void>?)>(initialCapacity: 8)
     private var flushPending = false
+    /// Follows the records for a handover to the kernel (docs/operations.md "Kernel TLS").
+    private var kernelTLS: KernelTLSTracker?
 
     /// Where this handshake stands with the `max_handshakes` admission.
     private enum Slot {
@@ -94,6 +96,7 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
             return
         }
         self.connection = connection
+        kernelTLS = KernelTLSTracker(connection: connection)
         if let bytes = initialCiphertext, bytes.readableBytes > 0 {
             initialCiphertext = nil
             receive(bytes, context: context)
@@ -235,6 +238,10 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
                 if state == .active, flushPending {
                     flushPending = false
                     encryptPendingWrites(context: context)
+                }
+                if state == .active, let tracker = kernelTLS {
+                    kernelTLS = nil
+                    if tracker.handOver(context: context, pendingWrites: !pendingWrites.isEmpty) { state = .closed }
                 }
             case .closed:
                 failHandshake(context: context, reason: "peer closed the connection during the handshake")

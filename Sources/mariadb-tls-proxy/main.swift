@@ -103,6 +103,9 @@ if snapshot.tlsContext == nil {
 } else if snapshot.tlsContext?.certificateIsGenerated == true {
     logger.notice("no ssl_cert/ssl_key configured: serving a self-signed certificate generated in memory (CN=MariaDB Server); a new one at every reload")
 }
+if snapshot.tlsContext != nil {
+    logger.notice("\(KernelTLS.configure(enabled: settings.kernelTLS).logText)")
+}
 CertificateExpiryWatch.publish(snapshot)
 
 // Socket activation: listening sockets from systemd replace bind_address/port/socket.

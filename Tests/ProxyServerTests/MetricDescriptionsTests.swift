@@ -3,6 +3,7 @@ import Prometheus
 import Testing
 
 @testable import ProxyServer
+import ProxyTLS
 
 /// Every metric has a `# HELP` line, from the one table, whichever swift-metrics type made it.
 @Suite struct MetricDescriptionsTests {
@@ -12,8 +13,13 @@ import Testing
         MetricName.tlsHandshakesInFlight, MetricName.tlsHandshakesWaiting, MetricName.maxConnections,
         MetricName.maxHandshakes, MetricName.backendUp, MetricName.backendConnectFailures, MetricName.buildInfo,
         MetricName.reloads, MetricName.lastReloadTimestamp, MetricName.lastReloadSuccess, MetricName.certificateExpiry,
-        MetricName.auditWouldRefuse,
+        MetricName.auditWouldRefuse, MetricName.kernelTLSConnections, MetricName.kernelTLSFallbacks,
     ]
+
+    @Test func theKernelTLSNamesAreTheOnesProxyTLSCounts() {
+        #expect(MetricName.kernelTLSConnections == KernelTLS.metricName)
+        #expect(MetricName.kernelTLSFallbacks == KernelTLS.fallbackMetricName)
+    }
 
     @Test func everyNameHasHelpAndTheTableNothingElse() {
         for name in Self.allNames {
