@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import helpers
-import systemd_support as sd
+import metrics
 
 METRIC = "mariadb_tls_proxy_kernel_tls_connections_total"
 SCRIPTS = helpers.REPO_ROOT / "scripts" / "ktls-vm"
@@ -33,7 +33,7 @@ LARGE_QUERY = "SELECT REPEAT('x', 1024) FROM seq_1_to_4096"
 
 
 def metric(address: str) -> float:
-    match = re.search(rf"^{METRIC} (\S+)$", sd.fetch_metrics(address), re.M)
+    match = re.search(rf"^{METRIC} (\S+)$", metrics.fetch_metrics(address), re.M)
     assert match, f"{METRIC} not exported"
     return float(match.group(1))
 
@@ -42,7 +42,7 @@ def fallbacks(address: str) -> dict[str, float]:
     """Sessions kept in user space by reason (only where the kernel offers kernel TLS)."""
     return {reason: float(count) for reason, count in
             re.findall(r'^mariadb_tls_proxy_kernel_tls_fallbacks_total\{reason="([^"]*)"\} (\S+)$',
-                       sd.fetch_metrics(address), re.M)}
+                       metrics.fetch_metrics(address), re.M)}
 
 
 def queries_work(port: int, ca: str) -> None:
@@ -70,7 +70,7 @@ def s_client_held_open(port: int, until) -> str:
             "-connect", f"127.0.0.1:{port}"]
     client = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        sd.wait_until(until, timeout=60, what="the s_client session handed over")
+        helpers.wait_until(until, timeout=60, what="the s_client session handed over")
     finally:
         client.stdin.close()
         output = client.stdout.read().decode(errors="replace")
@@ -91,7 +91,7 @@ def test_sessions_work_and_the_startup_log_says_where_tls_runs(start_proxy, cert
     assert metric(address) == 0
     queries_work(p.port, certs.ca)
     # Two TLS 1.3 sessions: both in the kernel, or none.
-    sd.wait_until(lambda: metric(address) == (2 if offered else 0), timeout=10, what=f"{METRIC} settled")
+    helpers.wait_until(lambda: metric(address) == (2 if offered else 0), timeout=10, what=f"{METRIC} settled")
 
 
 def test_kernel_tls_off_keeps_every_session_in_user_space(start_proxy, certs):
@@ -156,11 +156,11 @@ def test_sessions_run_in_the_kernel_inside_a_vm(kernel_tls_vm, certs):
     assert "kernel TLS: the kernel offers the tls ULP" in log, log
     assert metric(address) == 0
     queries_work(port, certs.ca)
-    sd.wait_until(lambda: metric(address) == 2, timeout=30, what=f"{METRIC} == 2 (fallbacks: {fallbacks(address)})")
+    helpers.wait_until(lambda: metric(address) == 2, timeout=30, what=f"{METRIC} == 2 (fallbacks: {fallbacks(address)})")
     # The backend ends a session: its ERR, then the proxy's close_notify, both through the kernel.
     r = helpers.mariadb(port=port, ca=certs.ca, batch=True, execute="SELECT CONNECTION_ID() INTO @c; KILL @c")
     assert r.returncode != 0 and "ERROR 1927" in r.stderr, r.stderr
-    sd.wait_until(lambda: metric(address) == 3, timeout=30, what=f"{METRIC} == 3 (fallbacks: {fallbacks(address)})")
+    helpers.wait_until(lambda: metric(address) == 3, timeout=30, what=f"{METRIC} == 3 (fallbacks: {fallbacks(address)})")
     # The handover happens when the handshake completes, before any login; s_client's close_notify
     # then reaches the proxy through the kernel (a control record) and ends the connection cleanly.
     output = s_client_held_open(port, lambda: metric(address) == 4)
@@ -170,7 +170,7 @@ def test_sessions_run_in_the_kernel_inside_a_vm(kernel_tls_vm, certs):
     def closed() -> list[str]:
         return [line for line in console.read_text(errors="replace").splitlines() if "connection closed" in line]
 
-    sd.wait_until(lambda: len(closed()) == 4, timeout=30, what="four connections closed")
+    helpers.wait_until(lambda: len(closed()) == 4, timeout=30, what="four connections closed")
     lines = closed()
     assert sum("outcome=relayed" in line for line in lines) == 3, "\n".join(lines)
     assert "client closed the connection during login" in lines[-1], lines[-1]
