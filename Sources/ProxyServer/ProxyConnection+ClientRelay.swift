@@ -88,7 +88,7 @@ extension ProxyConnection {
         }
         // What the client sent before the change goes to the backend now; its answers come first.
         handlers?.backend.flush()
-        machine.changeUserRefused(answer: answer, thenClose: thenClose)
+        guard machine.changeUserRefused(answer: answer, thenClose: thenClose) else { return false }
         refusalTimer = clientChannel.eventLoop.assumeIsolated().scheduleTask(in: Self.refusedChangeUserDelay) { [self] in
             refusalTimer = nil
             perform(machine.refusalDelayElapsed())

@@ -184,20 +184,29 @@ extension ProxyConnectionStateMachine {
         case .greetingHeld(let data), .loggingIn(let data), .tlsHandshaking(let data):
             login.abandon(outcome: .loginTimedOut(seconds: seconds))
             return closeNow(backend: data.backend)
-        case .closing, .closed:
+        case .relaying, .clientHalfClosed, .closing, .closed:
+            // The relay's start cancels the timer; a run NIO had already taken up in the same tick
+            // of the event loop may still come, and finds nothing to do.
             return .none
-        case .accepting, .relaying, .clientHalfClosed, .modifying:
+        case .accepting, .modifying:
             preconditionFailure("login timeout in \(state)")
         }
     }
 
     /// A COM_CHANGE_USER was refused: the client's stream pauses for MariaDB's one second.
-    mutating func changeUserRefused(answer: Packet, thenClose: Bool) {
-        guard case .relaying(var relay) = state, relay.refusal == nil else {
+    /// Returns false when the connection is already closing (a write that failed during the same
+    /// read closed the client): there is nobody left to answer.
+    mutating func changeUserRefused(answer: Packet, thenClose: Bool) -> Bool {
+        switch state {
+        case .relaying(var relay) where relay.refusal == nil:
+            relay.refusal = RefusalPause(answer: answer, thenClose: thenClose)
+            state = .relaying(relay)
+            return true
+        case .closing, .closed:
+            return false
+        default:
             preconditionFailure("COM_CHANGE_USER refused in \(state)")
         }
-        relay.refusal = RefusalPause(answer: answer, thenClose: thenClose)
-        state = .relaying(relay)
     }
 
     /// The pause after a refused COM_CHANGE_USER is over.

@@ -171,6 +171,12 @@ import Testing
         #expect(m.loginTimeoutFired() == .none)
     }
 
+    @Test func aTimeoutTakenUpAsTheRelayStartsFindsNothingToDo() {
+        var m = Self.relaying()
+        #expect(m.loginTimeoutFired() == .none)
+        #expect(Self.phase(m) == "relaying")
+    }
+
     // MARK: - Half-close and the end
 
     @Test func clientEOFFirstHalfClosesTheBackendThenTheBackendsEOFEndsTheSession() {
@@ -303,7 +309,8 @@ import Testing
     @Test func theClientsStreamAndEOFWaitBehindARefusedChangeOfUser() {
         var m = Self.relaying()
         let answer = Packet(sequenceID: 1, payload: ByteBuffer(bytes: [0xFF]))
-        m.changeUserRefused(answer: answer, thenClose: false)
+        let paused = m.changeUserRefused(answer: answer, thenClose: false)
+        #expect(paused)
         #expect(!m.mayRead(from: .client))
         #expect(m.clientRead(ByteBuffer(bytes: [1, 2])) == .none)
         #expect(m.clientRead(ByteBuffer(bytes: [3])) == .none)
@@ -316,16 +323,21 @@ import Testing
     @Test func theLastRefusalClosesTheSession() {
         var m = Self.relaying()
         let answer = Packet(sequenceID: 1, payload: ByteBuffer(bytes: [0xFF]))
-        m.changeUserRefused(answer: answer, thenClose: true)
+        let paused = m.changeUserRefused(answer: answer, thenClose: true)
+        #expect(paused)
         #expect(m.refusalDelayElapsed() == .answerRefusal(answer, then: .close))
         #expect(Self.phase(m) == "closing(client open, backend open)")
     }
 
     @Test func aPauseEndingAfterTheClientLeftDoesNothing() {
         var m = Self.relaying()
-        m.changeUserRefused(answer: Packet(sequenceID: 1, payload: ByteBuffer(bytes: [0xFF])), thenClose: false)
+        let answer = Packet(sequenceID: 1, payload: ByteBuffer(bytes: [0xFF]))
+        let paused = m.changeUserRefused(answer: answer, thenClose: false)
+        #expect(paused)
         _ = m.channelClosed(.client)
         #expect(m.refusalDelayElapsed() == .none)
+        let pausedWhileClosing = m.changeUserRefused(answer: answer, thenClose: false)
+        #expect(!pausedWhileClosing)
     }
 
     @Test func anOversizedHeldCommandClosesBothNow() {
