@@ -58,9 +58,11 @@ public struct ClientLoginStateMachine {
     var advertisedCapabilities: CapabilityFlags = []
     /// Capabilities from the SSLRequest: MariaDB takes them from there, not from the response inside TLS.
     var sslRequestCapabilities: CapabilityFlags?
+    /// The client's TLS session, once its handshake completed (nil: plaintext).
     public internal(set) var tlsFacts: TLSFacts?
     /// For the connection log.
     public internal(set) var username: String?
+    /// How the login ended (``ConnectionOutcome/relayed`` once the backend's OK went out).
     public internal(set) var outcome = ConnectionOutcome.incomplete
     /// The backend's id for this connection (its greeting's connection id: `CONNECTION_ID()`,
     /// the `Id` of `SHOW PROCESSLIST`, what `KILL` takes), for the log lines.
@@ -185,6 +187,7 @@ public struct ClientLoginStateMachine {
         return [.sendToClient(Packet(sequenceID: 0, payload: greeting.payload(withCapabilities: capabilities)))]
     }
 
+    /// A framed packet from the client (hand it in only while ``wantsClientPacket``).
     public mutating func clientPacketReceived(_ packet: Packet) -> [Action] {
         switch state {
         case .awaitingFirstClientPacket:
@@ -208,6 +211,7 @@ public struct ClientLoginStateMachine {
         }
     }
 
+    /// The client's TLS handshake completed; the HandshakeResponse comes next, inside TLS.
     public mutating func tlsEstablished(_ facts: TLSFacts) -> [Action] {
         guard state == .tlsHandshaking else { return [] }
         tlsFacts = facts
