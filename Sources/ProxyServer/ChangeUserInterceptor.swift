@@ -7,8 +7,10 @@ import NIOCore
 /// Pure and allocation-free in the common case: a buffer with no change-user in it is passed on
 /// unchanged. Only a header split across reads (≤ 4 bytes) or a change-user packet being
 /// collected is copied.
-struct ChangeUserInterceptor {
-    enum Result: Equatable {
+public struct ChangeUserInterceptor: Sendable {
+    /// How a ``feed(_:forward:held:)`` ended.
+    public enum Result: Equatable, Sendable {
+        /// Everything was forwarded, handed over or kept for the next read.
         case ok
         /// A held command announced more than `limit` bytes: close the session.
         case oversized(Int)
@@ -22,9 +24,11 @@ struct ChangeUserInterceptor {
     private var carry: ByteBuffer?
     /// A held packet (COM_CHANGE_USER or COM_MULTI) being collected.
     private var collecting: ByteBuffer?
-    let limit: Int
+    /// The largest held packet (header included) collected; a bigger one ends the session.
+    public let limit: Int
 
-    init(limit: Int = 1 << 20) {
+    /// - Parameter limit: the size cap of a held packet (the daemon uses the default, 1 MiB).
+    public init(limit: Int = 1 << 20) {
         self.limit = limit
     }
 
@@ -32,7 +36,7 @@ struct ChangeUserInterceptor {
     /// `held` receives each complete COM_CHANGE_USER or COM_MULTI packet (header included, with
     /// its command byte) instead, and returns false to pause the stream behind it until the next
     /// `feed`.
-    mutating func feed(
+    public mutating func feed(
         _ buffer: ByteBuffer,
         forward: (ByteBuffer) -> Void,
         held: (_ command: UInt8, _ packet: ByteBuffer) -> Bool

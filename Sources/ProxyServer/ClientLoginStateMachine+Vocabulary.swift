@@ -7,17 +7,24 @@ extension ClientLoginStateMachine {
     /// The accounts the checks run against. MariaDB checks a login and a change of user against
     /// the privileges current at that moment, so the glue passes the server's current snapshot to
     /// each check, not the one the connection was accepted with.
-    struct AccountRules: Sendable {
+    public struct AccountRules: Sendable {
         /// Per-account REQUIRE rules; nil = no accounts file (the backend alone decides).
-        var policy: AccessPolicy?
+        public var policy: AccessPolicy?
         /// Refuse users the accounts file does not mention.
-        var strictAccounts = false
+        public var strictAccounts: Bool
         /// `policy_mode = AUDIT`: a refusal of the accounts file is recorded, not enforced.
-        var auditOnly = false
+        public var auditOnly: Bool
+
+        public init(policy: AccessPolicy? = nil, strictAccounts: Bool = false, auditOnly: Bool = false) {
+            self.policy = policy
+            self.strictAccounts = strictAccounts
+            self.auditOnly = auditOnly
+        }
     }
 
     /// The answer to a COM_CHANGE_USER seen in the relayed session.
-    enum ChangeUserDecision: Equatable {
+    public enum ChangeUserDecision: Equatable, Sendable {
+        /// Pass the packet on to the backend (which still checks the password).
         case forward
         /// Answer the client with this packet and drop the command.
         case refuse(Packet)
@@ -28,10 +35,13 @@ extension ClientLoginStateMachine {
     /// MariaDB allows three unsuccessful COM_CHANGE_USER per connection and answers every later
     /// one with ER_UNKNOWN_COM_ERROR (sql/sql_parse.cc, dispatch_command, "to limit COM_CHANGE_USER
     /// ability to brute-force passwords"); the proxy then also closes the session.
-    static let maxRefusedChangeUsers = 3
+    public static let maxRefusedChangeUsers = 3
 
-    enum Action: Equatable {
+    /// What the machine asks the connection to do, in order.
+    public enum Action: Equatable, Sendable {
+        /// Write this packet to the client.
         case sendToClient(Packet)
+        /// Write this packet to the backend.
         case sendToBackend(Packet)
         /// Insert the TLS handler; if the handshake fails, send `failurePacket` in plaintext (1043).
         case startTLS(failurePacket: Packet)

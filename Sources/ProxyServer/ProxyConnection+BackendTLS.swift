@@ -9,19 +9,20 @@ import ProxyTLS
 /// been checked; the PROXY header (if any) went out before the greeting, so it precedes TLS. The
 /// `TLSClientHandler` goes to the front of the backend's pipeline, so everything after it — the
 /// rest of the login and the relay, with its backpressure — is encrypted and decrypted there.
+/// Its failure reaches the connection as an error on the backend channel (`channelError`).
 extension ProxyConnection {
     func startBackendTLS(sslRequest: Packet) {
         guard let backend = backendChannel, let context = environment.backendTLSContext else {
             perform(machine.backendFailed("backend TLS: no backend connection"))
             return
         }
-        backend.writeAndFlush(encodePacket(sequenceID: sslRequest.sequenceID, payload: sslRequest.payload), promise: nil)
+        handlers?.backend.writeAndFlush(encodePacket(sequenceID: sslRequest.sequenceID, payload: sslRequest.payload))
         var host: String?
         if case .tcp(let name, _) = environment.settings.backend { host = name }
         do {
             try backend.pipeline.syncOperations.addHandler(TLSClientHandler(context: context, host: host), position: .first)
         } catch {
-            backendTLSFailed(.handshakeFailed("cannot start TLS (\(error))"))
+            perform(machine.backendTLSFailed("\(TLSClientError.handshakeFailed("cannot start TLS (\(error))"))"))
         }
     }
 
@@ -33,20 +34,5 @@ extension ProxyConnection {
             "backend_certificate": "\(facts.peerSubject ?? "")",
             "session_reused": "\(facts.sessionReused)",
         ])
-    }
-
-    /// The backend's TLS failed: during the login (wrong CA, host name mismatch, no TLS at the
-    /// backend's end) the client gets MariaDB's 1429 with the reason and the log names it.
-    func backendTLSFailed(_ error: TLSClientError) {
-        guard !machine.isRelaying else {
-            logger.debug("backend TLS error", metadata: ["error": "\(error)"])
-            return
-        }
-        guard !closing else { return }
-        logger.warning("TLS with the backend failed", metadata: [
-            "backend": "\(environment.settings.backend)",
-            "error": "\(error)",
-        ])
-        perform(machine.backendFailed("backend \(error)"))
     }
 }

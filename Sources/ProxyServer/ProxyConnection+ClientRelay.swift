@@ -5,21 +5,17 @@ import NIOCore
 /// The relay, client → backend: bytes forwarded as they come, with COM_CHANGE_USER held back for
 /// the account check and COM_MULTI kept from the backend.
 extension ProxyConnection {
+    /// MariaDB sleeps one second after a failed COM_CHANGE_USER before it answers (sql/sql_parse.cc,
+    /// dispatch_command), which bounds password guessing through one session.
+    static let refusedChangeUserDelay = TimeAmount.seconds(1)
+
     /// Forwards client bytes, holding back any COM_CHANGE_USER until the policy has seen it and
     /// answering COM_MULTI as MariaDB 10.6+ does (1047) instead of forwarding it.
     func relayFromClient(_ buffer: ByteBuffer) {
-        if refusalPending != nil {
-            // A read already under way when the refusal paused the stream: keep it, in order.
-            var held = heldClientBytes ?? ByteBuffer()
-            var incoming = buffer
-            held.writeBuffer(&incoming)
-            heldClientBytes = held
-            return
-        }
-        let backend = backendChannel
+        let backend = handlers?.backend
         let result = changeUserInterceptor.feed(
             buffer,
-            forward: { backend?.write($0, promise: nil) },
+            forward: { backend?.write($0) },
             held: { command, packet in
                 if command == CommandByte.changeUser { return handleChangeUser(packet) }
                 replaceWithUnknownCommand(command)
@@ -28,9 +24,9 @@ extension ProxyConnection {
         )
         if case .oversized(let total) = result {
             if logsRefusals {
-                logger.warning("closing session: held command packet of \(total) bytes", metadata: ["user": "\(machine.username ?? "")"])
+                logger.warning("closing session: held command packet of \(total) bytes", metadata: ["user": "\(machine.login.username ?? "")"])
             }
-            closeEverything()
+            perform(machine.relayFailed())
         }
     }
 
@@ -40,13 +36,13 @@ extension ProxyConnection {
     /// 1047 `Unknown command` — as MariaDB 10.6+ answers COM_MULTI itself — in order with the
     /// results before it, and with the backend's own flow control.
     func replaceWithUnknownCommand(_ command: UInt8) {
-        if !loggedUnknownCommand && logsRefusals {
-            loggedUnknownCommand = true
+        if !statistics.loggedUnknownCommand && logsRefusals {
+            statistics.loggedUnknownCommand = true
             logger.warning("COM_MULTI refused (further ones in this session are not logged)", metadata: [
-                "user": "\(machine.username ?? "")", "command": "\(command)",
+                "user": "\(machine.login.username ?? "")", "command": "\(command)",
             ])
         }
-        backendChannel?.write(ByteBuffer(bytes: [0x01, 0x00, 0x00, 0x00, CommandByte.unusedCommand]), promise: nil)
+        handlers?.backend.write(ByteBuffer(bytes: [0x01, 0x00, 0x00, 0x00, CommandByte.unusedCommand]))
     }
 
     /// Returns false when the change is refused: the stream behind it waits for the answer.
@@ -61,21 +57,21 @@ extension ProxyConnection {
             // A session may change user as often as it likes: the first change is logged at info,
             // the rest at debug, so one client cannot fill the log; only with log_connections = ALL.
             // The proxy's check passed; the backend still checks the password (its answer is relayed unread).
-            var metadata: Logger.Metadata = ["user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")"]
-            if let id = machine.backendConnectionID { metadata["backend_connection_id"] = "\(id)" }
+            var metadata: Logger.Metadata = ["user": "\(machine.login.username ?? "")", "account": "\(machine.login.matchedAccount ?? "-")"]
+            if let id = machine.login.backendConnectionID { metadata["backend_connection_id"] = "\(id)" }
             if !logsEverything {
                 // Not logged.
-            } else if loggedAllowedChangeUser {
+            } else if statistics.loggedAllowedChangeUser {
                 logger.debug("COM_CHANGE_USER allowed", metadata: metadata)
             } else {
-                loggedAllowedChangeUser = true
+                statistics.loggedAllowedChangeUser = true
                 logger.info("COM_CHANGE_USER allowed (further changes in this session are logged at debug level)", metadata: metadata)
             }
             if let rewritten = machine.backendChangeUserPayload(payload) {
                 // The attribute block rewritten as the login's (`_proxy_` keys are the proxy's).
-                backendChannel?.write(encodePacket(sequenceID: packet.getInteger(at: packet.readerIndex + 3) ?? 0, payload: rewritten), promise: nil)
+                handlers?.backend.write(encodePacket(sequenceID: packet.getInteger(at: packet.readerIndex + 3) ?? 0, payload: rewritten))
             } else {
-                backendChannel?.write(packet, promise: nil)
+                handlers?.backend.write(packet)
             }
             return true
         case .refuse(let packet):
@@ -86,39 +82,37 @@ extension ProxyConnection {
         // At most maxRefusedChangeUsers + 1 of these lines per session: the last one closes it.
         if logsRefusals {
             logger.warning(thenClose ? "COM_CHANGE_USER refused, closing the session" : "COM_CHANGE_USER refused", metadata: [
-                "user": "\(machine.username ?? "")", "account": "\(machine.matchedAccount ?? "-")",
-                "reason": "\(machine.lastChangeUserRefusal ?? "malformed packet")",
+                "user": "\(machine.login.username ?? "")", "account": "\(machine.login.matchedAccount ?? "-")",
+                "reason": "\(machine.login.lastChangeUserRefusal ?? "malformed packet")",
             ])
         }
         // What the client sent before the change goes to the backend now; its answers come first.
-        backendChannel?.flush()
-        refusalPending = clientChannel.eventLoop.assumeIsolated().scheduleTask(in: Self.refusedChangeUserDelay) { [self] in
-            answerRefusedChangeUser(answer, thenClose: thenClose)
+        handlers?.backend.flush()
+        guard machine.changeUserRefused(answer: answer, thenClose: thenClose) else { return false }
+        refusalTimer = clientChannel.eventLoop.assumeIsolated().scheduleTask(in: Self.refusedChangeUserDelay) { [self] in
+            refusalTimer = nil
+            perform(machine.refusalDelayElapsed())
         }
         return false
     }
 
-    func answerRefusedChangeUser(_ answer: Packet, thenClose: Bool) {
-        refusalPending = nil
-        guard !closing, !clientClosed else { return }
-        bytesToClient += 4 + answer.payload.readableBytes
-        clientChannel.writeAndFlush(encodePacket(sequenceID: answer.sequenceID, payload: answer.payload), promise: nil)
-        if thenClose {
-            closing = true
-            closeAfterPendingWrites(clientChannel)
-            if let backend = backendChannel { closeAfterPendingWrites(backend) }
-            return
-        }
-        // Go on with what the client sent behind the refused change.
-        let held = heldClientBytes ?? ByteBuffer()
-        heldClientBytes = nil
-        relayFromClient(held)
-        backendChannel?.flush()
-        if clientInputEnded {
-            // The client half-closed while the refusal waited: pass its EOF on behind those bytes.
-            if refusalPending == nil { clientInputClosed() }
-        } else {
-            resumeClientReads()
+    /// The pause is over: the answer, then the close or what the client sent meanwhile.
+    func answerRefusedChangeUser(_ answer: Packet, then next: ProxyConnectionStateMachine.AfterRefusal) {
+        statistics.bytesToClient += 4 + answer.payload.readableBytes
+        handlers?.client.writeAndFlush(encodePacket(sequenceID: answer.sequenceID, payload: answer.payload))
+        switch next {
+        case .close:
+            perform(.close(client: .afterPendingWrites, backend: .afterPendingWrites))
+        case .resume(let heldBytes, let clientInputEnded):
+            // Go on with what the client sent behind the refused change.
+            relayFromClient(heldBytes)
+            handlers?.backend.flush()
+            if clientInputEnded {
+                // The client half-closed while the refusal waited: pass its EOF on behind those bytes.
+                perform(machine.inputClosed(.client))
+            } else if machine.mayRead(from: .client) {
+                handlers?.client.resumeReading()
+            }
         }
     }
 }

@@ -5,6 +5,24 @@ import NIOCore
 /// What a connection tells the operator: its log lines (as `log_connections` says) and its metrics.
 /// Nothing here runs per relayed packet: byte counts are added to the metrics when a read batch
 /// leaves at least ``byteCountStep`` uncounted, and when the connection ends.
+/// What one connection counts and times for its log lines and metrics.
+struct ConnectionStatistics {
+    let startedAt = NIODeadline.now()
+    var bytesFromClient = 0
+    var bytesToClient = 0
+    /// The part of the byte counts already added to the metrics.
+    var bytesCounted = (fromClient: 0, toClient: 0)
+    var tlsStartedAt: NIODeadline?
+    /// When the backend's login OK was relayed.
+    var establishedAt: NIODeadline?
+    /// Whether the backend answered (greeting or ERR) or failed before it did; counted once.
+    var backendReachable: Bool?
+    /// The first COM_MULTI of the session was logged (further ones are not).
+    var loggedUnknownCommand = false
+    /// The first allowed COM_CHANGE_USER of the session was logged at info (further ones at debug).
+    var loggedAllowedChangeUser = false
+}
+
 extension ProxyConnection {
     /// Uncounted bytes that make a read batch add them to the metrics during a session.
     static let byteCountStep = 64 * 1024
@@ -18,23 +36,23 @@ extension ProxyConnection {
         ConnectionLogLine(
             environment: environment,
             clientAddress: clientAddress,
-            tls: tlsFacts,
-            user: machine.username,
-            account: machine.matchedAccount,
-            backendConnectionID: machine.backendConnectionID
+            tls: machine.login.tlsFacts,
+            user: machine.login.username,
+            account: machine.login.matchedAccount,
+            backendConnectionID: machine.login.backendConnectionID
         )
     }
 
     func recordTLSHandshake() {
-        guard let started = tlsStartedAt else { return }
+        guard let started = statistics.tlsStartedAt else { return }
         ProxyMetrics.tlsHandshakeDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
     }
 
     /// The backend's login OK has been relayed.
     func sessionEstablished() {
         let now = NIODeadline.now()
-        establishedAt = now
-        ProxyMetrics.sessionEstablished(tls: tlsFacts, loginDuration: (now - startedAt).nanoseconds)
+        statistics.establishedAt = now
+        ProxyMetrics.sessionEstablished(tls: machine.login.tlsFacts, loginDuration: (now - statistics.startedAt).nanoseconds)
         logLine.emitEstablished(to: logger)
     }
 
@@ -51,8 +69,8 @@ extension ProxyConnection {
 
     /// Sets `mariadb_tls_proxy_backend_up` from this connection's attempt, once.
     func recordBackendReachability(_ reachable: Bool) {
-        guard backendReachable == nil else { return }
-        backendReachable = reachable
+        guard statistics.backendReachable == nil else { return }
+        statistics.backendReachable = reachable
         if reachable {
             ProxyMetrics.backendAnswered()
         } else {
@@ -62,29 +80,30 @@ extension ProxyConnection {
 
     /// Adds the bytes not yet counted to the metrics, if there are enough to be worth it.
     func countBytesIfMany() {
-        if bytesFromClient - bytesCounted.fromClient >= Self.byteCountStep || bytesToClient - bytesCounted.toClient >= Self.byteCountStep {
+        let counted = statistics.bytesCounted
+        if statistics.bytesFromClient - counted.fromClient >= Self.byteCountStep || statistics.bytesToClient - counted.toClient >= Self.byteCountStep {
             countBytes()
         }
     }
 
     func countBytes() {
-        let fromClient = bytesFromClient - bytesCounted.fromClient
-        let toClient = bytesToClient - bytesCounted.toClient
+        let fromClient = statistics.bytesFromClient - statistics.bytesCounted.fromClient
+        let toClient = statistics.bytesToClient - statistics.bytesCounted.toClient
         if fromClient > 0 { ProxyMetrics.clientReceivedBytes.increment(by: Int64(fromClient)) }
         if toClient > 0 { ProxyMetrics.clientSentBytes.increment(by: Int64(toClient)) }
-        bytesCounted = (bytesFromClient, bytesToClient)
+        statistics.bytesCounted = (statistics.bytesFromClient, statistics.bytesToClient)
     }
 
     /// Both sides are closed: the metrics and the `connection closed` line.
-    func connectionEnded() {
+    func connectionEnded(outcome: ConnectionOutcome) {
         let now = NIODeadline.now()
-        let outcome = machine.outcome
         countBytes()
         ProxyMetrics.connectionEnded(outcome: outcome)
-        if let establishedAt {
+        if let establishedAt = statistics.establishedAt {
             ProxyMetrics.sessionDuration.recordNanoseconds((now - establishedAt).nanoseconds)
         }
         logLine.emitClosed(
-            outcome: outcome, bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, duration: now - startedAt, to: logger)
+            outcome: outcome, bytesFromClient: statistics.bytesFromClient, bytesToClient: statistics.bytesToClient,
+            duration: now - statistics.startedAt, to: logger)
     }
 }

@@ -78,20 +78,4 @@ import Testing
         #expect(held.isEmpty)
         #expect(forwarded == stream)
     }
-
-    /// The connection's answer, as the fuzz façade (and ProxyConnection.refuseCommand) gives it.
-    @Test func refusalIs1047AtSequenceOne() {
-        var login = FuzzEntryPoints.Login(transport: .tcp, requireSecureTransport: false, tlsAvailable: false,
-                                          policy: nil, strictAccounts: false)
-        var answers: [Packet?] = []
-        var forwarded: [UInt8] = []
-        _ = login.relayFromClient(ByteBuffer(bytes: Self.changeUserInside),
-                                  forward: { forwarded += Array($0.readableBytesView) },
-                                  changeUser: { _, answer in answers.append(answer) })
-        #expect(forwarded.isEmpty)
-        #expect(answers.count == 1)
-        let answer = answers.first??.payload
-        #expect(answers.first??.sequenceID == 1)
-        #expect(answer.map { Array($0.readableBytesView) } == [0xFF, 0x17, 0x04] + Array("#08S01Unknown command".utf8))
-    }
 }

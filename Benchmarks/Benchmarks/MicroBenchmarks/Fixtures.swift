@@ -240,15 +240,17 @@ enum Fixtures {
         return capabilities
     }()
 
+    /// The accounts the benchmark logins are checked against (strict_accounts on).
+    static let rules = ClientLoginStateMachine.AccountRules(policy: policy, strictAccounts: true)
+
     /// A TLS login of `app` from 10.20.99.7 with a client certificate, played through the login
     /// state machine as ProxyConnection does (SSLRequest, TLS, HandshakeResponse, backend OK).
     /// Returns the machine, relaying (or, if something refused, not: callers check once).
-    static func tlsLogin(policy: AccessPolicy = policy) -> FuzzEntryPoints.Login {
-        var login = FuzzEntryPoints.Login(
-            transport: .tcp, requireSecureTransport: true, tlsAvailable: true,
-            policy: policy, strictAccounts: true)
+    static func tlsLogin(rules: ClientLoginStateMachine.AccountRules = rules) -> ClientLoginStateMachine {
+        var login = ClientLoginStateMachine(configuration: .init(
+            transport: .tcp, requireSecureTransport: true, tlsAvailable: true))
         var pending = login.clientIdentified(appClient)
-        pending += login.backendPacketReceived(Packet(sequenceID: 0, payload: ByteBuffer(bytes: greeting)))
+        pending += login.backendPacketReceived(Packet(sequenceID: 0, payload: ByteBuffer(bytes: greeting)), rules: rules)
         var clientPackets = [
             Packet(sequenceID: 1, payload: ByteBuffer(bytes: sslRequest)),
             Packet(sequenceID: 2, payload: ByteBuffer(bytes: handshakeResponse)),
@@ -257,10 +259,10 @@ enum Fixtures {
         while !closed && !login.isRelaying {
             if !pending.isEmpty {
                 switch pending.removeFirst() {
-                case .sendToClient, .startRelaying: break
+                case .sendToClient, .startRelaying, .startBackendTLS: break
                 case .sendToBackend(let forwarded):
                     pending += login.backendPacketReceived(
-                        Packet(sequenceID: forwarded.sequenceID &+ 1, payload: ByteBuffer(bytes: ok)))
+                        Packet(sequenceID: forwarded.sequenceID &+ 1, payload: ByteBuffer(bytes: ok)), rules: rules)
                 case .startTLS: pending += login.tlsEstablished(appTLS)
                 case .close: closed = true
                 }
@@ -270,5 +272,28 @@ enum Fixtures {
             pending = login.clientPacketReceived(clientPackets.removeFirst())
         }
         return login
+    }
+}
+
+/// The relay's client → backend path as ProxyConnection+ClientRelay.swift runs it: each read through
+/// the COM_CHANGE_USER interceptor, each held COM_CHANGE_USER checked by the logged-in machine.
+struct RelaySession {
+    var login = Fixtures.tlsLogin()
+    var interceptor = ChangeUserInterceptor()
+
+    /// One client read; `forward` gets what goes to the backend, `changeUser` each held packet and
+    /// whether it was allowed.
+    mutating func read(_ buffer: ByteBuffer, forward: (ByteBuffer) -> Void, changeUser: (ByteBuffer, Bool) -> Void) -> ChangeUserInterceptor.Result {
+        var login = self.login
+        defer { self.login = login }
+        return interceptor.feed(buffer, forward: forward) { command, packet in
+            guard command == CommandByte.changeUser else {
+                changeUser(packet, false)
+                return true
+            }
+            let payload = packet.getSlice(at: packet.readerIndex + 4, length: packet.readableBytes - 4) ?? ByteBuffer()
+            changeUser(packet, login.changeUserRequested(payload, rules: Fixtures.rules) == .forward)
+            return true
+        }
     }
 }

@@ -67,41 +67,41 @@ let benchmarks: @Sendable () -> Void = {
     // MARK: - ProxyServer: the relay's client → backend path (COM_CHANGE_USER interceptor)
 
     Benchmark("Relay: 64 COM_QUERY in one read", configuration: kilo) { benchmark in
-        var login = Fixtures.tlsLogin()
+        var relay = RelaySession()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            blackHole(login.relayFromClient(
+            blackHole(relay.read(
                 Fixtures.queryStream, forward: { blackHole($0) }, changeUser: { blackHole($0); blackHole($1) }))
         }
     }
 
     Benchmark("Relay: 64 COM_QUERY, one read each") { benchmark in
-        var login = Fixtures.tlsLogin()
+        var relay = RelaySession()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             for read in Fixtures.queryPackets {
-                blackHole(login.relayFromClient(
+                blackHole(relay.read(
                     read, forward: { blackHole($0) }, changeUser: { blackHole($0); blackHole($1) }))
             }
         }
     }
 
     Benchmark("Relay: 1 MiB COM_QUERY in 16 KiB reads") { benchmark in
-        var login = Fixtures.tlsLogin()
+        var relay = RelaySession()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             for read in Fixtures.bigQueryReads {
-                blackHole(login.relayFromClient(
+                blackHole(relay.read(
                     read, forward: { blackHole($0) }, changeUser: { blackHole($0); blackHole($1) }))
             }
         }
     }
 
     Benchmark("Relay: COM_CHANGE_USER held and checked (50 accounts)", configuration: kilo) { benchmark in
-        var login = Fixtures.tlsLogin()
+        var relay = RelaySession()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            blackHole(login.relayFromClient(
+            blackHole(relay.read(
                 Fixtures.changeUserRead, forward: { blackHole($0) }, changeUser: { blackHole($0); blackHole($1) }))
         }
     }
@@ -145,10 +145,10 @@ let benchmarks: @Sendable () -> Void = {
 
     // Fixture sanity, once: the paths above measure what their names say.
     precondition(Fixtures.tlsLogin().isRelaying, "the benchmark login does not reach the relay phase")
-    var check = Fixtures.tlsLogin()
-    var refused: Bool?
-    _ = check.relayFromClient(Fixtures.changeUserRead, forward: { _ in }, changeUser: { refused = $1 != nil })
-    precondition(refused == false, "the benchmark COM_CHANGE_USER is not intercepted and allowed")
+    var check = RelaySession()
+    var allowed: Bool?
+    _ = check.read(Fixtures.changeUserRead, forward: { _ in }, changeUser: { allowed = $1 })
+    precondition(allowed == true, "the benchmark COM_CHANGE_USER is not intercepted and allowed")
     let appDecision = Fixtures.policy.match(user: "app", client: Fixtures.appClient, skipNameResolve: true)
     guard case .matched(let appRow) = appDecision, appRow.account.host == "10.20.%",
           appRow.requirement.evaluate(Fixtures.appSecurity) == .allow

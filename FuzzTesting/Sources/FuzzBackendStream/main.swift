@@ -29,7 +29,51 @@ import ProxyTLS
 import Glibc
 #endif
 
-typealias Login = FuzzEntryPoints.Login
+/// One connection as the daemon runs it, without channels: the login state machine with the
+/// accounts it checks against, and after the login the relay's COM_CHANGE_USER interceptor.
+struct Login {
+    var machine: ClientLoginStateMachine
+    var interceptor: ChangeUserInterceptor
+    let rules: ClientLoginStateMachine.AccountRules
+
+    init(transport: ClientTransport, requireSecureTransport: Bool, tlsAvailable: Bool,
+         policy: AccessPolicy?, strictAccounts: Bool, changeUserLimit: Int = 1 << 20) {
+        machine = ClientLoginStateMachine(configuration: .init(
+            transport: transport, requireSecureTransport: requireSecureTransport, tlsAvailable: tlsAvailable))
+        interceptor = ChangeUserInterceptor(limit: changeUserLimit)
+        rules = .init(policy: policy, strictAccounts: strictAccounts)
+    }
+
+    /// Relay phase, client → backend: `buffer` through the interceptor, as one read, as the daemon's
+    /// ProxyConnection+ClientRelay.swift does it. `forward` gets the bytes written to the backend
+    /// unchecked; `changeUser` each complete held packet (COM_CHANGE_USER or COM_MULTI, header
+    /// included) with the answer the client gets instead: nil when it is forwarded (a COM_MULTI gets
+    /// 1047, which the daemon has the backend send in its place). The daemon pauses the stream behind a
+    /// refusal for a second and then goes on with it; the bytes and their order are the same, so this
+    /// does not pause.
+    /// - Returns: false when the interceptor refuses an oversized held packet (the session closes).
+    mutating func relayFromClient(
+        _ buffer: ByteBuffer, forward: (ByteBuffer) -> Void, changeUser: (ByteBuffer, _ refusal: Packet?) -> Void
+    ) -> Bool {
+        var machine = self.machine
+        defer { self.machine = machine }
+        let rules = self.rules
+        let result = interceptor.feed(buffer, forward: forward) { command, packet in
+            guard command == CommandByte.changeUser else {
+                changeUser(packet, Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode()))
+                return true
+            }
+            let payload = packet.getSlice(at: packet.readerIndex + 4, length: packet.readableBytes - 4) ?? ByteBuffer()
+            switch machine.changeUserRequested(payload, rules: rules) {
+            case .forward: changeUser(packet, nil)
+            case .refuse(let answer), .refuseAndClose(let answer): changeUser(packet, answer)
+            }
+            return true
+        }
+        if case .oversized = result { return false }
+        return true
+    }
+}
 
 /// A 20-byte native-password scramble and a 64-byte ed25519 signature, as clients answer.
 let nativeReply = [UInt8](repeating: 0x5A, count: 20)
@@ -107,7 +151,7 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 
     var framer = PacketFramer()
     framer.append(ByteBuffer(bytes: input.dropFirst()))
-    var pending = identifyLate ? [] : login.clientIdentified(identity)
+    var pending = identifyLate ? [] : login.machine.clientIdentified(identity)
     var identified = !identifyLate
 
     enum ClientStep { case first, handshakeResponse, authReplies }
@@ -124,8 +168,8 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             index += 1
             switch effect {
             case .sendToClient(let sent): lastSequenceToClient = sent.sequenceID
-            case .sendToBackend, .startRelaying: break
-            case .startTLS: pending += login.tlsEstablished(TLSFacts(
+            case .sendToBackend, .startBackendTLS, .startRelaying: break
+            case .startTLS: pending += login.machine.tlsEstablished(TLSFacts(
                 version: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256",
                 peerSubject: options & 0x80 != 0 ? "/CN=client" : nil, peerIssuer: options & 0x80 != 0 ? "/CN=Example CA" : nil,
                 verifyResult: 0, sessionReused: false))
@@ -133,53 +177,53 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             }
         }
         pending = []
-        if closed || login.isRelaying || backendEnded { break }
+        if closed || login.machine.isRelaying || backendEnded { break }
 
-        if login.wantsClientPacket && clientPackets < 32 {
+        if login.machine.wantsClientPacket && clientPackets < 32 {
             clientPackets += 1
             switch step {
             case .first where upgrade:
-                pending = login.clientPacketReceived(packet(1, Captured.sslRequest))
+                pending = login.machine.clientPacketReceived(packet(1, Captured.sslRequest))
                 step = .handshakeResponse
             case .first:
-                pending = login.clientPacketReceived(packet(1, Captured.handshakeResponse))
+                pending = login.machine.clientPacketReceived(packet(1, Captured.handshakeResponse))
                 step = .authReplies
             case .handshakeResponse:
-                pending = login.clientPacketReceived(packet(2, Captured.handshakeResponse))
+                pending = login.machine.clientPacketReceived(packet(2, Captured.handshakeResponse))
                 step = .authReplies
             case .authReplies:
                 let sequenceID = lastSequenceToClient &+ (options & 0x10 != 0 ? 2 : 1)
-                pending = login.clientPacketReceived(packet(sequenceID, clientPackets % 2 == 0 ? nativeReply : ed25519Reply))
+                pending = login.machine.clientPacketReceived(packet(sequenceID, clientPackets % 2 == 0 ? nativeReply : ed25519Reply))
             }
             continue
         }
 
         do {
             if let next = try framer.nextPacket() {
-                pending = login.backendPacketReceived(next)
+                pending = login.machine.backendPacketReceived(next, rules: login.rules)
                 if !identified {
                     identified = true
-                    pending += login.clientIdentified(identity)
+                    pending += login.machine.clientIdentified(identity)
                 }
             } else {
                 backendEnded = true
-                pending = login.backendFailed("backend closed the connection during login")
+                pending = login.machine.backendFailed("backend closed the connection during login")
             }
         } catch {
             backendEnded = true
-            pending = login.backendFailed("backend sent a malformed packet (\(error))")
+            pending = login.machine.backendFailed("backend sent a malformed packet (\(error))")
         }
     }
 
-    fuzzTrace("login: \(login.outcome)\(login.isRelaying ? ", relaying" : "")")
+    fuzzTrace("login: \(login.machine.outcome)\(login.machine.isRelaying ? ", relaying" : "")")
     if closed {
-        var silent = login.backendPacketReceived(packet(2, [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00]))
-        silent += login.clientPacketReceived(packet(lastSequenceToClient &+ 1, nativeReply))
-        silent += login.clientProtocolError("after close") + login.backendFailed("after close")
+        var silent = login.machine.backendPacketReceived(packet(2, [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00]), rules: login.rules)
+        silent += login.machine.clientPacketReceived(packet(lastSequenceToClient &+ 1, nativeReply))
+        silent += login.machine.clientProtocolError("after close") + login.machine.backendFailed("after close")
         fuzzCheck(silent.isEmpty, "closed machine still acts: \(silent)")
         return 0
     }
-    guard login.isRelaying else { return 0 }
+    guard login.machine.isRelaying else { return 0 }
 
     // A COM_CHANGE_USER, parsed with the session capabilities the fuzzed greeting led to, then a ping.
     let recorder = Recorder()

@@ -34,7 +34,51 @@ import ProxyTLS
 import Glibc
 #endif
 
-typealias Login = FuzzEntryPoints.Login
+/// One connection as the daemon runs it, without channels: the login state machine with the
+/// accounts it checks against, and after the login the relay's COM_CHANGE_USER interceptor.
+struct Login {
+    var machine: ClientLoginStateMachine
+    var interceptor: ChangeUserInterceptor
+    let rules: ClientLoginStateMachine.AccountRules
+
+    init(transport: ClientTransport, requireSecureTransport: Bool, tlsAvailable: Bool,
+         policy: AccessPolicy?, strictAccounts: Bool, changeUserLimit: Int = 1 << 20) {
+        machine = ClientLoginStateMachine(configuration: .init(
+            transport: transport, requireSecureTransport: requireSecureTransport, tlsAvailable: tlsAvailable))
+        interceptor = ChangeUserInterceptor(limit: changeUserLimit)
+        rules = .init(policy: policy, strictAccounts: strictAccounts)
+    }
+
+    /// Relay phase, client → backend: `buffer` through the interceptor, as one read, as the daemon's
+    /// ProxyConnection+ClientRelay.swift does it. `forward` gets the bytes written to the backend
+    /// unchecked; `changeUser` each complete held packet (COM_CHANGE_USER or COM_MULTI, header
+    /// included) with the answer the client gets instead: nil when it is forwarded (a COM_MULTI gets
+    /// 1047, which the daemon has the backend send in its place). The daemon pauses the stream behind a
+    /// refusal for a second and then goes on with it; the bytes and their order are the same, so this
+    /// does not pause.
+    /// - Returns: false when the interceptor refuses an oversized held packet (the session closes).
+    mutating func relayFromClient(
+        _ buffer: ByteBuffer, forward: (ByteBuffer) -> Void, changeUser: (ByteBuffer, _ refusal: Packet?) -> Void
+    ) -> Bool {
+        var machine = self.machine
+        defer { self.machine = machine }
+        let rules = self.rules
+        let result = interceptor.feed(buffer, forward: forward) { command, packet in
+            guard command == CommandByte.changeUser else {
+                changeUser(packet, Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode()))
+                return true
+            }
+            let payload = packet.getSlice(at: packet.readerIndex + 4, length: packet.readableBytes - 4) ?? ByteBuffer()
+            switch machine.changeUserRequested(payload, rules: rules) {
+            case .forward: changeUser(packet, nil)
+            case .refuse(let answer), .refuseAndClose(let answer): changeUser(packet, answer)
+            }
+            return true
+        }
+        if case .oversized = result { return false }
+        return true
+    }
+}
 
 let greeting = packet(0, Captured.greeting)
 /// The captured backend's capabilities and default collation, as the backend parses a forwarded login with.
@@ -153,14 +197,14 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         changeUserLimit: changeUserLimit)
     let identity = sampleIdentity(unixSocket: unixSocket)
 
-    var pending: [FuzzEntryPoints.Effect]
+    var pending: [ClientLoginStateMachine.Action]
     if options & 0x20 != 0 {
-        pending = login.backendPacketReceived(greeting)
+        pending = login.machine.backendPacketReceived(greeting, rules: login.rules)
         fuzzCheck(pending.isEmpty, "greeting answered before the client was identified")
-        pending += login.clientIdentified(identity)
+        pending += login.machine.clientIdentified(identity)
     } else {
-        pending = login.clientIdentified(identity)
-        pending += login.backendPacketReceived(greeting)
+        pending = login.machine.clientIdentified(identity)
+        pending += login.machine.backendPacketReceived(greeting, rules: login.rules)
     }
 
     var framer = PacketFramer()
@@ -170,7 +214,7 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var loginForwarded = false
     var closed = false
     var steps = 0
-    while !closed && !login.isRelaying {
+    while !closed && !login.machine.isRelaying {
         steps += 1
         fuzzCheck(steps < 100_000, "login does not end")
         if !pending.isEmpty {
@@ -188,8 +232,8 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                         forwarded.payload, clientCapabilities: nil, serverCapabilities: backendGreeting.capabilities,
                         serverDefaultCollation: UInt16(backendGreeting.characterSet))
                     fuzzCheck(backendView != nil, "the backend cannot parse the forwarded HandshakeResponse")
-                    fuzzCheck(backendView?.username == login.username,
-                              "forwarded user \(backendView?.username ?? "-") is not the checked \(login.username ?? "-")")
+                    fuzzCheck(backendView?.username == login.machine.username,
+                              "forwarded user \(backendView?.username ?? "-") is not the checked \(login.machine.username ?? "-")")
                 }
                 // The backend answers what the proxy forwards: auth round trips, then OK or ERR.
                 let reply: [UInt8]
@@ -199,10 +243,12 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 } else {
                     reply = options & 0x80 != 0 ? accessDenied : okPayload
                 }
-                pending += login.backendPacketReceived(packet(forwarded.sequenceID &+ 1, reply))
+                pending += login.machine.backendPacketReceived(packet(forwarded.sequenceID &+ 1, reply), rules: login.rules)
             case .startTLS:
                 tlsStarted = true
-                pending += login.tlsEstablished(tlsFacts(clientCertificate: options & 0x40 != 0))
+                pending += login.machine.tlsEstablished(tlsFacts(clientCertificate: options & 0x40 != 0))
+            case .startBackendTLS:
+                fuzzCheck(false, "backend TLS started without backend_ssl")
             case .startRelaying:
                 break
             case .close:
@@ -210,25 +256,25 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             }
             continue
         }
-        guard login.wantsClientPacket else { break }
+        guard login.machine.wantsClientPacket else { break }
         do {
             guard let next = try framer.nextPacket() else { break }
-            pending = login.clientPacketReceived(next)
+            pending = login.machine.clientPacketReceived(next)
         } catch {
-            pending = login.clientProtocolError("\(error)")
+            pending = login.machine.clientProtocolError("\(error)")
         }
     }
 
-    fuzzTrace("login: \(login.outcome)\(login.isRelaying ? ", relaying" : "")")
+    fuzzTrace("login: \(login.machine.outcome)\(login.machine.isRelaying ? ", relaying" : "")")
     if closed {
         // Once closed, nothing more is sent anywhere.
-        var silent = login.clientPacketReceived(packet(2, [0x01]))
-        silent += login.backendPacketReceived(packet(2, okPayload))
-        silent += login.clientProtocolError("after close") + login.backendFailed("after close")
+        var silent = login.machine.clientPacketReceived(packet(2, [0x01]))
+        silent += login.machine.backendPacketReceived(packet(2, okPayload), rules: login.rules)
+        silent += login.machine.clientProtocolError("after close") + login.machine.backendFailed("after close")
         fuzzCheck(silent.isEmpty, "closed machine still acts: \(silent)")
         return 0
     }
-    guard login.isRelaying else { return 0 }
+    guard login.machine.isRelaying else { return 0 }
 
     let relayInput = Array(framer.takeRemainingBytes().readableBytesView)
     let readSize = Int((options2 >> 2) & 0x1F)
