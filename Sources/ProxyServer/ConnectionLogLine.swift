@@ -40,6 +40,7 @@ struct ConnectionLogLine {
     func closedMetadata(outcome: ConnectionOutcome, bytesFromClient: Int, bytesToClient: Int, duration: TimeAmount) -> Logger.Metadata {
         var metadata = sessionMetadata
         metadata["outcome"] = "\(outcome)"
+        metadata["outcome_kind"] = "\(outcome.kind)"
         metadata["bytes_in"] = "\(bytesFromClient)"
         metadata["bytes_out"] = "\(bytesToClient)"
         metadata["duration_ms"] = "\(duration.nanoseconds / 1_000_000)"

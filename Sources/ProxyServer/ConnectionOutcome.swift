@@ -1,9 +1,9 @@
 /// How one client connection ended: the `outcome` of its `connection closed` line and the
 /// `outcome` label of `mariadb_tls_proxy_connections_total`.
 ///
-/// The log texts are stable (operators and tests match on them, and the journal's `OUTCOME_KIND`
-/// is the text before the first `: `); the metric labels are a small fixed set, so alerts can
-/// count refusals without parsing logs.
+/// The log texts are stable (operators and tests match on them); ``kind`` is the journal's
+/// `OUTCOME_KIND` (the `outcome_kind` field of the line); the metric labels are a small fixed set,
+/// so alerts can count refusals without parsing logs.
 public enum ConnectionOutcome: Sendable, Equatable, CustomStringConvertible {
     /// Still logging in (never logged in practice: every end sets another outcome).
     case incomplete
@@ -56,6 +56,26 @@ public enum ConnectionOutcome: Sendable, Equatable, CustomStringConvertible {
         case .backendRefusedConnection(nil, _): return "backend refused"
         case .backendFailed(let reason): return "backend failed: \(reason)"
         case .loginTimedOut(let seconds): return "dropped: login not finished within connect_timeout (\(seconds)s)"
+        case .clientClosedDuringLogin: return "client closed the connection during login"
+        case .clientDisconnectedDuringLogin: return "client disconnected during login"
+        }
+    }
+
+    /// The outcome's kind without its details: `relayed`, `refused`, `refused by backend`,
+    /// `backend refused`, `backend failed`, `dropped`, `cannot start TLS`, or the whole text where it
+    /// has no details (the journal's `OUTCOME_KIND`, docs/operations.md).
+    public var kind: String {
+        switch self {
+        case .incomplete: return "incomplete"
+        case .relayed: return "relayed"
+        case .tooManyConnections, .insecureTransport, .accessDenied, .badHandshake, .characterSetRefused,
+             .packetsOutOfOrder, .tlsFailed:
+            return "refused"
+        case .tlsNotStarted: return "cannot start TLS"
+        case .refusedByBackend: return "refused by backend"
+        case .backendRefusedConnection: return "backend refused"
+        case .backendFailed: return "backend failed"
+        case .loginTimedOut: return "dropped"
         case .clientClosedDuringLogin: return "client closed the connection during login"
         case .clientDisconnectedDuringLogin: return "client disconnected during login"
         }

@@ -18,7 +18,7 @@ import Musl
 /// | `client` (`192.0.2.7:50942`) | `CLIENT_ADDR`, plus `CLIENT_IP` (`192.0.2.7`) |
 /// | `user` | `USER_NAME` |
 /// | `tls` (`TLSv1.3/TLS_AES_256_GCM_SHA384`) | `TLS`, plus `TLS_VERSION` and `CIPHER` |
-/// | `outcome` (`refused: 1045 …`) | `OUTCOME`, plus `OUTCOME_KIND` (`refused`) |
+/// | `outcome` (`refused: 1045 …`), `outcome_kind` (`refused`) | `OUTCOME`, `OUTCOME_KIND` |
 /// | `conn` | `CONNECTION_ID` |
 /// | `client_cert` | `CLIENT_CERT_SUBJECT` |
 /// | anything else, e.g. `bytes_in` | upper-cased, other characters → `_`: `BYTES_IN` |
@@ -84,8 +84,8 @@ public enum Journal {
     }
 
     /// Fields split out of connection metadata so `journalctl` can match them exactly:
-    /// `TLS_VERSION`/`CIPHER` from `TLS`, `CLIENT_IP` from `CLIENT_ADDR` (`ip:port` or `[ip6]:port`),
-    /// and `OUTCOME_KIND` from `OUTCOME` (the text before the first ": ", e.g. `refused`).
+    /// `TLS_VERSION`/`CIPHER` from `TLS` and `CLIENT_IP` from `CLIENT_ADDR` (`ip:port` or `[ip6]:port`).
+    /// (`OUTCOME_KIND` is a field of its own: the connection log line carries the outcome's kind.)
     static func derivedFields(_ fields: [String: String]) -> [String: String] {
         var derived: [String: String] = [:]
         if let tls = fields["TLS"], let slash = tls.firstIndex(of: "/") {
@@ -96,9 +96,6 @@ public enum Journal {
         }
         if let client = fields["CLIENT_ADDR"], let ip = hostPart(ofAddress: client) {
             derived["CLIENT_IP"] = ip
-        }
-        if let outcome = fields["OUTCOME"] {
-            derived["OUTCOME_KIND"] = outcome.firstRange(of: ": ").map { String(outcome[..<$0.lowerBound]) } ?? outcome
         }
         return derived
     }
