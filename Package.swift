@@ -61,7 +61,6 @@ let package = Package(
                 "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Listeners, per-connection login state machine, backend connector and relay.
@@ -87,7 +86,6 @@ let package = Package(
         .target(
             name: "ProxyDaemon",
             dependencies: [
-                "AccessPolicy",
                 "SystemdIntegration",
                 "ProxyConfiguration",
                 "ProxyServer",
