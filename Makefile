@@ -6,8 +6,8 @@
 #   make test    deps, release build, unit tests (swift test), integration suite (pytest)
 #   make demo    deps, release build, then scripts/demo.sh
 #   make clean   remove build products, demo state and Python caches
-#   make install       (scripts/install.sh) stripped binary, systemd units, sysusers entry, example config, docs, man page,
-#                      certificate deploy hook (docs/operations.md)
+#   make install       stripped binary, systemd units, sysusers entry, example config, docs, man page,
+#                      certificate deploy hook (docs/operations.md; scripts/install.sh)
 #   make man           .build/man/mariadb-tls-proxy.8 from the binary's --help-man; checked with groff
 #   make deb           deps, build, then a Debian package in .build/deb/ (scripts/build-deb.sh)
 #   make uninstall     remove what install put in place, except config and the system user
