@@ -6,6 +6,14 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mariadb-tls-proxy", targets: ["mariadb-tls-proxy"]),
+        // The modules as libraries, for the fuzzing and benchmark packages (FuzzTesting/, Benchmarks/),
+        // which depend on this one by path; not a public API with any stability promise.
+        .library(name: "MariaDBWire", targets: ["MariaDBWire"]),
+        .library(name: "AccessPolicy", targets: ["AccessPolicy"]),
+        .library(name: "ProxyConfiguration", targets: ["ProxyConfiguration"]),
+        .library(name: "ProxyTLS", targets: ["ProxyTLS"]),
+        .library(name: "ProxyServer", targets: ["ProxyServer"]),
+        .library(name: "ProxyDaemon", targets: ["ProxyDaemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
@@ -54,7 +62,6 @@ let package = Package(
                 "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Listeners, per-connection login state machine, backend connector and relay.
@@ -75,10 +82,11 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        .executableTarget(
-            name: "mariadb-tls-proxy",
+        // The daemon's logic: startup, privilege drop, backend identity check, reload, systemd status,
+        // stderr logging and exit statuses. The executable target is only its main.swift.
+        .target(
+            name: "ProxyDaemon",
             dependencies: [
-                "AccessPolicy",
                 "SystemdIntegration",
                 "ProxyConfiguration",
                 "ProxyServer",
@@ -92,6 +100,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        .executableTarget(name: "mariadb-tls-proxy", dependencies: ["ProxyDaemon"]),
         .testTarget(
             name: "MariaDBWireTests",
             dependencies: ["MariaDBWire", .product(name: "NIOCore", package: "swift-nio")]
@@ -107,11 +116,19 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy"]),
-        .testTarget(name: "ProxyTLSTests", dependencies: ["ProxyTLS", "ProxyConfiguration"]),
+        .testTarget(
+            name: "ProxyDaemonTests",
+            dependencies: [
+                "ProxyDaemon", "ProxyConfiguration", "ProxyServer", "ProxyTLS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(name: "ProxyTLSTests", dependencies: ["ProxyTLS"]),
         .testTarget(
             name: "ProxyServerTests",
             dependencies: [
-                "ProxyServer", "MariaDBWire", "ProxyConfiguration", "AccessPolicy", "ProxyTLS",
+                "ProxyServer", "MariaDBWire", "ProxyConfiguration", "AccessPolicy", "ProxyTLS", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

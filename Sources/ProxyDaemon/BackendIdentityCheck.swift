@@ -9,13 +9,13 @@ import ProxyConfiguration
 /// connecting process (plugin/auth_socket/auth_socket.c, `SO_PEERCRED`), and since 10.4
 /// `root@localhost` and the server's own user (`mysql@localhost`) are created `IDENTIFIED VIA
 /// unix_socket`. A proxy running as either would let any client log in as them without a password.
-enum BackendIdentityCheck {
+package enum BackendIdentityCheck {
     /// Why the proxy must not relay to `backend` while running as `uid`, or nil when it may.
     ///
     /// - Parameters:
     ///   - uid: the uid the proxy runs as once `user = NAME` is applied (at startup, before the switch).
     ///   - userOption: the `user` option, for the advice when it is unset.
-    static func refusal(backend: BackendEndpoint, uid: uid_t, userOption: String?) -> String? {
+    package static func refusal(backend: BackendEndpoint, uid: uid_t, userOption: String?) -> String? {
         guard case .unixSocket(let path) = backend else { return nil }
         let advice = "Run the proxy as its own unprivileged user (user = mariadb-tls-proxy when started as root, "
             + "or systemd User=), or reach the backend over TCP (backend_host; see 'What the backend sees' in docs/security.md)."
@@ -35,7 +35,7 @@ enum BackendIdentityCheck {
     }
 
     /// A warning when the socket's owner cannot be checked now (the backend may not be running yet).
-    static func ownerWarning(backend: BackendEndpoint) -> String? {
+    package static func ownerWarning(backend: BackendEndpoint) -> String? {
         guard case .unixSocket(let path) = backend else { return nil }
         var status = stat()
         guard stat(path, &status) != 0 else { return nil }
@@ -45,7 +45,7 @@ enum BackendIdentityCheck {
 
     /// The notice for setups where the backend cannot tell clients apart: neither a PROXY header
     /// nor `strict_accounts`, so any backend account whose host matches the proxy is reachable.
-    static func addressNotice(_ settings: ProxySettings) -> String? {
+    package static func addressNotice(_ settings: ProxySettings) -> String? {
         guard settings.backendProxyProtocol == .off, !settings.strictAccounts else { return nil }
         let seen: String
         switch settings.backend {

@@ -9,15 +9,16 @@ import UnixSignals
 /// SIGHUP = MariaDB's `FLUSH SSL`, made transactional: re-read the option file(s) and the accounts
 /// file, rebuild the TLS context (certificate, key, CA, CRL, ciphers, TLS versions), and swap the
 /// whole snapshot in for new connections only if every part loaded. On any failure nothing changes.
-struct ReloadService: Service {
+package struct ReloadService: Service {
     let arguments: [String]
     let server: ProxyServer
     let logger: Logger
+    let counters: ReloadCounters
     let notifier: ReloadNotifier
 
-    func run() async throws {
+    package func run() async throws {
         // The configuration in use was loaded at startup: that is the last (successful) load so far.
-        ReloadCounters.recordLoad(succeeded: true)
+        counters.recordLoad(succeeded: true)
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             reload()
         }
@@ -29,8 +30,7 @@ struct ReloadService: Service {
         let outcome = Self.load(arguments: arguments, runningAs: geteuid(), userOption: server.currentSnapshot.settings.user)
         switch outcome {
         case .failure(let message):
-            ReloadCounters.failed.increment()
-            ReloadCounters.recordLoad(succeeded: false)
+            counters.recordReload(succeeded: false)
             logger.error("\(message)", metadata: ["reload": "failed"])
             notifier.reloaded(status: "reload failed, previous configuration kept: \(message)")
         case .success(let snapshot, let warnings):
@@ -42,8 +42,7 @@ struct ReloadService: Service {
             // The metrics first: whoever reads "reload succeeded" may scrape them at once.
             CertificateExpiryWatch.report(snapshot, logger: logger)
             CertificateExpiryWatch.publish(snapshot)
-            ReloadCounters.succeeded.increment()
-            ReloadCounters.recordLoad(succeeded: true)
+            counters.recordReload(succeeded: true)
             var metadata: Logger.Metadata = ["reload": "succeeded"]
             if let tls = snapshot.tlsContext {
                 metadata["certificate"] = "\(tls.certificateSubject)"
@@ -55,14 +54,14 @@ struct ReloadService: Service {
         }
     }
 
-    enum Outcome {
+    package enum Outcome {
         case success(ServerSnapshot, warnings: [String])
         case failure(String)
     }
 
     /// Parses the command line and its option files again, then builds the snapshot. A backend the
     /// proxy may not relay to as `uid` (``BackendIdentityCheck``) fails the reload like a bad file.
-    static func load(arguments: [String], runningAs uid: uid_t, userOption: String?) -> Outcome {
+    package static func load(arguments: [String], runningAs uid: uid_t, userOption: String?) -> Outcome {
         let parsed: ParsedCommandLine
         do {
             parsed = try ProxyCommandLine.parseWithWarnings(arguments)
@@ -84,7 +83,7 @@ struct ReloadService: Service {
 }
 
 /// What the reload tells the service manager; the systemd notifier in production.
-struct ReloadNotifier: Sendable {
+package struct ReloadNotifier: Sendable {
     var onReloading: @Sendable () -> Void = {}
     var onReloaded: @Sendable (_ status: String) -> Void = { _ in }
 

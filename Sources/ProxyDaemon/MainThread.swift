@@ -21,7 +21,7 @@ enum MainThread {
         logger: Logger
     ) -> Never {
         Task.detached {
-            exit(await run(serviceGroup, metrics: metrics, group: group, logger: logger))
+            exit(await run(serviceGroup, metrics: metrics, group: group, logger: logger).rawValue)
         }
         // Nothing is ever scheduled on the main queue or the main actor; signal handlers may run here.
         while true { pause() }
@@ -32,26 +32,26 @@ enum MainThread {
         metrics: (address: String, registry: PrometheusCollectorRegistry)?,
         group: MultiThreadedEventLoopGroup,
         logger: Logger
-    ) async -> Int32 {
+    ) async -> ExitStatus {
         var metricsChannel: Channel?
         if let metrics {
             do {
                 metricsChannel = try await MetricsEndpoint.bind(address: metrics.address, registry: metrics.registry, group: group)
                 logger.notice("serving metrics", metadata: ["address": "http://\(metrics.address)/metrics"])
             } catch {
-                fail("cannot serve metrics on '\(metrics.address)': \(error)", status: ExitStatus.failure)
+                fail("cannot serve metrics on '\(metrics.address)': \(error)", status: .failure)
             }
         }
-        var status: Int32 = 0
+        var status = ExitStatus.success
         do {
             try await serviceGroup.run()
         } catch {
             logger.critical("stopped", metadata: ["error": "\(error)"])
-            status = ExitStatus.failure
+            status = .failure
         }
         try? await metricsChannel?.close()
         try? await group.shutdownGracefully()
-        if status == 0 { logger.notice("shutdown complete") }
+        if status == .success { logger.notice("shutdown complete") }
         return status
     }
 }

@@ -12,48 +12,58 @@ import SystemdIntegration
 /// The message and every value go through ``LogEscaping`` (control characters, backslash and the
 /// double quote escaped), so text from a client, such as a user name holding a newline, cannot
 /// start a line of its own or add a field.
-struct StderrLogHandler: LogHandler {
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level
+package struct StderrLogHandler: LogHandler {
+    package var metadata: Logger.Metadata = [:]
+    package var logLevel: Logger.Level
 
     /// Keys shown first, in this order; the rest follow sorted.
     private static let leadingKeys = [
         "conn", "client", "transport", "tls", "client_cert", "user", "outcome", "bytes_in", "bytes_out", "duration_ms",
     ]
 
-    init(logLevel: Logger.Level) {
+    package init(logLevel: Logger.Level) {
         self.logLevel = logLevel
     }
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        var line = "\(Self.timestamp()) \(event.level) \(LogEscaping.escaped(event.message.description))"
-        for key in Self.orderedKeys(merged) {
-            line += " \(key)=\(Self.quoted("\(merged[key]!)"))"
-        }
-        line += "\n"
+        let line = Self.line(timestamp: Self.timestamp(), level: event.level, message: event.message, metadata: merged)
         FileHandle.standardError.write(Data(line.utf8))
     }
 
-    static func orderedKeys(_ metadata: Logger.Metadata) -> [String] {
+    /// One newline-terminated line: timestamp, level, the escaped message, then `key=value` fields.
+    package static func line(timestamp: String, level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata) -> String {
+        var line = "\(timestamp) \(level) \(LogEscaping.escaped(message.description))"
+        for key in orderedKeys(metadata) {
+            line += " \(key)=\(quoted("\(metadata[key]!)"))"
+        }
+        return line + "\n"
+    }
+
+    package static func orderedKeys(_ metadata: Logger.Metadata) -> [String] {
         let leading = leadingKeys.filter { metadata[$0] != nil }
         let rest = metadata.keys.filter { !leadingKeys.contains($0) }.sorted()
         return leading + rest
     }
 
-    static func quoted(_ value: String) -> String {
+    package static func quoted(_ value: String) -> String {
         LogEscaping.fieldValue(value)
     }
 
     private static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
+        return timestamp(now)
+    }
+
+    /// `2026-11-25T20:08:05.123Z`: UTC, milliseconds truncated.
+    package static func timestamp(_ now: timespec) -> String {
         var parts = tm()
         var seconds = now.tv_sec
         gmtime_r(&seconds, &parts)
