@@ -129,7 +129,7 @@ def test_user_option_drops_root_in_every_thread_after_binding(unprivileged_proxy
     p, entry = unprivileged_proxy
     # Every thread, the main one included, changed its real, effective, saved and filesystem ids,
     # so root cannot be regained anywhere in the process (glibc's setuid skips exiting threads: the
-    # main thread must not be parked by dispatch_main, see Sources/mariadb-tls-proxy/MainThread.swift).
+    # main thread must not be parked by dispatch_main, see Sources/ProxyDaemon/MainThread.swift).
     for field, want in (("Uid", entry.pw_uid), ("Gid", entry.pw_gid)):
         ids = thread_ids(p.pid, field)
         assert p.pid in ids and len(ids) > 1, ids
