@@ -42,7 +42,7 @@ struct OptionValidationTests {
             "backend_proxy_protocol", "backend_connect_attributes", "backend_ssl", "backend_ssl_ca", "backend_ssl_capath", "backend_ssl_cert",
             "backend_ssl_key", "backend_ssl_verify_server_cert", "ssl", "ssl_cert", "ssl_key", "ssl_ca", "ssl_capath", "ssl_crl", "ssl_crlpath", "ssl_cipher",
             "tls_version", "ssl_cert_expiry_warning", "require_secure_transport", "accounts", "strict_accounts", "policy_mode", "skip_name_resolve",
-            "max_connections", "max_handshakes", "connect_timeout",
+            "max_connections", "max_handshakes", "kernel_tls", "connect_timeout",
             "shutdown_timeout", "user", "metrics_address", "log_level", "log_connections",
         ])
     }
