@@ -37,8 +37,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "MariaDBWire", dependencies: [nioCore]),
         .target(name: "AccessPolicy"),
-        .target(name: "ProxyConfiguration"),
-        .target(name: "ProxyTLS", dependencies: ["COpenSSL", "ProxyConfiguration", nioCore]),
+        .target(name: "ProxyConfiguration", dependencies: ["ProxyTLS"]),
+        .target(name: "ProxyTLS", dependencies: ["COpenSSL", nioCore]),
         .target(
             name: "ProxyServer",
             dependencies: [

@@ -13,6 +13,9 @@
 #include <openssl/pem.h>
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+#endif
 
 static inline uint64_t copenssl_SSL_CTX_set_options(SSL_CTX *ctx, uint64_t op) { return SSL_CTX_set_options(ctx, op); }
 static inline long copenssl_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
@@ -36,6 +39,20 @@ static inline int copenssl_X509_STORE_object_count(X509_STORE *store) {
 static inline X509 *copenssl_X509_STORE_certificate(X509_STORE *store, int index) {
     STACK_OF(X509_OBJECT) *objects = X509_STORE_get0_objects(store);
     return objects ? X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, index)) : NULL;
+}
+static inline int copenssl_SSL_get_negotiated_group(SSL *ssl) { return (int)SSL_get_negotiated_group(ssl); }
+static inline int copenssl_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list) { return (int)SSL_CTX_set1_groups_list(ctx, list); }
+// Whether the CPU has AES instructions (with carry-less multiply for GCM on x86): then AES-GCM
+// is the cheapest TLS suite; without them ChaCha20-Poly1305 is (TLSCipherPolicy).
+static inline int copenssl_cpu_has_aes_instructions(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
+#elif defined(__aarch64__)
+    return (getauxval(AT_HWCAP) & HWCAP_AES) != 0;
+#else
+    return 0;
+#endif
 }
 static inline void copenssl_BIO_set_retry_read(BIO *b) { BIO_set_retry_read(b); }
 static inline void copenssl_BIO_clear_retry_flags(BIO *b) { BIO_clear_retry_flags(b); }
@@ -97,6 +114,7 @@ static const uint64_t copenssl_SSL_OP_NO_TLSv1_3 = SSL_OP_NO_TLSv1_3;
 static const uint64_t copenssl_SSL_OP_NO_COMPRESSION = SSL_OP_NO_COMPRESSION;
 static const uint64_t copenssl_SSL_OP_NO_RENEGOTIATION = SSL_OP_NO_RENEGOTIATION;
 static const uint64_t copenssl_SSL_OP_CIPHER_SERVER_PREFERENCE = SSL_OP_CIPHER_SERVER_PREFERENCE;
+static const uint64_t copenssl_SSL_OP_PRIORITIZE_CHACHA = SSL_OP_PRIORITIZE_CHACHA;
 static const long copenssl_SSL_MODE_RELEASE_BUFFERS = SSL_MODE_RELEASE_BUFFERS;
 static const long copenssl_SSL_MODE_ENABLE_PARTIAL_WRITE = SSL_MODE_ENABLE_PARTIAL_WRITE;
 static const long copenssl_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;

@@ -26,7 +26,7 @@ struct ServiceStatus: Service {
     }
 
     static func certificateSummary(_ context: TLSServerContext?) -> String {
-        guard let context, let notAfter = context.certificateNotAfter else { return "" }
-        return "; certificate \(context.certificateSubject) expires \(ISO8601DateFormatter().string(from: notAfter))"
+        guard let certificate = context?.certificate else { return "" }
+        return "; certificate \(certificate.summary)"
     }
 }
