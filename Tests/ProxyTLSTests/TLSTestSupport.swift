@@ -69,6 +69,13 @@ final class MemoryTLSClient {
     @discardableResult
     func handshake() -> Int32 { SSL_do_handshake(ssl) }
 
+    /// Feeds the server's bytes, runs the handshake, returns what the client sends next.
+    func step(_ input: ByteBuffer? = nil) -> ByteBuffer {
+        if let input { feed(input) }
+        handshake()
+        return takeOutput()
+    }
+
     func takeOutput() -> ByteBuffer {
         var output = ByteBuffer()
         var chunk = [UInt8](repeating: 0, count: 16_384)
