@@ -13,9 +13,6 @@
 #include <openssl/pem.h>
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
-#if defined(__aarch64__)
-#include <sys/auxv.h>
-#endif
 
 static inline uint64_t copenssl_SSL_CTX_set_options(SSL_CTX *ctx, uint64_t op) { return SSL_CTX_set_options(ctx, op); }
 static inline long copenssl_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
@@ -42,18 +39,6 @@ static inline X509 *copenssl_X509_STORE_certificate(X509_STORE *store, int index
 }
 static inline int copenssl_SSL_get_negotiated_group(SSL *ssl) { return (int)SSL_get_negotiated_group(ssl); }
 static inline int copenssl_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list) { return (int)SSL_CTX_set1_groups_list(ctx, list); }
-// Whether the CPU has AES instructions (with carry-less multiply for GCM on x86): then AES-GCM
-// is the cheapest TLS suite; without them ChaCha20-Poly1305 is (TLSCipherPolicy).
-static inline int copenssl_cpu_has_aes_instructions(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
-#elif defined(__aarch64__)
-    return (getauxval(AT_HWCAP) & HWCAP_AES) != 0;
-#else
-    return 0;
-#endif
-}
 static inline void copenssl_BIO_set_retry_read(BIO *b) { BIO_set_retry_read(b); }
 static inline void copenssl_BIO_clear_retry_flags(BIO *b) { BIO_clear_retry_flags(b); }
 static inline void copenssl_free(void *p) { OPENSSL_free(p); }

@@ -21,20 +21,16 @@ import Testing
         return recorder.handshakes.first
     }
 
-    @Test func aClientOfferingAllThreeSuitesGetsTheCheapest() throws {
-        // The client's own order puts AES-256 first; the server's order wins.
+    @Test func aClientWithOpenSSLsDefaultOrderGetsWhatMariaDBGivesIt() throws {
+        // REQUIRE CIPHER compares this name: it must be MariaDB's (OpenSSL's default order).
         let facts = try negotiate(MemoryTLSClient(suites: Self.allSuites))
-        let expected = copenssl_cpu_has_aes_instructions() != 0 ? "TLS_AES_128_GCM_SHA256" : "TLS_CHACHA20_POLY1305_SHA256"
-        #expect(facts?.cipher == expected)
-    }
-
-    @Test func theDefaultOrderDependsOnAESInstructions() {
-        #expect(TLSCipherPolicy.tls13SuitesWithAESInstructions.hasPrefix("TLS_AES_128_GCM_SHA256:"))
-        #expect(TLSCipherPolicy.tls13SuitesWithoutAESInstructions.hasPrefix("TLS_CHACHA20_POLY1305_SHA256:"))
+        #expect(facts?.cipher == "TLS_AES_256_GCM_SHA384")
+        #expect(TLSCipherPolicy.defaultTLS13Suites == Self.allSuites)
     }
 
     @Test func aClientPreferringChaChaGetsChaCha() throws {
-        let facts = try negotiate(MemoryTLSClient(suites: "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"))
+        // As MariaDB, where the client's order wins; the server's order alone would give AES-256.
+        let facts = try negotiate(MemoryTLSClient(suites: "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"))
         #expect(facts?.cipher == "TLS_CHACHA20_POLY1305_SHA256")
     }
 
@@ -42,7 +38,7 @@ import Testing
         let suite = try negotiate(MemoryTLSClient(suites: Self.allSuites)) { $0.cipher = "TLS_AES_256_GCM_SHA384" }
         #expect(suite?.cipher == "TLS_AES_256_GCM_SHA384")
         let tls12 = try negotiate(MemoryTLSClient(maximumVersion: TLS1_2_VERSION)) { $0.cipher = "TLS_AES_256_GCM_SHA384" }
-        #expect(tls12?.cipher == "ECDHE-ECDSA-AES128-GCM-SHA256", "MariaDB sets the TLS 1.2 list only when no TLS 1.3 suite was taken")
+        #expect(tls12?.cipher == "ECDHE-ECDSA-AES256-GCM-SHA384", "MariaDB sets the TLS 1.2 list only when no TLS 1.3 suite was taken")
     }
 
     @Test func aTLS12SslCipherSetsTheListAndKeepsTheDefaultSuites() throws {
