@@ -36,14 +36,13 @@ let package = Package(
         ),
         // Pure per-account TLS policy: MariaDB's account SQL, host matching and ordering, acl_check_ssl.
         .target(name: "AccessPolicy"),
-        // Pure option-file and command-line parsing into validated settings.
-        .target(name: "ProxyConfiguration"),
-        // OpenSSL server context, ByteBuffer BIO and the NIO TLS handler.
+        // Pure option-file and command-line parsing into validated settings (ProxyTLS's among them).
+        .target(name: "ProxyConfiguration", dependencies: ["ProxyTLS"]),
+        // OpenSSL contexts and their settings, ByteBuffer BIO and the NIO TLS handlers.
         .target(
             name: "ProxyTLS",
             dependencies: [
                 "COpenSSL",
-                "ProxyConfiguration",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -124,7 +123,14 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "ProxyTLSTests", dependencies: ["ProxyTLS"]),
+        .testTarget(
+            name: "ProxyTLSTests",
+            dependencies: [
+                "ProxyTLS", "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "ProxyServerTests",
             dependencies: [

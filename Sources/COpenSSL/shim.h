@@ -38,6 +38,8 @@ static inline X509 *copenssl_X509_STORE_certificate(X509_STORE *store, int index
     STACK_OF(X509_OBJECT) *objects = X509_STORE_get0_objects(store);
     return objects ? X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, index)) : NULL;
 }
+static inline int copenssl_SSL_get_negotiated_group(SSL *ssl) { return (int)SSL_get_negotiated_group(ssl); }
+static inline int copenssl_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list) { return (int)SSL_CTX_set1_groups_list(ctx, list); }
 static inline void copenssl_BIO_set_retry_read(BIO *b) { BIO_set_retry_read(b); }
 static inline void copenssl_BIO_clear_retry_flags(BIO *b) { BIO_clear_retry_flags(b); }
 static inline void copenssl_free(void *p) { OPENSSL_free(p); }
@@ -98,6 +100,7 @@ static const uint64_t copenssl_SSL_OP_NO_TLSv1_3 = SSL_OP_NO_TLSv1_3;
 static const uint64_t copenssl_SSL_OP_NO_COMPRESSION = SSL_OP_NO_COMPRESSION;
 static const uint64_t copenssl_SSL_OP_NO_RENEGOTIATION = SSL_OP_NO_RENEGOTIATION;
 static const uint64_t copenssl_SSL_OP_CIPHER_SERVER_PREFERENCE = SSL_OP_CIPHER_SERVER_PREFERENCE;
+static const uint64_t copenssl_SSL_OP_PRIORITIZE_CHACHA = SSL_OP_PRIORITIZE_CHACHA;
 static const long copenssl_SSL_MODE_RELEASE_BUFFERS = SSL_MODE_RELEASE_BUFFERS;
 static const long copenssl_SSL_MODE_ENABLE_PARTIAL_WRITE = SSL_MODE_ENABLE_PARTIAL_WRITE;
 static const long copenssl_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;

@@ -1,3 +1,5 @@
+import ProxyTLS
+
 /// The value type of an option: decides how a value is parsed, whether a bare name is allowed,
 /// whether `skip-`/`enable-` apply, and how help text shows the value.
 enum OptionKind: Sendable, Equatable {

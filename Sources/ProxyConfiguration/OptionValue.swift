@@ -1,3 +1,5 @@
+import ProxyTLS
+
 /// A checked option value, typed by its ``OptionKind``.
 enum OptionValue: Sendable, Equatable {
     case boolean(Bool)

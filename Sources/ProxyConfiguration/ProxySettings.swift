@@ -1,3 +1,5 @@
+import ProxyTLS
+
 /// Where the proxy relays sessions to: the legacy, plaintext MariaDB server.
 public enum BackendEndpoint: Sendable, Equatable, CustomStringConvertible {
     case tcp(host: String, port: Int)
@@ -22,56 +24,6 @@ public enum BackendProxyProtocol: String, Sendable, CaseIterable {
     case v1
     /// The binary header without TLVs; clients on the proxy's unix socket are sent as AF_UNIX.
     case v2
-}
-
-/// A TLS protocol version as MariaDB's `tls_version` spells it.
-public enum TLSProtocolVersion: String, Sendable, CaseIterable, Comparable {
-    case tls1_0 = "TLSv1.0"
-    case tls1_1 = "TLSv1.1"
-    case tls1_2 = "TLSv1.2"
-    case tls1_3 = "TLSv1.3"
-
-    private var rank: Int { TLSProtocolVersion.allCases.firstIndex(of: self)! }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
-}
-
-/// The TLS material and policy, named after MariaDB's `ssl_*` / `tls_version` server variables.
-public struct TLSSettings: Sendable, Equatable {
-    public var certificatePath: String?        // ssl_cert
-    public var privateKeyPath: String?         // ssl_key
-    public var caPath: String?                 // ssl_ca
-    public var caDirectory: String?            // ssl_capath
-    public var crlPath: String?                // ssl_crl
-    public var crlDirectory: String?           // ssl_crlpath
-    public var cipher: String?                 // ssl_cipher
-    public var versions: Set<TLSProtocolVersion> = [.tls1_2, .tls1_3]   // tls_version
-    public var offered = true                  // ssl (skip_ssl turns TLS off)
-
-    public init() {}
-
-    /// TLS is offered unless `ssl` is OFF, as by MariaDB 11.4+.
-    public var isEnabled: Bool { offered }
-    /// Neither ssl_cert nor ssl_key is set: a certificate is generated in memory (MariaDB 11.4+ does the same).
-    public var generatesCertificate: Bool { certificatePath == nil && privateKeyPath == nil }
-}
-
-/// `backend_ssl*`: TLS from the proxy to the backend, named after the MariaDB client's `--ssl*` options.
-public struct BackendTLSSettings: Sendable, Equatable {
-    public var isEnabled = false                       // backend_ssl
-    public var caPath: String?                         // backend_ssl_ca
-    public var caDirectory: String?                    // backend_ssl_capath
-    public var certificatePath: String?                // backend_ssl_cert
-    public var privateKeyPath: String?                 // backend_ssl_key
-    /// backend_ssl_verify_server_cert as set; nil = not set (see `verifiesServerCertificate`).
-    public var verifyServerCertificate: Bool?
-
-    public init() {}
-
-    /// Chain and host name are verified when backend_ssl_verify_server_cert is ON, and by default
-    /// when a CA (backend_ssl_ca or backend_ssl_capath) is configured; docs/configuration.md.
-    public var verifiesServerCertificate: Bool {
-        verifyServerCertificate ?? (caPath != nil || caDirectory != nil)
-    }
 }
 
 /// `log_connections`: which connections get their per-connection log lines.

@@ -29,13 +29,6 @@ struct SettingsDraft {
         var result = settings
         var warnings: [String] = []
 
-        // MariaDB: if only one of ssl_cert / ssl_key is given, that file holds both certificate and key.
-        switch (result.tls.certificatePath, result.tls.privateKeyPath) {
-        case (let certificate?, nil): result.tls.privateKeyPath = certificate
-        case (nil, let key?): result.tls.certificatePath = key
-        default: break
-        }
-
         switch (backendHost, backendSocket) {
         case (nil, nil):
             throw ConfigurationError("no backend configured: set backend_host (and backend_port) or backend_socket")
@@ -52,11 +45,6 @@ struct SettingsDraft {
             }
         }
 
-        switch (result.backendTLS.certificatePath, result.backendTLS.privateKeyPath) {
-        case (let certificate?, nil): result.backendTLS.privateKeyPath = certificate
-        case (nil, let key?): result.backendTLS.certificatePath = key
-        default: break
-        }
         let backendTLSOptions = ["backend_ssl_ca", "backend_ssl_capath", "backend_ssl_cert", "backend_ssl_key", "backend_ssl_verify_server_cert"]
         if !result.backendTLS.isEnabled, let name = backendTLSOptions.first(where: { sources[$0] != nil }) {
             warnings.append("\(sources[name]!): \(name) is ignored because backend_ssl is OFF")

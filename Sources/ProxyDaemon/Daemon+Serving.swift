@@ -108,10 +108,7 @@ extension Daemon {
             "version": "\(Program.version)",
         ]
         if let tlsContext = snapshot.tlsContext {
-            metadata["certificate"] = "\(tlsContext.certificateSubject)"
-            if let notAfter = tlsContext.certificateNotAfter {
-                metadata["expires"] = "\(ISO8601DateFormatter().string(from: notAfter))"
-            }
+            for (key, value) in tlsContext.certificate?.logFields ?? [] { metadata[key] = "\(value)" }
             metadata["tls_version"] = "\(settings.tls.versions.sorted().map(\.rawValue).joined(separator: ","))"
         }
         if let policy = snapshot.policy, let path = settings.accountsPath {

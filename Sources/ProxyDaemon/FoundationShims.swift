@@ -3,15 +3,8 @@ import Glibc
 
 // The daemon imports FoundationEssentials, not Foundation: with the Swift runtime linked
 // statically (`make build`), full Foundation would bring in ICU and its data, about 40 MB of the
-// binary, for nothing the daemon needs. These two stand-ins provide, with the same spelling, the
-// only full-Foundation calls it makes, so call sites read as before.
-
-/// `ISO8601DateFormatter().string(from:)` in its default form, `2026-01-31T12:00:00Z` (UTC).
-struct ISO8601DateFormatter {
-    func string(from date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle())
-    }
-}
+// binary, for nothing the daemon needs. This stand-in provides, with the same spelling, the
+// only full-Foundation call it makes, so call sites read as before.
 
 /// `FileHandle.standardError.write(_:)`: writes all of `data` to a file descriptor, retrying
 /// short writes and EINTR; other errors drop the rest, as there is nowhere left to report them.

@@ -44,10 +44,7 @@ package struct ReloadService: Service {
             CertificateExpiryWatch.publish(snapshot)
             counters.recordReload(succeeded: true)
             var metadata: Logger.Metadata = ["reload": "succeeded"]
-            if let tls = snapshot.tlsContext {
-                metadata["certificate"] = "\(tls.certificateSubject)"
-                if let notAfter = tls.certificateNotAfter { metadata["expires"] = "\(ISO8601DateFormatter().string(from: notAfter))" }
-            }
+            for (key, value) in snapshot.tlsContext?.certificate?.logFields ?? [] { metadata[key] = "\(value)" }
             if let policy = snapshot.policy { metadata["accounts"] = "\(policy.rows.count) rows" }
             logger.notice("reload succeeded: new connections use the reloaded certificate and accounts", metadata: metadata)
             notifier.reloaded(status: "reload succeeded")

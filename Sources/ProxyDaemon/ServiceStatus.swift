@@ -28,9 +28,9 @@ package struct ServiceStatus: Service {
         "\(openConnections) connections; reloads: \(counters.summary)" + certificateSummary(tlsContext)
     }
 
-    /// `; certificate <subject> expires <ISO 8601>`, or nothing without TLS or a known expiry.
+    /// `; certificate <subject> expires <ISO 8601>`, or nothing without TLS.
     package static func certificateSummary(_ context: TLSServerContext?) -> String {
-        guard let context, let notAfter = context.certificateNotAfter else { return "" }
-        return "; certificate \(context.certificateSubject) expires \(ISO8601DateFormatter().string(from: notAfter))"
+        guard let certificate = context?.certificate else { return "" }
+        return "; certificate \(certificate.summary)"
     }
 }

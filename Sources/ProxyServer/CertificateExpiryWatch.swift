@@ -53,8 +53,8 @@ public struct CertificateExpiryWatch: Service {
     static func report(_ certificates: [CertificateValidity], warningDays: Int, logger: Logger, now: Date = Date()) {
         for finding in CertificateExpiryCheck.findings(certificates, now: now, warningDays: warningDays) {
             let certificate = finding.certificate
-            var metadata: Logger.Metadata = ["certificate": "\(certificate.subject)", "serial": "\(certificate.serial)"]
-            if let notAfter = certificate.notAfter { metadata["expires"] = "\(notAfter.formatted(Date.ISO8601FormatStyle()))" }
+            var metadata: Logger.Metadata = [:]
+            for (key, value) in certificate.logFields { metadata[key] = "\(value)" }
             if case .notYetValid = finding, let notBefore = certificate.notBefore {
                 metadata["valid_from"] = "\(notBefore.formatted(Date.ISO8601FormatStyle()))"
             }

@@ -21,7 +21,7 @@ public enum ConnectionOutcome: Sendable, Equatable, CustomStringConvertible {
     case characterSetRefused(String)
     /// An authentication reply with the wrong sequence id: ERR 1156.
     case packetsOutOfOrder
-    /// The TLS handshake failed, or TLS broke during the login (the `TLSServerError` text).
+    /// The TLS handshake failed, or TLS broke during the login (the `TLSError` text).
     case tlsFailed(String)
     /// The TLS handler could not be added to the channel.
     case tlsNotStarted(String)

@@ -22,7 +22,7 @@ extension ProxyConnection {
         do {
             try backend.pipeline.syncOperations.addHandler(TLSClientHandler(context: context, host: host), position: .first)
         } catch {
-            perform(machine.backendTLSFailed("\(TLSClientError.handshakeFailed("cannot start TLS (\(error))"))"))
+            perform(machine.backendTLSFailed("\(TLSError.handshakeFailed("cannot start TLS (\(error))"))"))
         }
     }
 

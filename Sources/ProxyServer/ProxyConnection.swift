@@ -100,10 +100,11 @@ final class ProxyConnection {
     }
 
     func channelError(_ error: Error, on side: ConnectionSide) {
-        if let tlsError = error as? TLSServerError {
+        // Each side's pipeline has its own TLS handler, so the side says whose TLS failed.
+        if let tlsError = error as? TLSError, side == .client {
             logger.debug("client TLS error", metadata: ["error": "\(tlsError)"])
             perform(machine.clientTLSFailed("\(tlsError)"))
-        } else if let tlsError = error as? TLSClientError {
+        } else if let tlsError = error as? TLSError {
             logger.debug("backend TLS error", metadata: ["error": "\(tlsError)"])
             perform(machine.backendTLSFailed("\(tlsError)"))
         } else {

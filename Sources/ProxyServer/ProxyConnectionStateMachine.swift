@@ -162,7 +162,7 @@ struct ProxyConnectionStateMachine {
     /// A client that rejects the certificate often closes before its alert is read; it counts
     /// as a failed handshake (logged under log_connections = REFUSED), not as a client that left.
     static let clientLeftTLSHandshake = ConnectionOutcome.tlsFailed(
-        "\(TLSServerError.handshakeFailed("the client closed the connection during the TLS handshake"))")
+        "\(TLSError.handshakeFailed("the client closed the connection during the TLS handshake"))")
 
     let configuration: Configuration
     // The stored state is set only by the machine's own methods (here and in its extensions' files).

@@ -94,10 +94,12 @@ final class RelayHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
             connection.inputClosed(side)
-        } else if let event = event as? TLSServerEvent, case .handshakeCompleted(let facts) = event {
-            connection.clientTLSEstablished(facts)
-        } else if let event = event as? TLSClientEvent, case .handshakeCompleted(let facts) = event {
-            connection.backendTLSEstablished(facts)
+        } else if let event = event as? TLSEvent, case .handshakeCompleted(let facts) = event {
+            // Each side's pipeline has its own TLS handler: the side says whose handshake completed.
+            switch side {
+            case .client: connection.clientTLSEstablished(facts)
+            case .backend: connection.backendTLSEstablished(facts)
+            }
         } else {
             context.fireUserInboundEventTriggered(event)
         }

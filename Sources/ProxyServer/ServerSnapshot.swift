@@ -51,7 +51,7 @@ public struct ServerSnapshot: Sendable {
         } else if settings.strictAccounts {
             throw .invalid("strict_accounts is ON but no accounts file is configured (set accounts = PATH)")
         }
-        if settings.backendTLS.isEnabled, settings.backendTLS.certificatePath != nil || settings.backendTLS.privateKeyPath != nil,
+        if settings.backendTLS.isEnabled, settings.backendTLS.certificateAndKey != nil,
            !settings.strictAccounts {
             // The proxy's certificate would satisfy the backend's REQUIRE X509/ISSUER/SUBJECT for
             // every client: only the accounts file can still check the client's own certificate,
@@ -76,8 +76,8 @@ public struct ServerSnapshot: Sendable {
     /// A warning when the private key file's owner or mode breaks PostgreSQL's rule
     /// (``PrivateKeyPermissions``) for the identity the proxy serves as.
     public func keyPermissionWarning(service: PrivateKeyPermissions.ServiceIdentity) -> String? {
-        guard tlsContext != nil, let key = settings.tls.privateKeyPath ?? settings.tls.certificatePath else { return nil }
-        return PrivateKeyPermissions.warning(path: key, service: service)
+        guard tlsContext != nil, let files = settings.tls.certificateAndKey else { return nil }
+        return PrivateKeyPermissions.warning(path: files.key, service: service)
     }
 }
 

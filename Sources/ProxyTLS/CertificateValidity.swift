@@ -1,7 +1,8 @@
 import COpenSSL
 import FoundationEssentials
 
-/// One loaded certificate's validity period, for the expiry checks and the expiry metric.
+/// One loaded certificate: its subject, serial and validity period, for the expiry checks, the
+/// expiry metric, and the one way a certificate is shown in log lines and status text.
 public struct CertificateValidity: Sendable, Equatable {
     /// What the certificate is used for.
     public enum Role: String, Sendable {
@@ -26,6 +27,21 @@ public struct CertificateValidity: Sendable, Equatable {
         self.notBefore = notBefore
         self.notAfter = notAfter
     }
+
+    /// The certificate as log metadata, in this order: `certificate` (subject), `serial` and
+    /// `expires` (notAfter, ISO 8601 in UTC).
+    public var logFields: [(key: String, value: String)] {
+        var fields = [(key: "certificate", value: subject), (key: "serial", value: serial)]
+        if let expires { fields.append((key: "expires", value: expires)) }
+        return fields
+    }
+
+    /// One line for status text: `/CN=db (serial 0A) expires 2027-01-31T12:00:00Z`.
+    public var summary: String {
+        "\(subject) (serial \(serial))" + (expires.map { " expires \($0)" } ?? "")
+    }
+
+    private var expires: String? { notAfter?.formatted(Date.ISO8601FormatStyle()) }
 
     init(role: Role, certificate: OpaquePointer) {
         self.init(

@@ -27,19 +27,19 @@ final class KernelTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // NIO closes the channel after this error; the record says whether that was the client's intent.
         guard let record = socket.receiveControlRecord() else {
-            context.fireErrorCaught(TLSServerError.protocolError("kernel TLS: unreadable control record"))
+            context.fireErrorCaught(TLSError.protocolError("kernel TLS: unreadable control record"))
             return
         }
         switch (record.type, record.content) {
         case (21, [1, 0]):
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         case (21, let alert):
-            context.fireErrorCaught(TLSServerError.protocolError("kernel TLS: the client sent alert \(alert.last.map(String.init) ?? "?")"))
+            context.fireErrorCaught(TLSError.protocolError("kernel TLS: the client sent alert \(alert.last.map(String.init) ?? "?")"))
         case (22, let message):
             // A KeyUpdate (24) or another post-handshake message the kernel cannot follow.
-            context.fireErrorCaught(TLSServerError.protocolError("kernel TLS: unexpected handshake message \(message.first.map(String.init) ?? "?") from the client"))
+            context.fireErrorCaught(TLSError.protocolError("kernel TLS: unexpected handshake message \(message.first.map(String.init) ?? "?") from the client"))
         case (let type, _):
-            context.fireErrorCaught(TLSServerError.protocolError("kernel TLS: unexpected record type \(type) from the client"))
+            context.fireErrorCaught(TLSError.protocolError("kernel TLS: unexpected record type \(type) from the client"))
         }
     }
 

@@ -118,7 +118,7 @@ final class KernelTLSTracker {
         let received = socket.install(receive, transmit: false)
         guard received == 0 else {
             // The kernel now encrypts what is written and OpenSSL can no longer: fail closed.
-            context.fireErrorCaught(TLSServerError.protocolError("kernel TLS: TLS_RX refused (\(String(cString: strerror(received))))"))
+            context.fireErrorCaught(TLSError.protocolError("kernel TLS: TLS_RX refused (\(String(cString: strerror(received))))"))
             context.close(promise: nil)
             return true
         }

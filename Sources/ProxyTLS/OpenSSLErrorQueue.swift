@@ -23,7 +23,13 @@ enum OpenSSLErrorQueue {
         return messages.isEmpty ? fallback : messages.joined(separator: "; ")
     }
 
-    static func clear() { ERR_clear_error() }
+    /// Makes sure the queue is empty before an `SSL_*` call. It almost always is already (every
+    /// failure drains it), and `ERR_peek_error` costs a fraction of `ERR_clear_error`, which
+    /// resets every slot of the queue: about 1,700 instructions per relayed query otherwise
+    /// (docs/benchmarks.md, "TLS record path").
+    static func clear() {
+        if ERR_peek_error() != 0 { ERR_clear_error() }
+    }
 
     static func describe(_ code: UInt) -> String {
         if let reason = ERR_reason_error_string(code) {

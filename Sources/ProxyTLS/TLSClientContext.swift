@@ -1,6 +1,5 @@
 import COpenSSL
 import NIOConcurrencyHelpers
-import ProxyConfiguration
 
 /// One immutable OpenSSL client context (`SSL_CTX` with `TLS_client_method`) for the TLS
 /// connections from the proxy to its backend (`backend_ssl`), built from `BackendTLSSettings` the
@@ -32,10 +31,10 @@ public final class TLSClientContext: @unchecked Sendable {
         _ = copenssl_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION)
         _ = copenssl_SSL_CTX_set_options(context, copenssl_SSL_OP_NO_COMPRESSION | copenssl_SSL_OP_NO_RENEGOTIATION)
         _ = copenssl_SSL_CTX_set_mode(context, copenssl_SSL_MODE_RELEASE_BUFFERS)
-        _ = SSL_CTX_set_cipher_list(context, TLSServerContext.defaultTLS12Ciphers)
-        try Self.loadTrust(settings, into: context)
-        if let certificate = settings.certificatePath, let key = settings.privateKeyPath {
-            try Self.loadCertificateAndKey(certificatePath: certificate, keyPath: key, into: context)
+        try TLSCipherPolicy.applyToClient(context: context)
+        try TLSContextFiles.backend.loadVerifyLocations(caPath: settings.caPath, caDirectory: settings.caDirectory, into: context)
+        if let files = settings.certificateAndKey {
+            try TLSContextFiles.backend.loadCertificateAndKey(files, into: context)
         }
         // Sessions (TLS 1.2 ids/tickets, TLS 1.3 tickets, which arrive after the handshake)
         // reach `sessionReceived` through the callback; OpenSSL keeps no client cache itself.
@@ -98,47 +97,6 @@ public final class TLSClientContext: @unchecked Sendable {
     fileprivate static func from(_ ssl: OpaquePointer?) -> TLSClientContext? {
         guard let ssl, let ctx = SSL_get_SSL_CTX(ssl), let data = SSL_CTX_get_ex_data(ctx, 0) else { return nil }
         return Unmanaged<TLSClientContext>.fromOpaque(data).takeUnretainedValue()
-    }
-
-    // MARK: - Building blocks
-
-    private static func loadTrust(_ settings: BackendTLSSettings, into context: OpaquePointer) throws(TLSConfigurationError) {
-        OpenSSLErrorQueue.clear()
-        if settings.caPath != nil || settings.caDirectory != nil {
-            if let ca = settings.caPath {
-                try TLSServerContext.checkReadable(ca, option: "backend_ssl_ca", reason: "SSL_CTX_set_default_verify_paths failed")
-            }
-            if let dir = settings.caDirectory { try TLSServerContext.checkDirectory(dir, option: "backend_ssl_capath") }
-            if SSL_CTX_load_verify_locations(context, settings.caPath, settings.caDirectory) != 1 {
-                let option = settings.caPath != nil ? "backend_ssl_ca" : "backend_ssl_capath"
-                throw TLSConfigurationError(
-                    option: option,
-                    detail: "cannot load CA certificates from '\(settings.caPath ?? settings.caDirectory ?? "")': \(OpenSSLErrorQueue.drainedDescription(fallback: "no certificates found"))",
-                    mariaDBReason: "SSL_CTX_set_default_verify_paths failed")
-            }
-        } else if SSL_CTX_set_default_verify_paths(context) != 1 {
-            throw TLSConfigurationError(option: "backend_ssl_ca", detail: "cannot load the system's default CA paths", mariaDBReason: "SSL_CTX_set_default_verify_paths failed")
-        }
-        OpenSSLErrorQueue.clear()
-    }
-
-    private static func loadCertificateAndKey(certificatePath: String, keyPath: String, into context: OpaquePointer) throws(TLSConfigurationError) {
-        try TLSServerContext.checkReadable(certificatePath, option: "backend_ssl_cert", reason: "Unable to get certificate")
-        OpenSSLErrorQueue.clear()
-        if SSL_CTX_use_certificate_chain_file(context, certificatePath) != 1 {
-            throw TLSConfigurationError(
-                option: "backend_ssl_cert",
-                detail: "cannot load a PEM certificate from '\(certificatePath)': \(OpenSSLErrorQueue.drainedDescription(fallback: "not a certificate"))",
-                mariaDBReason: "Unable to get certificate")
-        }
-        try TLSServerContext.checkReadable(keyPath, option: "backend_ssl_key", reason: "Unable to get private key")
-        if SSL_CTX_use_PrivateKey_file(context, keyPath, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(context) != 1 {
-            let reason = OpenSSLErrorQueue.drainedDescription(fallback: "does not match the certificate")
-            throw TLSConfigurationError(
-                option: "backend_ssl_key",
-                detail: "cannot use the private key '\(keyPath)' with '\(certificatePath)': \(reason)",
-                mariaDBReason: "Unable to get private key")
-        }
     }
 }
 

@@ -1,30 +1,8 @@
 import NIOCore
 
-/// Events the client-side TLS handler sends up the backend's pipeline.
-public enum TLSClientEvent: Sendable {
-    /// The handshake with the backend finished (verified, when verification is on).
-    case handshakeCompleted(TLSFacts)
-}
-
-/// Errors the client-side TLS handler reports through `errorCaught` before it closes the channel.
-public enum TLSClientError: Error, Sendable, CustomStringConvertible {
-    /// The handshake failed; OpenSSL's reason, with the verification error when that was the cause
-    /// (e.g. "certificate verify failed: hostname mismatch").
-    case handshakeFailed(String)
-    /// A TLS error after the handshake.
-    case protocolError(String)
-
-    public var description: String {
-        switch self {
-        case .handshakeFailed(let reason): return "TLS handshake failed: \(reason)"
-        case .protocolError(let reason): return "TLS error: \(reason)"
-        }
-    }
-}
-
 /// A NIO channel handler that speaks TLS with OpenSSL, client side: the proxy's connection to a
-/// backend with `backend_ssl`. It shares the record plumbing (``TLSConnection``, ``ByteBufferBIO``)
-/// with ``TLSServerHandler``.
+/// backend with `backend_ssl`. The record I/O is ``TLSRecordStream``'s, shared with
+/// ``TLSServerHandler``.
 ///
 /// It is inserted at the front of the backend's pipeline right after the proxy's SSLRequest was
 /// written, and sends the ClientHello at once. Writes made during the handshake (the login
@@ -45,10 +23,8 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private let clientContext: TLSClientContext
     private let host: String?
-    private var connection: TLSConnection?
+    private var records: TLSRecordStream?
     private var state = State.handshaking
-    private var pendingWrites = CircularBuffer<(ByteBuffer, EventLoopPromise<Void>?)>(initialCapacity: 4)
-    private var flushPending = false
     /// close_notify sent by a half-close (`close(mode: .output)`): nothing more is written, but
     /// the backend's answers are still read and decrypted.
     private var outputClosed = false
@@ -65,57 +41,58 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
     public func handlerAdded(context: ChannelHandlerContext) {
         guard let connection = TLSConnection(clientContext: clientContext, host: host, allocator: context.channel.allocator) else {
             state = .closing
-            context.fireErrorCaught(TLSClientError.handshakeFailed("SSL_new failed (host name '\(host ?? "")' not usable)"))
+            context.fireErrorCaught(TLSError.handshakeFailed("SSL_new failed (host name '\(host ?? "")' not usable)"))
             context.close(promise: nil)
             return
         }
-        self.connection = connection
+        records = TLSRecordStream(connection: connection)
         advance(context: context)
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
-        failPendingWrites(ChannelError.ioOnClosedChannel)
-        connection = nil
+        records?.failHeldWrites(ChannelError.ioOnClosedChannel)
+        records = nil
     }
 
     // MARK: - Inbound
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard state == .handshaking || state == .active, let connection else { return }
-        connection.bio.receiveFromNetwork(unwrapInboundIn(data))
+        guard state == .handshaking || state == .active, let records else { return }
+        records.connection.bio.receiveFromNetwork(unwrapInboundIn(data))
         advance(context: context)
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
-        writeCiphertext(context: context, promise: nil)
+        records?.sendCiphertext(context: context, promise: nil)
         context.fireChannelReadComplete()
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
         let wasHandshaking = state == .handshaking
         state = .closed
-        failPendingWrites(ChannelError.ioOnClosedChannel)
+        records?.failHeldWrites(ChannelError.ioOnClosedChannel)
         if wasHandshaking {
-            context.fireErrorCaught(TLSClientError.handshakeFailed("the backend closed the connection during the handshake"))
+            context.fireErrorCaught(TLSError.handshakeFailed("the backend closed the connection during the handshake"))
         }
         context.fireChannelInactive()
     }
 
     private func advance(context: ChannelHandlerContext) {
-        guard let connection else { return }
+        guard let records else { return }
+        let connection = records.connection
         if state == .handshaking {
             switch connection.doHandshake() {
             case .wantRead:
-                writeCiphertext(context: context, promise: nil)
+                records.sendCiphertext(context: context, promise: nil)
             case .complete:
                 state = .active
-                writeCiphertext(context: context, promise: nil)
-                context.fireUserInboundEventTriggered(TLSClientEvent.handshakeCompleted(connection.facts()))
+                records.sendCiphertext(context: context, promise: nil)
+                context.fireUserInboundEventTriggered(TLSEvent.handshakeCompleted(connection.facts()))
                 // Post-handshake messages (TLS 1.3 session tickets) and data that came with the Finished.
                 decrypt(context: context)
-                if state == .active, flushPending {
-                    flushPending = false
-                    encryptPendingWrites(context: context)
+                if state == .active, records.flushDeferred {
+                    records.flushDeferred = false
+                    encryptHeldWrites(context: context)
                 }
             case .closed:
                 failHandshake(context: context, reason: "the backend closed the connection during the handshake")
@@ -132,34 +109,33 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func decrypt(context: ChannelHandlerContext) {
-        guard let connection else { return }
-        var buffer = context.channel.allocator.buffer(capacity: connection.plaintextRoom)
-        let result = connection.read(into: &buffer)
-        if buffer.readableBytes > 0 {
-            context.fireChannelRead(wrapInboundOut(buffer))
-        }
-        switch result {
+        guard let records else { return }
+        switch records.decrypt(context: context) {
         case .complete, .wantRead:
             break
         case .closed:
-            // The backend's close_notify: answer it (unless ours went out already), report the EOF.
-            if !outputClosed { writeCiphertext(context: context, promise: nil) }
+            // The backend's close_notify: report the EOF; ours goes out when the output is closed.
+            if !outputClosed { records.sendCiphertext(context: context, promise: nil) }
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         case .failed(let reason):
-            state = .closing
-            writeCiphertext(context: context, promise: nil)
-            context.fireErrorCaught(TLSClientError.protocolError(reason))
-            context.close(promise: nil)
+            fail(context: context, error: .protocolError(reason))
         }
+    }
+
+    /// A TLS error after the handshake: the alert OpenSSL wrote goes out, then the channel closes.
+    private func fail(context: ChannelHandlerContext, error: TLSError) {
+        state = .closing
+        records?.failHeldWrites(error)
+        records?.sendCiphertext(context: context, promise: nil)
+        context.fireErrorCaught(error)
+        context.close(promise: nil)
     }
 
     private func failHandshake(context: ChannelHandlerContext, reason: String) {
         state = .closing
-        if let alert = connection?.bio.takeOutbound() {
-            context.writeAndFlush(wrapOutboundOut(alert), promise: nil)
-        }
-        failPendingWrites(TLSClientError.handshakeFailed(reason))
-        context.fireErrorCaught(TLSClientError.handshakeFailed(reason))
+        records?.sendCiphertext(context: context, promise: nil)
+        records?.failHeldWrites(TLSError.handshakeFailed(reason))
+        context.fireErrorCaught(TLSError.handshakeFailed(reason))
         context.close(promise: nil)
     }
 
@@ -170,15 +146,15 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        pendingWrites.append((unwrapOutboundIn(data), promise))
+        records?.hold(unwrapOutboundIn(data), promise: promise)
     }
 
     public func flush(context: ChannelHandlerContext) {
         switch state {
         case .handshaking:
-            flushPending = true
+            records?.flushDeferred = true
         case .active:
-            encryptPendingWrites(context: context)
+            encryptHeldWrites(context: context)
         case .closing, .closed:
             break
         }
@@ -188,64 +164,27 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
         if state == .active && mode == .output {
             // A half-close: the client sent everything; the backend's answers keep coming.
             if !outputClosed {
-                encryptPendingWrites(context: context)
-                connection?.shutdown()
+                encryptHeldWrites(context: context)
+                records?.connection.shutdown()
                 outputClosed = true
-                writeCiphertext(context: context, promise: nil)
+                records?.sendCiphertext(context: context, promise: nil)
             }
         } else if state == .active {
-            encryptPendingWrites(context: context)
-            connection?.shutdown()
+            encryptHeldWrites(context: context)
+            records?.connection.shutdown()
             state = .closing
-            writeCiphertext(context: context, promise: nil)
+            records?.sendCiphertext(context: context, promise: nil)
         } else if state == .handshaking {
             state = .closing
         }
-        if mode == .all { failPendingWrites(ChannelError.ioOnClosedChannel) }
+        if mode == .all { records?.failHeldWrites(ChannelError.ioOnClosedChannel) }
         context.close(mode: mode, promise: promise)
     }
 
-    private func encryptPendingWrites(context: ChannelHandlerContext) {
-        guard let connection, !pendingWrites.isEmpty else { return }
-        var promises: [EventLoopPromise<Void>] = []
-        while let (buffer, promise) = pendingWrites.popFirst() {
-            if case .failed(let reason) = connection.write(buffer) {
-                let error = TLSClientError.protocolError(reason)
-                promise?.fail(error)
-                failPendingWrites(error)
-                promises.forEach { $0.fail(error) }
-                state = .closing
-                context.fireErrorCaught(error)
-                context.close(promise: nil)
-                return
-            }
-            if let promise { promises.append(promise) }
-        }
-        var combined: EventLoopPromise<Void>?
-        if promises.count == 1 {
-            combined = promises[0]
-        } else if !promises.isEmpty {
-            let promise = context.eventLoop.makePromise(of: Void.self)
-            let collected = promises
-            promise.futureResult.whenComplete { result in collected.forEach { $0.completeWith(result) } }
-            combined = promise
-        }
-        writeCiphertext(context: context, promise: combined)
-    }
-
-    private func writeCiphertext(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        guard let ciphertext = connection?.bio.takeOutbound() else {
-            if let promise {
-                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
-            }
-            return
-        }
-        context.writeAndFlush(wrapOutboundOut(ciphertext), promise: promise)
-    }
-
-    private func failPendingWrites(_ error: Error) {
-        while let (_, promise) = pendingWrites.popFirst() {
-            promise?.fail(error)
+    /// Encrypts every held write and sends the ciphertext in one channel write.
+    private func encryptHeldWrites(context: ChannelHandlerContext) {
+        if let reason = records?.encryptHeldWrites(context: context) {
+            fail(context: context, error: .protocolError(reason))
         }
     }
 }

@@ -32,24 +32,3 @@ public struct TLSFacts: Sendable, Equatable {
     /// A client certificate was presented (and, since the handshake completed, verified).
     public var hasPeerCertificate: Bool { peerSubject != nil }
 }
-
-/// Events the TLS handler sends up the pipeline.
-public enum TLSServerEvent: Sendable {
-    /// The handshake finished; the facts are fixed for the life of the connection.
-    case handshakeCompleted(TLSFacts)
-}
-
-/// Errors the TLS handler reports through `errorCaught` before it closes the channel.
-public enum TLSServerError: Error, Sendable, CustomStringConvertible {
-    /// The handshake failed; the reason is OpenSSL's (e.g. "certificate verify failed").
-    case handshakeFailed(String)
-    /// A TLS error after the handshake (bad record, protocol violation).
-    case protocolError(String)
-
-    public var description: String {
-        switch self {
-        case .handshakeFailed(let reason): return "TLS handshake failed: \(reason)"
-        case .protocolError(let reason): return "TLS error: \(reason)"
-        }
-    }
-}

@@ -1,7 +1,6 @@
 import COpenSSL
 import FoundationEssentials
 import Glibc
-import ProxyConfiguration
 
 /// One immutable OpenSSL server context (`SSL_CTX`), built from `TLSSettings` the way MariaDB's
 /// `new_VioSSLAcceptorFd()` builds its acceptor.
@@ -13,12 +12,10 @@ import ProxyConfiguration
 public final class TLSServerContext: @unchecked Sendable {
     let context: OpaquePointer
 
-    /// The leaf certificate's subject in OpenSSL's one-line form, for logs.
-    public let certificateSubject: String
-    /// The leaf certificate's notAfter.
-    public let certificateNotAfter: Date?
     /// The server certificate and the `ssl_ca` certificates, for the expiry checks and metric.
     public let certificates: [CertificateValidity]
+    /// The certificate the proxy serves (the leaf), as logs and status lines show it.
+    public var certificate: CertificateValidity? { certificates.first { $0.role == .server } }
     /// SHA-256 of the leaf certificate's DER, for the zero-configuration TLS proof of 11.4+
     /// clients (sql/sql_acl.cc make_ssl_info() hashes the server's own leaf the same way).
     public let certificateSHA256: [UInt8]
@@ -27,8 +24,6 @@ public final class TLSServerContext: @unchecked Sendable {
 
     /// Builds and validates a context. Every failure names the option and the file.
     public init(settings: TLSSettings) throws(TLSConfigurationError) {
-        let certificatePath = settings.certificatePath ?? settings.privateKeyPath
-        let keyPath = settings.privateKeyPath ?? settings.certificatePath
         OpenSSLErrorQueue.clear()
         guard let context = SSL_CTX_new(TLS_server_method()) else {
             throw TLSConfigurationError(option: "ssl_cert", detail: "SSL_CTX_new failed: \(OpenSSLErrorQueue.drainedDescription(fallback: "unknown error"))", mariaDBReason: "SSL_CTX_new failed")
@@ -39,7 +34,6 @@ public final class TLSServerContext: @unchecked Sendable {
             _ = copenssl_SSL_CTX_set_options(
                 context,
                 copenssl_SSL_OP_NO_SSLv3 | copenssl_SSL_OP_NO_COMPRESSION | copenssl_SSL_OP_NO_RENEGOTIATION
-                    | copenssl_SSL_OP_CIPHER_SERVER_PREFERENCE
             )
             _ = copenssl_SSL_CTX_set_dh_auto(context, 1)
             // Idle connections give their 16 KiB read and write record buffers back (P4 in
@@ -53,9 +47,9 @@ public final class TLSServerContext: @unchecked Sendable {
             _ = copenssl_SSL_CTX_reverify_resumed_client_certificates(context)
             // The secrets a kernel TLS handover needs, for connections that follow it (KernelTLSTracker).
             _ = copenssl_SSL_CTX_set_ktls_keylog(context)
-            try Self.applyCipher(settings.cipher, to: context)
-            if let certificatePath, let keyPath {
-                try Self.loadCertificateAndKey(certificatePath: certificatePath, keyPath: keyPath, into: context)
+            try TLSCipherPolicy.applyToServer(cipher: settings.cipher, context: context)
+            if let files = settings.certificateAndKey {
+                try TLSContextFiles.server.loadCertificateAndKey(files, into: context)
             } else {
                 try GeneratedCertificate.install(into: context)
             }
@@ -71,11 +65,9 @@ public final class TLSServerContext: @unchecked Sendable {
             throw error
         }
         let leaf = SSL_CTX_get0_certificate(context)
-        self.certificateSubject = leaf.map { X509Name.oneLine(X509_get_subject_name($0)) } ?? ""
-        self.certificateNotAfter = leaf.flatMap { X509Time.date(X509_get0_notAfter($0)) }
         self.certificates = CertificateValidity.loaded(in: context, listCAs: settings.caPath != nil)
         self.certificateSHA256 = leaf.map(SHA256Digest.certificateFingerprint) ?? []
-        self.certificateIsGenerated = certificatePath == nil
+        self.certificateIsGenerated = settings.generatesCertificate
     }
 
     deinit {
@@ -102,97 +94,25 @@ public final class TLSServerContext: @unchecked Sendable {
         _ = copenssl_SSL_CTX_set_options(context, options)
     }
 
-    /// TLS ≤ 1.2 ciphers when `ssl_cipher` is not set: AEAD with forward secrecy only, strongest
-    /// first (the server's order wins). TLS 1.3 suites are all AEAD with forward secrecy already.
-    public static let defaultTLS12Ciphers = [
-        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
-        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
-        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
-        "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-CHACHA20-POLY1305", "DHE-RSA-AES128-GCM-SHA256",
-    ].joined(separator: ":")
-
-    private static func applyCipher(_ cipher: String?, to context: OpaquePointer) throws(TLSConfigurationError) {
-        guard let cipher, !cipher.isEmpty else {
-            _ = SSL_CTX_set_cipher_list(context, defaultTLS12Ciphers)
-            OpenSSLErrorQueue.clear()
-            return
-        }
-        // As MariaDB: the one value goes to both the TLS 1.3 suites and the TLS ≤ 1.2 list; it is an error
-        // only if both reject it (a TLS 1.2-only list leaves the TLS 1.3 suites at their defaults).
-        let suitesOK = SSL_CTX_set_ciphersuites(context, cipher) == 1
-        let listOK = SSL_CTX_set_cipher_list(context, cipher) == 1
-        OpenSSLErrorQueue.clear()
-        if !suitesOK && !listOK {
-            throw TLSConfigurationError(option: "ssl_cipher", detail: "no cipher in '\(cipher)' is known to OpenSSL", mariaDBReason: "Failed to set ciphers to use")
-        }
-    }
-
-    private static func loadCertificateAndKey(certificatePath: String, keyPath: String, into context: OpaquePointer) throws(TLSConfigurationError) {
-        try checkReadable(certificatePath, option: "ssl_cert", reason: "Unable to get certificate")
-        OpenSSLErrorQueue.clear()
-        if SSL_CTX_use_certificate_chain_file(context, certificatePath) != 1 {
-            throw TLSConfigurationError(
-                option: "ssl_cert",
-                detail: "cannot load a PEM certificate from '\(certificatePath)': \(OpenSSLErrorQueue.drainedDescription(fallback: "not a certificate"))",
-                mariaDBReason: "Unable to get certificate")
-        }
-        try checkReadable(keyPath, option: "ssl_key", reason: "Unable to get private key")
-        if SSL_CTX_use_PrivateKey_file(context, keyPath, SSL_FILETYPE_PEM) != 1 {
-            let reason = OpenSSLErrorQueue.drainedDescription(fallback: "not a private key")
-            if reason.contains("values mismatch") || reason.contains("key values mismatch") {
-                throw TLSConfigurationError(
-                    option: "ssl_key",
-                    detail: "private key '\(keyPath)' does not match the certificate '\(certificatePath)'",
-                    mariaDBReason: "Private key does not match the certificate public key")
-            }
-            throw TLSConfigurationError(
-                option: "ssl_key",
-                detail: "cannot load a PEM private key from '\(keyPath)': \(reason)",
-                mariaDBReason: "Unable to get private key")
-        }
-        if SSL_CTX_check_private_key(context) != 1 {
-            OpenSSLErrorQueue.clear()
-            throw TLSConfigurationError(
-                option: "ssl_key",
-                detail: "private key '\(keyPath)' does not match the certificate '\(certificatePath)'",
-                mariaDBReason: "Private key does not match the certificate public key")
-        }
-    }
-
     private static func loadTrust(_ settings: TLSSettings, into context: OpaquePointer) throws(TLSConfigurationError) {
-        OpenSSLErrorQueue.clear()
-        if settings.caPath != nil || settings.caDirectory != nil {
-            if let ca = settings.caPath { try checkReadable(ca, option: "ssl_ca", reason: "SSL_CTX_set_default_verify_paths failed") }
-            if let dir = settings.caDirectory { try checkDirectory(dir, option: "ssl_capath") }
-            if SSL_CTX_load_verify_locations(context, settings.caPath, settings.caDirectory) != 1 {
-                let option = settings.caPath != nil ? "ssl_ca" : "ssl_capath"
-                throw TLSConfigurationError(
-                    option: option,
-                    detail: "cannot load CA certificates from '\(settings.caPath ?? settings.caDirectory ?? "")': \(OpenSSLErrorQueue.drainedDescription(fallback: "no certificates found"))",
-                    mariaDBReason: "SSL_CTX_set_default_verify_paths failed")
-            }
-            // Tell clients which CAs we accept, so they pick the right certificate.
-            if let ca = settings.caPath, let names = SSL_load_client_CA_file(ca) {
-                SSL_CTX_set_client_CA_list(context, names)
-            }
-        } else if SSL_CTX_set_default_verify_paths(context) != 1 {
-            throw TLSConfigurationError(option: "ssl_ca", detail: "cannot load the system's default CA paths", mariaDBReason: "SSL_CTX_set_default_verify_paths failed")
+        try TLSContextFiles.server.loadVerifyLocations(caPath: settings.caPath, caDirectory: settings.caDirectory, into: context)
+        // Tell clients which CAs we accept, so they pick the right certificate.
+        if let ca = settings.caPath, let names = SSL_load_client_CA_file(ca) {
+            SSL_CTX_set_client_CA_list(context, names)
         }
         OpenSSLErrorQueue.clear()
-        if settings.crlPath != nil || settings.crlDirectory != nil {
-            if let crl = settings.crlPath { try checkReadable(crl, option: "ssl_crl", reason: "SSL_CTX_set_default_verify_paths failed") }
-            if let dir = settings.crlDirectory { try checkDirectory(dir, option: "ssl_crlpath") }
-            guard let store = SSL_CTX_get_cert_store(context),
-                  X509_STORE_load_locations(store, settings.crlPath, settings.crlDirectory) == 1
-            else {
-                let option = settings.crlPath != nil ? "ssl_crl" : "ssl_crlpath"
-                throw TLSConfigurationError(
-                    option: option,
-                    detail: "cannot load CRLs from '\(settings.crlPath ?? settings.crlDirectory ?? "")': \(OpenSSLErrorQueue.drainedDescription(fallback: "no CRL found"))",
-                    mariaDBReason: "SSL_CTX_set_default_verify_paths failed")
-            }
-            X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL))
+        guard settings.crlPath != nil || settings.crlDirectory != nil else { return }
+        if let crl = settings.crlPath { try TLSContextFiles.checkReadable(crl, option: "ssl_crl", reason: "SSL_CTX_set_default_verify_paths failed") }
+        if let dir = settings.crlDirectory { try TLSContextFiles.checkDirectory(dir, option: "ssl_crlpath") }
+        guard let store = SSL_CTX_get_cert_store(context),
+              X509_STORE_load_locations(store, settings.crlPath, settings.crlDirectory) == 1
+        else {
+            throw TLSConfigurationError(
+                option: settings.crlPath != nil ? "ssl_crl" : "ssl_crlpath",
+                detail: "cannot load CRLs from '\(settings.crlPath ?? settings.crlDirectory ?? "")': \(OpenSSLErrorQueue.drainedDescription(fallback: "no CRL found"))",
+                mariaDBReason: "SSL_CTX_set_default_verify_paths failed")
         }
+        X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL))
     }
 
     /// A certificate file without intermediates makes OpenSSL build the chain it sends from the
@@ -203,27 +123,5 @@ public final class TLSServerContext: @unchecked Sendable {
         guard copenssl_SSL_CTX_chain_cert_count(context) < 0 else { return }  // the file had intermediates
         _ = copenssl_SSL_CTX_build_cert_chain(context, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR)
         OpenSSLErrorQueue.clear()
-    }
-
-    static func checkReadable(_ path: String, option: String, reason: String) throws(TLSConfigurationError) {
-        if access(path, R_OK) != 0 {
-            let why = String(cString: strerror(errno))
-            throw TLSConfigurationError(option: option, detail: "cannot read '\(path)': \(why)", mariaDBReason: reason)
-        }
-        var status = stat()
-        if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
-            throw TLSConfigurationError(option: option, detail: "'\(path)' is a directory, expected a PEM file", mariaDBReason: reason)
-        }
-    }
-
-    static func checkDirectory(_ path: String, option: String) throws(TLSConfigurationError) {
-        var status = stat()
-        if stat(path, &status) != 0 {
-            let why = String(cString: strerror(errno))
-            throw TLSConfigurationError(option: option, detail: "cannot read directory '\(path)': \(why)", mariaDBReason: "SSL_CTX_set_default_verify_paths failed")
-        }
-        if (status.st_mode & S_IFMT) != S_IFDIR {
-            throw TLSConfigurationError(option: option, detail: "'\(path)' is not a directory", mariaDBReason: "SSL_CTX_set_default_verify_paths failed")
-        }
     }
 }

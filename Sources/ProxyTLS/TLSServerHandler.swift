@@ -4,8 +4,9 @@ import NIOCore
 ///
 /// It is inserted at the front of the pipeline when the client's SSLRequest arrives (MariaDB's
 /// in-band upgrade), so it starts in the handshake, and it can be handed ciphertext that an earlier
-/// handler had already read. Writes are held until the handshake completes, and all writes of one
-/// flush are encrypted into one buffer sent with one channel write. Half-close maps onto TLS:
+/// handler had already read. Writes are held until the handshake completes; the record I/O (one
+/// channel write per flush, decryption into a reused buffer) is ``TLSRecordStream``'s, shared
+/// with ``TLSClientHandler``. Half-close maps onto TLS:
 /// a received close_notify becomes `ChannelEvent.inputClosed`, and `close(mode: .output)` sends
 /// close_notify before shutting the socket's write side.
 ///
@@ -34,10 +35,8 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
     private let serverContext: TLSServerContext
     private var initialCiphertext: ByteBuffer?
     private let plaintextAfterHandshakeFailure: ByteBuffer?
-    private var connection: TLSConnection?
+    private var records: TLSRecordStream?
     private var state = State.handshaking
-    private var pendingWrites = CircularBuffer<(ByteBuffer, EventLoopPromise<Void>?)>(initialCapacity: 8)
-    private var flushPending = false
     /// Follows the records for a handover to the kernel (docs/operations.md "Kernel TLS").
     private var kernelTLS: KernelTLSTracker?
 
@@ -91,11 +90,11 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     public func handlerAdded(context: ChannelHandlerContext) {
         guard let connection = TLSConnection(context: serverContext, allocator: context.channel.allocator) else {
-            context.fireErrorCaught(TLSServerError.handshakeFailed("SSL_new failed"))
+            context.fireErrorCaught(TLSError.handshakeFailed("SSL_new failed"))
             context.close(promise: nil)
             return
         }
-        self.connection = connection
+        records = TLSRecordStream(connection: connection)
         kernelTLS = KernelTLSTracker(connection: connection)
         if let bytes = initialCiphertext, bytes.readableBytes > 0 {
             initialCiphertext = nil
@@ -105,8 +104,8 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         releaseSlot()
-        failPendingWrites(ChannelError.ioOnClosedChannel)
-        connection = nil
+        records?.failHeldWrites(ChannelError.ioOnClosedChannel)
+        records = nil
     }
 
     // MARK: - Inbound
@@ -118,7 +117,7 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     /// Hands ciphertext to OpenSSL; runs the handshake only once it is admitted.
     private func receive(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
-        guard let connection else { return }
+        guard let connection = records?.connection else { return }
         connection.bio.receiveFromNetwork(bytes)
         switch slot {
         case .notNeeded, .holding:
@@ -187,9 +186,9 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
         releaseSlot()
         state = .closing
-        failPendingWrites(ChannelError.ioOnClosedChannel)
+        records?.failHeldWrites(ChannelError.ioOnClosedChannel)
         let seconds = Self.handshakeDeadline.nanoseconds / 1_000_000_000
-        context.fireErrorCaught(TLSServerError.handshakeFailed("not finished within \(seconds)s of the ClientHello"))
+        context.fireErrorCaught(TLSError.handshakeFailed("not finished within \(seconds)s of the ClientHello"))
         context.close(promise: nil)
     }
 
@@ -208,40 +207,40 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     public func channelReadComplete(context: ChannelHandlerContext) {
         // Post-handshake messages (TLS 1.3 tickets, alerts) go out promptly.
-        writeCiphertext(context: context, promise: nil)
+        records?.sendCiphertext(context: context, promise: nil)
         context.fireChannelReadComplete()
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
         state = .closed
         releaseSlot()
-        failPendingWrites(ChannelError.ioOnClosedChannel)
+        records?.failHeldWrites(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
 
     /// Runs the handshake or decrypts, depending on the state, with the ciphertext received so far.
     private func advance(context: ChannelHandlerContext) {
+        guard let connection = records?.connection else { return }
         if state == .handshaking {
-            guard let connection else { return }
             switch connection.doHandshake() {
             case .wantRead:
                 yieldSlotWhileAwaitingClient()
-                writeCiphertext(context: context, promise: nil)
+                records?.sendCiphertext(context: context, promise: nil)
                 return
             case .complete:
                 state = .active
                 releaseSlot()
-                writeCiphertext(context: context, promise: nil)
-                context.fireUserInboundEventTriggered(TLSServerEvent.handshakeCompleted(connection.facts()))
+                records?.sendCiphertext(context: context, promise: nil)
+                context.fireUserInboundEventTriggered(TLSEvent.handshakeCompleted(connection.facts()))
                 // Application data that arrived with the client's Finished, then any writes made before.
                 decrypt(context: context)
-                if state == .active, flushPending {
-                    flushPending = false
-                    encryptPendingWrites(context: context)
+                if state == .active, records?.flushDeferred == true {
+                    records?.flushDeferred = false
+                    encryptHeldWrites(context: context)
                 }
                 if state == .active, let tracker = kernelTLS {
                     kernelTLS = nil
-                    if tracker.handOver(context: context, pendingWrites: !pendingWrites.isEmpty) { state = .closed }
+                    if tracker.handOver(context: context, pendingWrites: records?.hasHeldWrites ?? false) { state = .closed }
                 }
             case .closed:
                 failHandshake(context: context, reason: "peer closed the connection during the handshake")
@@ -256,43 +255,40 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func decrypt(context: ChannelHandlerContext) {
-        guard let connection else { return }
-        // A fresh buffer per read, sized to the ciphertext at hand: the relay keeps each one until
-        // the backend write completes, so a buffer kept here for reuse would be copied on write
-        // anyway and would pin memory on every idle connection.
-        var buffer = context.channel.allocator.buffer(capacity: connection.plaintextRoom)
-        let result = connection.read(into: &buffer)
-        if buffer.readableBytes > 0 {
-            context.fireChannelRead(wrapInboundOut(buffer))
-        }
-        switch result {
+        guard let records else { return }
+        switch records.decrypt(context: context) {
         case .complete, .wantRead:
             break
         case .closed:
-            // close_notify: the client will send nothing more. Answer with ours and report a half-close.
-            writeCiphertext(context: context, promise: nil)
+            // close_notify: the client will send nothing more; a half-close for the relay. Ours
+            // goes out when the output is closed (TLS 1.3 lets this side still send until then).
+            records.sendCiphertext(context: context, promise: nil)
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         case .failed(let reason):
-            state = .closing
-            writeCiphertext(context: context, promise: nil)
-            context.fireErrorCaught(TLSServerError.protocolError(reason))
-            context.close(promise: nil)
+            fail(context: context, error: .protocolError(reason))
         }
+    }
+
+    /// A TLS error after the handshake: the alert OpenSSL wrote goes out, then the channel closes.
+    private func fail(context: ChannelHandlerContext, error: TLSError) {
+        state = .closing
+        records?.failHeldWrites(error)
+        records?.sendCiphertext(context: context, promise: nil)
+        context.fireErrorCaught(error)
+        context.close(promise: nil)
     }
 
     private func failHandshake(context: ChannelHandlerContext, reason: String) {
         state = .closing
         releaseSlot()
         // The alert OpenSSL produced, then MariaDB's plaintext ERR.
-        if let alert = connection?.bio.takeOutbound() {
-            context.write(wrapOutboundOut(alert), promise: nil)
-        }
+        records?.writeCiphertext(context: context)
         if let plaintext = plaintextAfterHandshakeFailure {
             context.write(wrapOutboundOut(plaintext), promise: nil)
         }
         context.flush()
-        failPendingWrites(TLSServerError.handshakeFailed(reason))
-        context.fireErrorCaught(TLSServerError.handshakeFailed(reason))
+        records?.failHeldWrites(TLSError.handshakeFailed(reason))
+        context.fireErrorCaught(TLSError.handshakeFailed(reason))
         context.close(promise: nil)
     }
 
@@ -303,15 +299,15 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        pendingWrites.append((unwrapOutboundIn(data), promise))
+        records?.hold(unwrapOutboundIn(data), promise: promise)
     }
 
     public func flush(context: ChannelHandlerContext) {
         switch state {
         case .handshaking:
-            flushPending = true
+            records?.flushDeferred = true
         case .active:
-            encryptPendingWrites(context: context)
+            encryptHeldWrites(context: context)
         case .closing, .closed:
             break
         }
@@ -320,59 +316,21 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         if state == .active || state == .handshaking {
             if state == .active {
-                encryptPendingWrites(context: context)
-                connection?.shutdown()
+                encryptHeldWrites(context: context)
+                records?.connection.shutdown()
             }
             state = .closing
             releaseSlot()
-            writeCiphertext(context: context, promise: nil)
+            records?.sendCiphertext(context: context, promise: nil)
         }
-        if mode == .all { failPendingWrites(ChannelError.ioOnClosedChannel) }
+        if mode == .all { records?.failHeldWrites(ChannelError.ioOnClosedChannel) }
         context.close(mode: mode, promise: promise)
     }
 
-    /// Encrypts every buffered write, then sends all the ciphertext in one channel write.
-    private func encryptPendingWrites(context: ChannelHandlerContext) {
-        guard let connection, !pendingWrites.isEmpty else { return }
-        var promises: [EventLoopPromise<Void>] = []
-        while let (buffer, promise) = pendingWrites.popFirst() {
-            if case .failed(let reason) = connection.write(buffer) {
-                promise?.fail(TLSServerError.protocolError(reason))
-                failPendingWrites(TLSServerError.protocolError(reason))
-                promises.forEach { $0.fail(TLSServerError.protocolError(reason)) }
-                state = .closing
-                context.fireErrorCaught(TLSServerError.protocolError(reason))
-                context.close(promise: nil)
-                return
-            }
-            if let promise { promises.append(promise) }
-        }
-        var combined: EventLoopPromise<Void>?
-        if promises.count == 1 {
-            combined = promises[0]
-        } else if !promises.isEmpty {
-            let promise = context.eventLoop.makePromise(of: Void.self)
-            let collected = promises
-            promise.futureResult.whenComplete { result in collected.forEach { $0.completeWith(result) } }
-            combined = promise
-        }
-        writeCiphertext(context: context, promise: combined)
-    }
-
-    private func writeCiphertext(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        guard let ciphertext = connection?.bio.takeOutbound() else {
-            // Nothing to send, but the promise must still complete after the writes before it.
-            if let promise {
-                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
-            }
-            return
-        }
-        context.writeAndFlush(wrapOutboundOut(ciphertext), promise: promise)
-    }
-
-    private func failPendingWrites(_ error: Error) {
-        while let (_, promise) = pendingWrites.popFirst() {
-            promise?.fail(error)
+    /// Encrypts every held write and sends the ciphertext in one channel write.
+    private func encryptHeldWrites(context: ChannelHandlerContext) {
+        if let reason = records?.encryptHeldWrites(context: context) {
+            fail(context: context, error: .protocolError(reason))
         }
     }
 }

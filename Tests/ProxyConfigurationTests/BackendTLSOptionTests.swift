@@ -7,7 +7,7 @@ import Testing
 struct BackendTLSOptionTests {
     @Test func offByDefault() throws {
         let s = try settings("")
-        #expect(s.backendTLS == BackendTLSSettings())
+        #expect(s.backendTLS == ProxySettings().backendTLS)
         #expect(!s.backendTLS.isEnabled)
         #expect(!s.backendTLS.verifiesServerCertificate)
     }
@@ -39,8 +39,8 @@ struct BackendTLSOptionTests {
     }
 
     @Test func oneFileHoldsCertificateAndKey() throws {
-        #expect(try settings("backend_ssl = ON\nbackend_ssl_cert = /both.pem").backendTLS.privateKeyPath == "/both.pem")
-        #expect(try settings("backend_ssl = ON\nbackend_ssl_key = /both.pem").backendTLS.certificatePath == "/both.pem")
+        #expect(try settings("backend_ssl = ON\nbackend_ssl_cert = /both.pem").backendTLS.certificateAndKey?.key == "/both.pem")
+        #expect(try settings("backend_ssl = ON\nbackend_ssl_key = /both.pem").backendTLS.certificateAndKey?.certificate == "/both.pem")
     }
 
     @Test func warnings() throws {

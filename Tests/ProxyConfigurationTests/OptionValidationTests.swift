@@ -11,7 +11,7 @@ struct OptionValidationTests {
         #expect(s.port == 3306)
         #expect(s.socketPath == nil)
         #expect(s.backend == .tcp(host: "db", port: 3306))
-        #expect(s.tls == TLSSettings())
+        #expect(s.tls == ProxySettings().tls)
         #expect(s.tls.versions == [.tls1_2, .tls1_3])
         #expect(s.tls.isEnabled)
         #expect(s.tls.generatesCertificate)
@@ -213,16 +213,16 @@ struct OptionValidationTests {
 
     @Test func oneOfCertAndKeyServesAsBoth() throws {
         let certOnly = try settings("ssl_cert = /tls/both.pem")
-        #expect(certOnly.tls.certificatePath == "/tls/both.pem")
-        #expect(certOnly.tls.privateKeyPath == "/tls/both.pem")
+        #expect(certOnly.tls.certificateAndKey?.certificate == "/tls/both.pem")
+        #expect(certOnly.tls.certificateAndKey?.key == "/tls/both.pem")
         let keyOnly = try settings("ssl_key = /tls/both.pem")
-        #expect(keyOnly.tls.certificatePath == "/tls/both.pem")
-        #expect(keyOnly.tls.privateKeyPath == "/tls/both.pem")
+        #expect(keyOnly.tls.certificateAndKey?.certificate == "/tls/both.pem")
+        #expect(keyOnly.tls.certificateAndKey?.key == "/tls/both.pem")
     }
 
     @Test(arguments: ["ssl_cert", "ssl_key", "ssl_ca", "ssl_capath", "ssl_crl", "ssl_crlpath", "ssl_cipher"])
     func emptySSLValuesMeanNone(option: String) throws {
-        #expect(try settings("\(option) = /x\n\(option) =").tls == TLSSettings())
+        #expect(try settings("\(option) = /x\n\(option) =").tls == ProxySettings().tls)
     }
 
     @Test func tlsVersion() throws {

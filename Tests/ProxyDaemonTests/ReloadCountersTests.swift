@@ -53,9 +53,10 @@ import Testing
     @Test func statusLineNamesTheCertificateAndItsExpiry() throws {
         let snapshot = try DaemonFixtures.snapshot(["--ssl"])
         let tls = try #require(snapshot.tlsContext)
-        let notAfter = try #require(tls.certificateNotAfter)
+        let certificate = try #require(tls.certificate)
+        let notAfter = try #require(certificate.notAfter)
         let line = ServiceStatus.line(openConnections: 0, counters: ReloadCounters(factory: TestMetrics()), tlsContext: tls)
-        #expect(line == "0 connections; reloads: 0 ok, 0 failed; certificate \(tls.certificateSubject) expires "
+        #expect(line == "0 connections; reloads: 0 ok, 0 failed; certificate \(certificate.subject) (serial \(certificate.serial)) expires "
             + notAfter.formatted(Date.ISO8601FormatStyle()))
         #expect(line.hasSuffix("Z"))
     }

@@ -64,7 +64,8 @@ import Testing
 
         let tls = try DaemonFixtures.snapshot([])
         let metadata = Daemon.readyMetadata(addresses: ["127.0.0.1:3307"], snapshot: tls)
-        #expect(metadata["certificate"] == "\(tls.tlsContext!.certificateSubject)")
+        #expect(metadata["certificate"] == "\(tls.tlsContext!.certificate!.subject)")
+        #expect(metadata["serial"] == "\(tls.tlsContext!.certificate!.serial)")
         #expect(metadata["tls_version"] != nil)
         #expect(metadata["expires"]?.description.hasSuffix("Z") == true)
         #expect(metadata["accounts"] == nil)

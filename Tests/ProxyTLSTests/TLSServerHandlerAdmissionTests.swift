@@ -1,8 +1,6 @@
 import COpenSSL
-import Foundation
 import NIOCore
 import NIOEmbedded
-import ProxyConfiguration
 import Testing
 
 @testable import ProxyTLS
@@ -34,69 +32,13 @@ import Testing
         typealias InboundIn = ByteBuffer
         var completed = false
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if case .handshakeCompleted = event as? TLSServerEvent { completed = true }
+            if case .handshakeCompleted = event as? TLSEvent { completed = true }
             context.fireUserInboundEventTriggered(event)
         }
     }
 
-    /// An OpenSSL client on memory BIOs (no certificate check: the server's identity is not under test).
-    private final class MemoryTLSClient {
-        private let context: OpaquePointer
-        private let ssl: OpaquePointer
-        private let fromServer: OpaquePointer
-        private let toServer: OpaquePointer
-
-        init() {
-            context = SSL_CTX_new(TLS_client_method())!
-            SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
-            ssl = SSL_new(context)!
-            fromServer = BIO_new(BIO_s_mem())!
-            toServer = BIO_new(BIO_s_mem())!
-            SSL_set_bio(ssl, fromServer, toServer)
-            SSL_set_connect_state(ssl)
-        }
-
-        deinit {
-            SSL_free(ssl)
-            SSL_CTX_free(context)
-        }
-
-        /// Feeds the server's bytes, runs the handshake, returns what the client sends next.
-        func step(_ input: ByteBuffer?) -> ByteBuffer {
-            if let input {
-                input.withUnsafeReadableBytes { _ = BIO_write(fromServer, $0.baseAddress, Int32($0.count)) }
-            }
-            _ = SSL_do_handshake(ssl)
-            var output = ByteBuffer()
-            var chunk = [UInt8](repeating: 0, count: 16_384)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { BIO_read(toServer, $0.baseAddress, Int32($0.count)) }
-                if count <= 0 { break }
-                output.writeBytes(chunk[0..<Int(count)])
-            }
-            return output
-        }
-    }
-
     private static func serverContext() throws -> TLSServerContext {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-admission-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let certificate = directory.appendingPathComponent("cert.pem").path
-        let key = directory.appendingPathComponent("key.pem").path
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                             "-subj", "/CN=admission-test", "-days", "1", "-keyout", key, "-out", certificate]
-        openssl.standardOutput = FileHandle.nullDevice
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        #expect(openssl.terminationStatus == 0)
-        var settings = TLSSettings()
-        settings.certificatePath = certificate
-        settings.privateKeyPath = key
-        return try TLSServerContext(settings: settings)
+        try TestCertificate.serverContext()
     }
 
     private func setUp() throws -> (EmbeddedChannel, ManualAdmission, CompletionRecorder) {
@@ -122,7 +64,7 @@ import Testing
         let (channel, admission, recorder) = try setUp()
         let client = MemoryTLSClient()
 
-        try channel.writeInbound(client.step(nil))
+        try channel.writeInbound(client.step())
         try #require(admission.requests.count == 1)
         #expect(admission.requests[0].continuing == false)
         #expect(try drainOutbound(channel).readableBytes == 0, "no server flight before the slot")
@@ -149,7 +91,7 @@ import Testing
     @Test func theDeadlineRunsFromTheFirstSlotWhileNoSlotIsHeld() throws {
         let (channel, admission, recorder) = try setUp()
         let client = MemoryTLSClient()
-        try channel.writeInbound(client.step(nil))
+        try channel.writeInbound(client.step())
         channel.embeddedEventLoop.advanceTime(by: .seconds(10))
         #expect(channel.isActive, "waiting for the first slot does not count")
         try #require(admission.requests.count == 1)
@@ -161,7 +103,7 @@ import Testing
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
         #expect(!channel.isActive, "dropped at the deadline although it held no slot")
         #expect(!recorder.completed)
-        #expect(throws: TLSServerError.self) { try channel.throwIfErrorCaught() }
+        #expect(throws: TLSError.self) { try channel.throwIfErrorCaught() }
         #expect(admission.released == [1])
     }
 }
