@@ -36,6 +36,6 @@ let package = Package(
             ],
             path: "Benchmarks/MicroBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
+        )
     ]
 )

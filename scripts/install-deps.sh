@@ -5,6 +5,7 @@
 #               mariadb-test openssl python3 testssl.sh (the TLS scan test)
 #               dpkg-dev (dpkg-shlibdeps, and binutils' strip/readelf, for `make deb`)
 #               groff-base (the man page check)
+#               qemu-system-x86 busybox-static (the kernel TLS test boots a VM)
 # python:       pytest and cryptography (via pip) if `python3` cannot import them.
 # Connector/C 3.4 (MariaDB 11.4+'s client library, for the zero-configuration TLS test): the
 #               libraries of PyPI's mariadb-binary 2.0.0rc2 wheel (Connector/C 3.4.8), downloaded
@@ -18,8 +19,10 @@
 # and remove it afterwards. The tests run their own private mariadbd (scripts/start-backend.sh).
 set -euo pipefail
 
+# qemu-system-x86 and busybox-static boot Debian's kernel (fetched by scripts/ktls-vm/fetch-kernel.sh)
+# for test_kernel_tls.py: the kernel TLS path needs a kernel with the tls module.
 APT_PACKAGES=(libssl-dev libsystemd-dev pkg-config mariadb-server mariadb-client mariadb-test openssl python3 systemd testssl.sh
-    dpkg-dev groff-base)
+    dpkg-dev groff-base qemu-system-x86 busybox-static)
 read -r -a extra_packages <<<"${EXTRA_APT_PACKAGES:-}"
 APT_PACKAGES+=("${extra_packages[@]}")
 PYTHON=${PYTHON:-python3}

@@ -34,7 +34,14 @@ public struct AccessPolicy: Sendable {
         let statements = try parser.parseAll()
         var compiler = PolicyCompiler()
         for statement in statements { try compiler.apply(statement) }
-        let rows = compiler.accounts.map { AccountRow(account: $0.key, requirement: $0.value.requirement, definedAt: $0.value.definedAt, credentials: $0.value.credentials) }
+        let rows = compiler.accounts.map {
+            AccountRow(
+                account: $0.key,
+                requirement: $0.value.requirement,
+                definedAt: $0.value.definedAt,
+                credentials: $0.value.credentials
+            )
+        }
         return AccessPolicy(rows: rows, warnings: parser.warnings + compiler.warnings)
     }
 
@@ -51,12 +58,14 @@ public struct AccessPolicy: Sendable {
 
     init(rows unsorted: [AccountRow], warnings: [String]) {
         let keyed = unsorted.map { row -> (AccountRow, CompiledRow, [UInt8], [UInt8]) in
-            let user = Array(row.account.user.utf8), host = Array(row.account.host.utf8)
+            let user = Array(row.account.user.utf8)
+            let host = Array(row.account.host.utf8)
             let pattern = HostPattern(row.account.host)
             let compiled = CompiledRow(
                 pattern: pattern,
                 sort: MagicSort.userHostSort(host: host, userIsEmpty: user.isEmpty),
-                requiresResolving: pattern.requiresResolving)
+                requiresResolving: pattern.requiresResolving
+            )
             return (row, compiled, user, host)
         }
         let sorted = keyed.sorted { a, b in
@@ -83,7 +92,9 @@ public struct AccessPolicy: Sendable {
                 notes.append("\(row.definedAt): \(row.account): \(lint)")
             }
             if compiledRow.requiresResolving {
-                skipped.append("\(row.definedAt): 'user' entry '\(row.account.user)@\(row.account.host)' ignored in --skip-name-resolve mode.")
+                skipped.append(
+                    "\(row.definedAt): 'user' entry '\(row.account.user)@\(row.account.host)' ignored in --skip-name-resolve mode."
+                )
             }
         }
         self.warnings = notes

@@ -10,7 +10,12 @@ public struct AccountRow: Sendable, Equatable {
     /// IDENTIFIED (passwordless).
     public var credentials: [StoredCredential]
 
-    public init(account: AccountName, requirement: TLSRequirement, definedAt: SourceLocation, credentials: [StoredCredential] = []) {
+    public init(
+        account: AccountName,
+        requirement: TLSRequirement,
+        definedAt: SourceLocation,
+        credentials: [StoredCredential] = []
+    ) {
         self.account = account
         self.requirement = requirement
         self.definedAt = definedAt

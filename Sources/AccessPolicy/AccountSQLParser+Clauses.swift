@@ -21,7 +21,10 @@ extension AccountSQLParser {
     /// columns do: host lower-cased, `''` meaning `%`, trailing spaces dropped, limits checked.
     mutating func parseAccount() throws(PolicyParseError) -> AccountReference {
         if current.isKeyword("CURRENT_USER") || current.isKeyword("CURRENT_ROLE") {
-            throw fail("\(current.text.uppercased()) cannot be resolved in a policy file; name the account as 'user'@'host'", at: current)
+            throw fail(
+                "\(current.text.uppercased()) cannot be resolved in a policy file; name the account as 'user'@'host'",
+                at: current
+            )
         }
         let userToken = try parseName(what: "an account name ('user'@'host', `user`@`host` or user@host)")
         var hostToken: SQLToken?
@@ -37,7 +40,10 @@ extension AccountSQLParser {
         let rawUser = userToken.text
         if rawUser.utf8.contains(0) { throw fail("a user name cannot contain a NUL character", at: userToken) }
         if rawUser.unicodeScalars.count > 128 {
-            throw fail("String '\(rawUser.prefix(64))...' is too long for user name (should be no longer than 128)", at: userToken)
+            throw fail(
+                "String '\(rawUser.prefix(64))...' is too long for user name (should be no longer than 128)",
+                at: userToken
+            )
         }
         let user = Self.droppingTrailingSpaces(rawUser)
         var host: String?
@@ -45,9 +51,14 @@ extension AccountSQLParser {
         if let hostToken {
             let raw = hostToken.text
             if raw.utf8.contains(0) { throw fail("a host name cannot contain a NUL character", at: hostToken) }
-            if raw.utf8.contains(UInt8(ascii: "@")) { throw fail("Malformed hostname (illegal symbol: '@')", at: hostToken) }
+            if raw.utf8.contains(UInt8(ascii: "@")) {
+                throw fail("Malformed hostname (illegal symbol: '@')", at: hostToken)
+            }
             if raw.utf8.count > 255 {
-                throw fail("String '\(raw.prefix(64))...' is too long for host name (should be no longer than 255)", at: hostToken)
+                throw fail(
+                    "String '\(raw.prefix(64))...' is too long for host name (should be no longer than 255)",
+                    at: hostToken
+                )
             }
             let lowered = Self.lowercasedHost(raw)
             let stripped = Self.droppingTrailingSpaces(lowered)
@@ -56,12 +67,18 @@ extension AccountSQLParser {
         }
         if droppedSpaces {
             let written = hostToken.map { "'\(rawUser)'@'\($0.text)'" } ?? "'\(rawUser)'"
-            warnings.append("\(location(of: userToken)): trailing spaces of \(written) are dropped, as MariaDB's CHAR columns store it")
+            warnings.append(
+                "\(location(of: userToken)): trailing spaces of \(written) are dropped, as MariaDB's CHAR columns store it"
+            )
         }
         return AccountReference(
-            user: user, host: host, hasAuthentication: false, credentials: nil,
+            user: user,
+            host: host,
+            hasAuthentication: false,
+            credentials: nil,
             isBarePublic: hostToken == nil && userToken.isKeyword("PUBLIC"),
-            location: location(of: userToken))
+            location: location(of: userToken)
+        )
     }
 
     /// `grant_list`: accounts, each optionally followed by IDENTIFIED ….
@@ -117,7 +134,11 @@ extension AccountSQLParser {
         return credentials
     }
 
-    private mutating func decodeCredential(plugin: String, _ text: String, at token: SQLToken) throws(PolicyParseError) -> StoredCredential {
+    private mutating func decodeCredential(
+        plugin: String,
+        _ text: String,
+        at token: SQLToken
+    ) throws(PolicyParseError) -> StoredCredential {
         do {
             return try StoredCredential.decode(plugin: plugin, authenticationString: text)
         } catch {
@@ -142,7 +163,9 @@ extension AccountSQLParser {
         var value = current.text
         advance()
         while current.kind == .string {
-            warnings.append("\(location(of: current)): adjacent string literals are joined; MariaDB 10.11 rejects this syntax here")
+            warnings.append(
+                "\(location(of: current)): adjacent string literals are joined; MariaDB 10.11 rejects this syntax here"
+            )
             value += current.text
             advance()
         }
@@ -165,14 +188,23 @@ extension AccountSQLParser {
         if accept("NONE") { return RequireClause(requirement: .none, location: clauseLocation) }
         if accept("SSL") { return RequireClause(requirement: .ssl, location: clauseLocation) }
         if accept("X509") { return RequireClause(requirement: .x509, location: clauseLocation) }
-        if current.kind == .end || current.isSymbol(";") || current.isKeyword("WITH") || current.isKeyword("ACCOUNT") || current.isKeyword("PASSWORD") {
+        if current.kind == .end || current.isSymbol(";") || current.isKeyword("WITH") || current.isKeyword("ACCOUNT")
+            || current.isKeyword("PASSWORD")
+        {
             // SHOW CREATE USER prints a SPECIFIED requirement whose strings are all empty as a bare
             // `REQUIRE` (e.g. after `REQUIRE SUBJECT ''` and a restart). MariaDB cannot parse
             // its own output here; accept it so the output pastes in.
-            warnings.append("\(clauseLocation): REQUIRE without an option (as SHOW CREATE USER prints empty ISSUER/SUBJECT/CIPHER values) is read as REQUIRE SUBJECT ''; MariaDB itself rejects this syntax")
-            return RequireClause(requirement: .specified(cipher: nil, issuer: nil, subject: nil), location: clauseLocation)
+            warnings.append(
+                "\(clauseLocation): REQUIRE without an option (as SHOW CREATE USER prints empty ISSUER/SUBJECT/CIPHER values) is read as REQUIRE SUBJECT ''; MariaDB itself rejects this syntax"
+            )
+            return RequireClause(
+                requirement: .specified(cipher: nil, issuer: nil, subject: nil),
+                location: clauseLocation
+            )
         }
-        guard Self.isTLSOption(current) else { throw fail(expected: "NONE, SSL, X509, SUBJECT, ISSUER or CIPHER after REQUIRE") }
+        guard Self.isTLSOption(current) else {
+            throw fail(expected: "NONE, SSL, X509, SUBJECT, ISSUER or CIPHER after REQUIRE")
+        }
         var values: [String: String] = [:]
         while true {
             let keyword = current
@@ -190,7 +222,11 @@ extension AccountSQLParser {
             guard let value = values[key], !value.isEmpty else { return nil }
             return value
         }
-        let requirement = TLSRequirement.specified(cipher: nonEmpty("CIPHER"), issuer: nonEmpty("ISSUER"), subject: nonEmpty("SUBJECT"))
+        let requirement = TLSRequirement.specified(
+            cipher: nonEmpty("CIPHER"),
+            issuer: nonEmpty("ISSUER"),
+            subject: nonEmpty("SUBJECT")
+        )
         return RequireClause(requirement: requirement, location: clauseLocation)
     }
 
@@ -204,10 +240,14 @@ extension AccountSQLParser {
         var value = value
         if let nul = value.utf8.firstIndex(of: 0) {
             value = String(value[..<nul])
-            warnings.append("\(location(of: token)): REQUIRE \(option) value is cut at its NUL character, as MariaDB stores it")
+            warnings.append(
+                "\(location(of: token)): REQUIRE \(option) value is cut at its NUL character, as MariaDB stores it"
+            )
         }
         if value.isEmpty {
-            warnings.append("\(location(of: token)): REQUIRE \(option) '' checks nothing (MariaDB treats an empty value as unset once it reloads its privileges)")
+            warnings.append(
+                "\(location(of: token)): REQUIRE \(option) '' checks nothing (MariaDB treats an empty value as unset once it reloads its privileges)"
+            )
         }
         return value
     }
@@ -241,7 +281,11 @@ extension AccountSQLParser {
                 try parseNumber(after: keyword)
             } else if count == 0 {
                 switch allowed {
-                case .resourceLimits: throw fail(expected: "MAX_QUERIES_PER_HOUR, MAX_UPDATES_PER_HOUR, MAX_CONNECTIONS_PER_HOUR, MAX_USER_CONNECTIONS or MAX_STATEMENT_TIME after WITH")
+                case .resourceLimits:
+                    throw fail(
+                        expected:
+                            "MAX_QUERIES_PER_HOUR, MAX_UPDATES_PER_HOUR, MAX_CONNECTIONS_PER_HOUR, MAX_USER_CONNECTIONS or MAX_STATEMENT_TIME after WITH"
+                    )
                 case .grantOptionAndLimits: throw fail(expected: "GRANT OPTION or a MAX_… resource limit after WITH")
                 default: throw fail(expected: "GRANT OPTION after WITH")
                 }
@@ -253,7 +297,10 @@ extension AccountSQLParser {
     }
 
     private static func resourceKeyword(_ token: SQLToken) -> String? {
-        for keyword in ["MAX_QUERIES_PER_HOUR", "MAX_UPDATES_PER_HOUR", "MAX_CONNECTIONS_PER_HOUR", "MAX_USER_CONNECTIONS", "MAX_STATEMENT_TIME"]
+        for keyword in [
+            "MAX_QUERIES_PER_HOUR", "MAX_UPDATES_PER_HOUR", "MAX_CONNECTIONS_PER_HOUR", "MAX_USER_CONNECTIONS",
+            "MAX_STATEMENT_TIME",
+        ]
         where token.isKeyword(keyword) {
             return keyword
         }
@@ -263,7 +310,8 @@ extension AccountSQLParser {
     /// `ACCOUNT {LOCK|UNLOCK}` and `PASSWORD EXPIRE [DEFAULT|NEVER|INTERVAL n DAY]`, each at
     /// most once, in either order.
     mutating func parseOptionalLockAndExpire() throws(PolicyParseError) {
-        var sawLock = false, sawExpire = false
+        var sawLock = false
+        var sawExpire = false
         while true {
             if !sawLock, accept("ACCOUNT") {
                 guard accept("LOCK") || accept("UNLOCK") else { throw fail(expected: "LOCK or UNLOCK after ACCOUNT") }

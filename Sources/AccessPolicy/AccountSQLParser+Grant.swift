@@ -8,7 +8,10 @@ extension AccountSQLParser {
         if accept("TO") {
             // A role grant: exactly one role name, no column list.
             guard items.count == 1, items[0].words.count == 1, !items[0].hasColumns else {
-                throw fail("expected ON after the privilege list (a role grant names exactly one role)", at: items.count > 1 ? items[1].first : items[0].first)
+                throw fail(
+                    "expected ON after the privilege list (a role grant names exactly one role)",
+                    at: items.count > 1 ? items[1].first : items[0].first
+                )
             }
             if items[0].first.kind == .word, ReservedWords.contains(items[0].first.text) {
                 throw fail("expected ON after the privilege list, or a role name before TO", at: items[0].first)
@@ -48,7 +51,9 @@ extension AccountSQLParser {
         repeat {
             var words: [SQLToken] = []
             while !(current.isKeyword("ON") || current.isKeyword("TO")) {
-                if current.kind == .word || ((current.kind == .quotedIdentifier || current.kind == .string) && words.isEmpty) {
+                if current.kind == .word
+                    || ((current.kind == .quotedIdentifier || current.kind == .string) && words.isEmpty)
+                {
                     words.append(current)
                     advance()
                     if words.last?.kind != .word { break }
@@ -93,7 +98,8 @@ extension AccountSQLParser {
     }
 
     private mutating func parseObjectName(what: String) throws(PolicyParseError) {
-        guard current.kind == .quotedIdentifier || (current.kind == .word && !ReservedWords.contains(current.text)) else {
+        guard current.kind == .quotedIdentifier || (current.kind == .word && !ReservedWords.contains(current.text))
+        else {
             throw fail(expected: what)
         }
         advance()

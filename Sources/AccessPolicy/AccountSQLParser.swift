@@ -55,7 +55,8 @@ struct AccountSQLParser {
     /// "expected …, found …"; the found token is described without its text where it may be a
     /// secret (`redactingFound`, or right after a password string).
     func fail(expected what: String, redactingFound: Bool = false) -> PolicyParseError {
-        let found = redactingFound || position == positionAfterSecret ? current.redactedForMessage : current.quotedForMessage
+        let found =
+            redactingFound || position == positionAfterSecret ? current.redactedForMessage : current.quotedForMessage
         return PolicyParseError(location: location(of: current), message: "expected \(what), found \(found)")
     }
 
@@ -130,10 +131,14 @@ struct AccountSQLParser {
             try expect("PRIVILEGES", "after FLUSH (only FLUSH PRIVILEGES is accepted)")
             return .ignored
         }
-        throw fail(expected: "CREATE USER, ALTER USER, GRANT, DROP USER, RENAME USER, REVOKE, CREATE/DROP ROLE, SET DEFAULT ROLE, SET PASSWORD or FLUSH PRIVILEGES at the start of a statement")
+        throw fail(
+            expected:
+                "CREATE USER, ALTER USER, GRANT, DROP USER, RENAME USER, REVOKE, CREATE/DROP ROLE, SET DEFAULT ROLE, SET PASSWORD or FLUSH PRIVILEGES at the start of a statement"
+        )
     }
 
-    private mutating func parseCreateUser(orReplace: Bool, start: SQLToken) throws(PolicyParseError) -> PolicyStatement {
+    private mutating func parseCreateUser(orReplace: Bool, start: SQLToken) throws(PolicyParseError) -> PolicyStatement
+    {
         let ifNotExists = try parseIfNotExists()
         if orReplace && ifNotExists {
             throw fail("Incorrect usage of OR REPLACE and IF NOT EXISTS", at: start)

@@ -17,8 +17,8 @@ struct HostPattern: Sendable, Equatable {
 
     private static func parseNetmask(_ bytes: [UInt8]) -> (address: UInt32, mask: UInt32)? {
         guard let (address, slash) = IPv4Address.calcIP(bytes[...], end: UInt8(ascii: "/")),
-              let (mask, _) = IPv4Address.calcIP(bytes[(slash + 1)...], end: nil),
-              mask != 0
+            let (mask, _) = IPv4Address.calcIP(bytes[(slash + 1)...], end: nil),
+            mask != 0
         else { return nil }
         return (address, mask)
     }
@@ -54,12 +54,15 @@ struct HostPattern: Sendable, Equatable {
     /// Notes for hosts MariaDB accepts but that rarely do what the admin meant.
     var lintWarning: String? {
         if let network, network.address & ~network.mask != 0 {
-            return "netmask host has address bits outside the mask; MariaDB compares the unmasked client address with it, so it never matches"
+            return
+                "netmask host has address bits outside the mask; MariaDB compares the unmasked client address with it, so it never matches"
         }
         if network == nil, let slash = text.firstIndex(of: UInt8(ascii: "/")),
-           IPv4Address.calcIP(text[..<slash], end: nil) != nil,
-           text[(slash + 1)...].allSatisfy(ASCII.isDigit), slash + 1 < text.count {
-            return "MariaDB does not understand CIDR prefixes; this host is compared as literal text and matches no client (write the mask as a.b.c.d/m.m.m.m)"
+            IPv4Address.calcIP(text[..<slash], end: nil) != nil,
+            text[(slash + 1)...].allSatisfy(ASCII.isDigit), slash + 1 < text.count
+        {
+            return
+                "MariaDB does not understand CIDR prefixes; this host is compared as literal text and matches no client (write the mask as a.b.c.d/m.m.m.m)"
         }
         return nil
     }

@@ -19,7 +19,10 @@ enum MagicSort {
 
     static func hostMagic(_ pattern: [UInt8]) -> UInt64 {
         // uint arithmetic in the server; wrapping here so no input can trap.
-        var n: UInt32 = 0, m: UInt32 = 0, k: UInt32 = 0, p: UInt32 = 0
+        var n: UInt32 = 0
+        var m: UInt32 = 0
+        var k: UInt32 = 0
+        var p: UInt32 = 0
         var i = 0
         while i < pattern.count {
             let byte = pattern[i]
@@ -46,7 +49,9 @@ enum MagicSort {
         let l = UInt64(k != 0 ? maxlen &- n &- m : 0)
         let d = UInt64(maxlen + 1)
         let d1 = min(d, 32)
-        let bigM = UInt64(m), bigK = UInt64(k), bigP = UInt64(p)
+        let bigM = UInt64(m)
+        let bigK = UInt64(k)
+        let bigP = UInt64(p)
         if l > bigM {
             return (((l &* 2 &+ 1) &* d &+ bigK) &* d1 &+ bigM) &* d &+ bigP
         } else {

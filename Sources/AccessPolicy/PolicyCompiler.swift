@@ -21,13 +21,24 @@ struct PolicyCompiler {
         case let .createUser(orReplace, ifNotExists, references, require):
             for reference in references {
                 let account = reference.account()
-                let entry = Entry(requirement: require?.requirement ?? .none, definedAt: reference.location, credentials: reference.credentials ?? [])
+                let entry = Entry(
+                    requirement: require?.requirement ?? .none,
+                    definedAt: reference.location,
+                    credentials: reference.credentials ?? []
+                )
                 if accounts[account] == nil || orReplace {
                     accounts[account] = entry
                 } else if ifNotExists {
-                    warn(reference, "Can't create user \(account); it already exists (CREATE USER IF NOT EXISTS leaves it unchanged)")
+                    warn(
+                        reference,
+                        "Can't create user \(account); it already exists (CREATE USER IF NOT EXISTS leaves it unchanged)"
+                    )
                 } else {
-                    throw PolicyParseError(location: reference.location, message: "Operation CREATE USER failed for \(account): the account already exists (use CREATE OR REPLACE USER, CREATE USER IF NOT EXISTS or ALTER USER)")
+                    throw PolicyParseError(
+                        location: reference.location,
+                        message:
+                            "Operation CREATE USER failed for \(account): the account already exists (use CREATE OR REPLACE USER, CREATE USER IF NOT EXISTS or ALTER USER)"
+                    )
                 }
             }
         case let .alterUser(ifExists, references, require):
@@ -44,8 +55,15 @@ struct PolicyCompiler {
                     warn(reference, "User \(account) does not exist (ALTER USER IF EXISTS skips it)")
                 } else {
                     let requirement = require?.requirement ?? .none
-                    accounts[account] = Entry(requirement: requirement, definedAt: reference.location, credentials: reference.credentials ?? [])
-                    warn(reference, "ALTER USER of undefined account \(account) defines it with \(requirement); MariaDB would refuse it (Operation ALTER USER failed)")
+                    accounts[account] = Entry(
+                        requirement: requirement,
+                        definedAt: reference.location,
+                        credentials: reference.credentials ?? []
+                    )
+                    warn(
+                        reference,
+                        "ALTER USER of undefined account \(account) defines it with \(requirement); MariaDB would refuse it (Operation ALTER USER failed)"
+                    )
                 }
             }
         case let .grant(kind, references, require):
@@ -55,19 +73,29 @@ struct PolicyCompiler {
                 let account = reference.account()
                 if accounts.removeValue(forKey: account) == nil {
                     if !ifExists {
-                        throw PolicyParseError(location: reference.location, message: "Operation DROP USER failed for \(account): no such account")
+                        throw PolicyParseError(
+                            location: reference.location,
+                            message: "Operation DROP USER failed for \(account): no such account"
+                        )
                     }
                     warn(reference, "User \(account) does not exist (DROP USER IF EXISTS skips it)")
                 }
             }
         case let .renameUser(pairs):
             for pair in pairs {
-                let from = pair.from.account(), to = pair.to.account()
+                let from = pair.from.account()
+                let to = pair.to.account()
                 guard let entry = accounts[from] else {
-                    throw PolicyParseError(location: pair.from.location, message: "Operation RENAME USER failed for \(from): no such account")
+                    throw PolicyParseError(
+                        location: pair.from.location,
+                        message: "Operation RENAME USER failed for \(from): no such account"
+                    )
                 }
                 if accounts[to] != nil {
-                    throw PolicyParseError(location: pair.to.location, message: "Operation RENAME USER failed for \(from): \(to) already exists")
+                    throw PolicyParseError(
+                        location: pair.to.location,
+                        message: "Operation RENAME USER failed for \(from): \(to) already exists"
+                    )
                 }
                 accounts[from] = nil
                 accounts[to] = entry
@@ -81,10 +109,16 @@ struct PolicyCompiler {
         }
     }
 
-    private mutating func applyGrant(kind: GrantKind, references: [AccountReference], require: RequireClause?) throws(PolicyParseError) {
+    private mutating func applyGrant(
+        kind: GrantKind,
+        references: [AccountReference],
+        require: RequireClause?
+    ) throws(PolicyParseError) {
         guard kind != .role else { return }
         for reference in references {
-            if reference.host == nil, !reference.hasAuthentication, reference.isBarePublic || roles.contains(reference.user) {
+            if reference.host == nil, !reference.hasAuthentication,
+                reference.isBarePublic || roles.contains(reference.user)
+            {
                 if require != nil { warn(reference, "REQUIRE on role '\(reference.user)' has no effect on logins") }
                 continue
             }
@@ -97,9 +131,16 @@ struct PolicyCompiler {
                 if let credentials = reference.credentials { entry.credentials = credentials }
                 accounts[account] = entry
             } else {
-                accounts[account] = Entry(requirement: require?.requirement ?? .none, definedAt: reference.location, credentials: reference.credentials ?? [])
+                accounts[account] = Entry(
+                    requirement: require?.requirement ?? .none,
+                    definedAt: reference.location,
+                    credentials: reference.credentials ?? []
+                )
                 if !reference.hasAuthentication {
-                    warn(reference, "GRANT creates account \(account) (MariaDB does so only without NO_AUTO_CREATE_USER, which its default sql_mode sets)")
+                    warn(
+                        reference,
+                        "GRANT creates account \(account) (MariaDB does so only without NO_AUTO_CREATE_USER, which its default sql_mode sets)"
+                    )
                 }
             }
         }

@@ -25,9 +25,13 @@ enum PolicyFileReader {
         while true {
             let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
             if count > 0 { bytes.append(contentsOf: chunk[0..<count]) }
-            if bytes.count > maximumSize { throw Failure(message: "the policy file is larger than \(maximumSize) bytes") }
+            if bytes.count > maximumSize {
+                throw Failure(message: "the policy file is larger than \(maximumSize) bytes")
+            }
             if count < chunk.count {
-                if ferror(file) != 0 { throw Failure(message: "cannot read the policy file: \(String(cString: strerror(errno)))") }
+                if ferror(file) != 0 {
+                    throw Failure(message: "cannot read the policy file: \(String(cString: strerror(errno)))")
+                }
                 break
             }
         }

@@ -55,7 +55,8 @@ struct SQLTokenizer {
 
     private mutating func next() throws(PolicyParseError) -> SQLToken {
         try skipBlanksAndComments()
-        let startLine = line, startColumn = column
+        let startLine = line
+        let startColumn = column
         func token(_ kind: SQLToken.Kind, _ text: String) -> SQLToken {
             SQLToken(kind: kind, text: text, line: startLine, column: startColumn)
         }
@@ -71,10 +72,15 @@ struct SQLTokenizer {
             var word = Array(bytes[start..<index])
             if ASCII.isDigit(byte), SQLTokenizer.isNumber(word) {
                 // A decimal fraction: 2.500000 as SHOW CREATE USER prints MAX_STATEMENT_TIME.
-                if peek() == UInt8(ascii: "."), let digit = peek(1), ASCII.isDigit(digit), word.allSatisfy(ASCII.isDigit) {
+                if peek() == UInt8(ascii: "."), let digit = peek(1), ASCII.isDigit(digit),
+                    word.allSatisfy(ASCII.isDigit)
+                {
                     advance()
                     word.append(UInt8(ascii: "."))
-                    while let b = peek(), ASCII.isDigit(b) { word.append(b); advance() }
+                    while let b = peek(), ASCII.isDigit(b) {
+                        word.append(b)
+                        advance()
+                    }
                 }
                 return token(.number, String(decoding: word, as: UTF8.self))
             }
@@ -89,12 +95,17 @@ struct SQLTokenizer {
     /// After `@`: a quoted host is lexed normally; anything else is read as a bare host name,
     /// possibly empty (`user@ 'x'` is an error in MariaDB because of exactly this).
     private mutating func afterAt(into tokens: inout [SQLToken]) throws(PolicyParseError) {
-        if let b = peek(), b == UInt8(ascii: "'") || b == UInt8(ascii: "\"") || b == UInt8(ascii: "`") || b == UInt8(ascii: "@") {
+        if let b = peek(),
+            b == UInt8(ascii: "'") || b == UInt8(ascii: "\"") || b == UInt8(ascii: "`") || b == UInt8(ascii: "@")
+        {
             return
         }
-        let startLine = line, startColumn = column
+        let startLine = line
+        let startColumn = column
         let start = index
-        while let b = peek(), ASCII.isAlnum(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "$") || b >= 0x80 {
+        while let b = peek(),
+            ASCII.isAlnum(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "$") || b >= 0x80
+        {
             advance()
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
@@ -106,7 +117,9 @@ struct SQLTokenizer {
     private static func isNumber(_ word: [UInt8]) -> Bool {
         if word.allSatisfy(ASCII.isDigit) { return true }
         if word.count > 2, word[0] == UInt8(ascii: "0"), word[1] == UInt8(ascii: "x") || word[1] == UInt8(ascii: "b") {
-            return word.dropFirst(2).allSatisfy(word[1] == UInt8(ascii: "x") ? ASCII.isHexDigit : { $0 == 0x30 || $0 == 0x31 })
+            return word.dropFirst(2).allSatisfy(
+                word[1] == UInt8(ascii: "x") ? ASCII.isHexDigit : { $0 == 0x30 || $0 == 0x31 }
+            )
         }
         if let e = word.firstIndex(where: { $0 | 0x20 == UInt8(ascii: "e") }), e > 0, e + 1 < word.count {
             return word[..<e].allSatisfy(ASCII.isDigit) && word[(e + 1)...].allSatisfy(ASCII.isDigit)
@@ -120,15 +133,22 @@ struct SQLTokenizer {
                 advance()
             } else if byte == UInt8(ascii: "#") {
                 skipToEndOfLine()
-            } else if byte == UInt8(ascii: "-"), peek(1) == UInt8(ascii: "-"), peek(2).map({ $0 <= 0x20 || $0 == 0x7F }) ?? true {
+            } else if byte == UInt8(ascii: "-"), peek(1) == UInt8(ascii: "-"),
+                peek(2).map({ $0 <= 0x20 || $0 == 0x7F }) ?? true
+            {
                 skipToEndOfLine()
             } else if byte == UInt8(ascii: "/"), peek(1) == UInt8(ascii: "*") {
-                let startLine = line, startColumn = column
+                let startLine = line
+                let startColumn = column
                 advance()
                 advance()
                 while true {
                     guard let b = peek() else {
-                        throw error("unterminated comment: '/*' has no matching '*/'", line: startLine, column: startColumn)
+                        throw error(
+                            "unterminated comment: '/*' has no matching '*/'",
+                            line: startLine,
+                            column: startColumn
+                        )
                     }
                     if b == UInt8(ascii: "*"), peek(1) == UInt8(ascii: "/") {
                         advance()
@@ -154,7 +174,11 @@ struct SQLTokenizer {
         var value: [UInt8] = []
         while true {
             guard let b = peek() else {
-                throw error("unterminated string literal: no closing \(quote == UInt8(ascii: "'") ? "'" : "\"")", line: line, column: column)
+                throw error(
+                    "unterminated string literal: no closing \(quote == UInt8(ascii: "'") ? "'" : "\"")",
+                    line: line,
+                    column: column
+                )
             }
             advance()
             if b == quote {
@@ -174,7 +198,9 @@ struct SQLTokenizer {
                 case UInt8(ascii: "r"): value.append(0x0D)
                 case UInt8(ascii: "t"): value.append(0x09)
                 case UInt8(ascii: "Z"): value.append(0x1A)
-                case UInt8(ascii: "%"), UInt8(ascii: "_"): value.append(UInt8(ascii: "\\")); value.append(escaped)
+                case UInt8(ascii: "%"), UInt8(ascii: "_"):
+                    value.append(UInt8(ascii: "\\"))
+                    value.append(escaped)
                 default: value.append(escaped)
                 }
                 continue

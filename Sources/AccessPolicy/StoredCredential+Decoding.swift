@@ -18,26 +18,37 @@ extension StoredCredential {
             // password no login can match: no credential. Any other length is ER_PASSWD_LENGTH.
             if text == "invalid" { return StoredCredential(plugin: plugin, salt: nil) }
             guard bytes.count == 41 else {
-                throw DecodingError(message: "the mysql_native_password hash must be '*' followed by 40 hexadecimal digits, as SHOW CREATE USER prints it")
+                throw DecodingError(
+                    message:
+                        "the mysql_native_password hash must be '*' followed by 40 hexadecimal digits, as SHOW CREATE USER prints it"
+                )
             }
             return StoredCredential(plugin: plugin, salt: hexDecode(bytes[1...]))
         case ed25519:
             // plugin/auth_ed25519/server_ed25519.c digest_to_binary(): 43 base64 characters, no padding.
             guard bytes.count == 43, let key = base64Decode(bytes[...]), key.count == 32 else {
-                throw DecodingError(message: "the ed25519 public key must be 43 base64 characters, as SHOW CREATE USER prints it")
+                throw DecodingError(
+                    message: "the ed25519 public key must be 43 base64 characters, as SHOW CREATE USER prints it"
+                )
             }
             return StoredCredential(plugin: plugin, salt: key)
         case parsec:
             // plugin/auth_parsec/server_parsec.cc digest_to_binary(): P<0-3>:<24 base64>:<43 base64>.
             guard bytes.count == 71, bytes[0] == UInt8(ascii: "P"),
-                  (UInt8(ascii: "0")...UInt8(ascii: "3")).contains(bytes[1]),
-                  bytes[2] == UInt8(ascii: ":"), bytes[27] == UInt8(ascii: ":"),
-                  let salt = base64Decode(bytes[3..<27]), salt.count == 18,
-                  let key = base64Decode(bytes[28..<71]), key.count == 32
+                (UInt8(ascii: "0")...UInt8(ascii: "3")).contains(bytes[1]),
+                bytes[2] == UInt8(ascii: ":"), bytes[27] == UInt8(ascii: ":"),
+                let salt = base64Decode(bytes[3..<27]), salt.count == 18,
+                let key = base64Decode(bytes[28..<71]), key.count == 32
             else {
-                throw DecodingError(message: "the parsec credential must read P<0-3>:<24 base64 characters>:<43 base64 characters>, as SHOW CREATE USER prints it")
+                throw DecodingError(
+                    message:
+                        "the parsec credential must read P<0-3>:<24 base64 characters>:<43 base64 characters>, as SHOW CREATE USER prints it"
+                )
             }
-            return StoredCredential(plugin: plugin, salt: [UInt8(ascii: "P"), bytes[1] - UInt8(ascii: "0")] + salt + key)
+            return StoredCredential(
+                plugin: plugin,
+                salt: [UInt8(ascii: "P"), bytes[1] - UInt8(ascii: "0")] + salt + key
+            )
         default:
             return StoredCredential(plugin: plugin, salt: bytes)
         }

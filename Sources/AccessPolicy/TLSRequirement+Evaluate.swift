@@ -26,7 +26,10 @@ extension TLSRequirement {
     }
 
     private static func evaluateSpecified(
-        cipher: String?, issuer: String?, subject: String?, _ security: ConnectionSecurity
+        cipher: String?,
+        issuer: String?,
+        subject: String?,
+        _ security: ConnectionSecurity
     ) -> PolicyDecision {
         let label = specifiedLabel(cipher: cipher, issuer: issuer, subject: subject)
         if !security.isTLS { return .deny(reason: "\(label): connection is not using TLS") }
@@ -47,18 +50,27 @@ extension TLSRequirement {
         }
         if let issuer {
             guard let presented = security.peerIssuer else {
-                return .deny(reason: "REQUIRE ISSUER: expected \(quoted(issuer)), client certificate has no issuer name")
+                return .deny(
+                    reason: "REQUIRE ISSUER: expected \(quoted(issuer)), client certificate has no issuer name"
+                )
             }
             if !bytesEqual(issuer, presented) {
-                return .deny(reason: "REQUIRE ISSUER: expected \(quoted(issuer)), client certificate issued by \(quoted(presented))")
+                return .deny(
+                    reason:
+                        "REQUIRE ISSUER: expected \(quoted(issuer)), client certificate issued by \(quoted(presented))"
+                )
             }
         }
         if let subject {
             guard let presented = security.peerSubject else {
-                return .deny(reason: "REQUIRE SUBJECT: expected \(quoted(subject)), client certificate has no subject name")
+                return .deny(
+                    reason: "REQUIRE SUBJECT: expected \(quoted(subject)), client certificate has no subject name"
+                )
             }
             if !bytesEqual(subject, presented) {
-                return .deny(reason: "REQUIRE SUBJECT: expected \(quoted(subject)), client presented \(quoted(presented))")
+                return .deny(
+                    reason: "REQUIRE SUBJECT: expected \(quoted(subject)), client presented \(quoted(presented))"
+                )
             }
         }
         return .allow

@@ -60,8 +60,10 @@ struct WildcardPattern: Sendable, Equatable {
     /// Greedy matching with backtracking to the last `%`: correct for `%`/`_` globs and linear
     /// in the common case, O(n·m) at worst.
     private func matches(_ text: [UInt8], fold: Bool) -> Bool {
-        var p = 0, t = 0
-        var starP = -1, starT = 0
+        var p = 0
+        var t = 0
+        var starP = -1
+        var starT = 0
         while t < text.count {
             if p < elements.count {
                 switch elements[p] {

@@ -17,7 +17,8 @@ extension ByteBuffer {
             value = UInt64(v)
         case 0xFD:
             guard let low = copy.readInteger(endianness: .little, as: UInt16.self),
-                  let high = copy.readInteger(as: UInt8.self) else { return nil }
+                let high = copy.readInteger(as: UInt8.self)
+            else { return nil }
             value = UInt64(low) | UInt64(high) << 16
         case 0xFE:
             guard let v = copy.readInteger(endianness: .little, as: UInt64.self) else { return nil }
@@ -49,8 +50,9 @@ extension ByteBuffer {
     public mutating func readLengthEncodedBytes() -> [UInt8]? {
         var copy = self
         guard let length = copy.readLengthEncodedInteger(),
-              length <= UInt64(copy.readableBytes),
-              let bytes = copy.readBytes(length: Int(length)) else { return nil }
+            length <= UInt64(copy.readableBytes),
+            let bytes = copy.readBytes(length: Int(length))
+        else { return nil }
         self = copy
         return bytes
     }
@@ -62,7 +64,8 @@ extension ByteBuffer {
 
     /// Writes a length-encoded string.
     @discardableResult
-    public mutating func writeLengthEncodedBytes<Bytes: Collection>(_ bytes: Bytes) -> Int where Bytes.Element == UInt8 {
+    public mutating func writeLengthEncodedBytes<Bytes: Collection>(_ bytes: Bytes) -> Int
+    where Bytes.Element == UInt8 {
         writeLengthEncodedInteger(UInt64(bytes.count)) + writeBytes(bytes)
     }
 
@@ -83,7 +86,8 @@ extension ByteBuffer {
 
     /// Writes `bytes` followed by a 0x00 terminator.
     @discardableResult
-    public mutating func writeNullTerminatedBytes<Bytes: Collection>(_ bytes: Bytes) -> Int where Bytes.Element == UInt8 {
+    public mutating func writeNullTerminatedBytes<Bytes: Collection>(_ bytes: Bytes) -> Int
+    where Bytes.Element == UInt8 {
         writeBytes(bytes) + writeInteger(UInt8(0))
     }
 

@@ -18,7 +18,13 @@ public struct ChangeUserRequest: Sendable, Equatable {
     /// With CONNECT_ATTRS: where the connection attributes (length-encoded block) start in the payload.
     public var attributesOffset: Int?
 
-    public init(username: String, authResponse: [UInt8] = [], database: String? = nil, characterSet: UInt16? = nil, authPluginName: String? = nil) {
+    public init(
+        username: String,
+        authResponse: [UInt8] = [],
+        database: String? = nil,
+        characterSet: UInt16? = nil,
+        authPluginName: String? = nil
+    ) {
         self.username = username
         self.authResponse = authResponse
         self.database = database
@@ -33,7 +39,11 @@ public struct ChangeUserRequest: Sendable, Equatable {
     /// `serverDefaultCollation`: the backend greeting's collation id. Without a character set of its own the
     /// name is converted from the server's default character set, not the login's: sql/sql_parse.cc
     /// dispatch_command resets the session (THD::change_user) before the packet is parsed.
-    public static func decode(_ payload: ByteBuffer, capabilities: CapabilityFlags, serverDefaultCollation: UInt16? = nil) throws(WireError) -> ChangeUserRequest {
+    public static func decode(
+        _ payload: ByteBuffer,
+        capabilities: CapabilityFlags,
+        serverDefaultCollation: UInt16? = nil
+    ) throws(WireError) -> ChangeUserRequest {
         var reader = PayloadReader(payload, context: "COM_CHANGE_USER")
         guard try reader.readUInt8("command") == CommandByte.changeUser else {
             throw reader.malformed("not a COM_CHANGE_USER packet")
@@ -59,7 +69,10 @@ public struct ChangeUserRequest: Sendable, Equatable {
         // Converted to utf8mb3 into a 384-byte buffer; unlike the login, MariaDB neither strips quotes nor
         // clips the name to 128 characters here.
         let conversion = CharacterSetConversion.convertUsername(
-            user, collation: request.characterSet, serverDefaultCollation: serverDefaultCollation)
+            user,
+            collation: request.characterSet,
+            serverDefaultCollation: serverDefaultCollation
+        )
         request.username = conversion.name
         request.usernameIsExact = conversion.isExact
         if case .refusedCharacterSet(let name) = conversion { request.refusedCharacterSet = name }
@@ -78,8 +91,8 @@ public struct ChangeUserRequest: Sendable, Equatable {
     /// length runs past the packet, which MariaDB refuses (sql/sql_acl.cc read_client_connect_attrs).
     public func payload(_ payload: ByteBuffer, replacingAttributesWith block: [UInt8]?) -> ByteBuffer? {
         guard let offset = attributesOffset, offset < payload.readableBytes,
-              var rest = payload.getSlice(at: payload.readerIndex + offset, length: payload.readableBytes - offset),
-              let length = rest.readLengthEncodedInteger(), length <= UInt64(rest.readableBytes)
+            var rest = payload.getSlice(at: payload.readerIndex + offset, length: payload.readableBytes - offset),
+            let length = rest.readLengthEncodedInteger(), length <= UInt64(rest.readableBytes)
         else { return nil }
         // Bytes after the block are ignored by MariaDB, and dropped here.
         var rewritten = payload.getSlice(at: payload.readerIndex, length: offset) ?? ByteBuffer()
@@ -90,8 +103,8 @@ public struct ChangeUserRequest: Sendable, Equatable {
     /// The attribute block the packet carries (see ``payload(_:replacingAttributesWith:)``).
     public func attributesBlock(in payload: ByteBuffer) -> [UInt8]? {
         guard let offset = attributesOffset, offset < payload.readableBytes,
-              var rest = payload.getSlice(at: payload.readerIndex + offset, length: payload.readableBytes - offset),
-              let length = rest.readLengthEncodedInteger(), length <= UInt64(rest.readableBytes)
+            var rest = payload.getSlice(at: payload.readerIndex + offset, length: payload.readableBytes - offset),
+            let length = rest.readLengthEncodedInteger(), length <= UInt64(rest.readableBytes)
         else { return nil }
         return Array(rest.readableBytesView.prefix(Int(length)))
     }

@@ -9,7 +9,9 @@
 public enum CharacterSetConversion {
     /// latin1 collations: latin1_german1_ci, _swedish_ci, _danish_ci, _german2_ci, _bin, _general_ci,
     /// _general_cs, _spanish_ci.
-    static let latin1Collations: Set<UInt16> = Set((0...255).filter { MariaDBCollations.characterSet(ofCollation: $0) == "latin1" })
+    static let latin1Collations: Set<UInt16> = Set(
+        (0...255).filter { MariaDBCollations.characterSet(ofCollation: $0) == "latin1" }
+    )
     /// MariaDB's USERNAME_LENGTH: the bytes of utf8mb3 the converted name may occupy.
     public static let usernameBufferBytes = 384
 
@@ -54,7 +56,11 @@ public enum CharacterSetConversion {
     ///   - collation: the id the client sent, or nil when it sent none (pre-4.1 logins, COM_CHANGE_USER
     ///     without the field).
     ///   - serverDefaultCollation: the backend greeting's collation id (the server's default character set).
-    public static func convertUsername(_ bytes: [UInt8], collation: UInt16?, serverDefaultCollation: UInt16?) -> Conversion {
+    public static func convertUsername(
+        _ bytes: [UInt8],
+        collation: UInt16?,
+        serverDefaultCollation: UInt16?
+    ) -> Conversion {
         let fallback = serverDefaultCollation.flatMap { MariaDBCollations.characterSet(ofCollation: $0) }
         let isASCII = bytes.allSatisfy { $0 < 0x80 }
         let rendering = String(decoding: bytes, as: UTF8.self)
@@ -62,7 +68,9 @@ public enum CharacterSetConversion {
             // No id, or one MariaDB 10.11 does not know: the backend's global character_set_client.
             // ASCII reads the same in every set it may be, except swe7.
             guard isASCII else { return .inexact(rendering) }
-            if fallback == "swe7", let converted = toUTF8(bytes, characterSet: "swe7") { return .exact(clipToBuffer(converted)) }
+            if fallback == "swe7", let converted = toUTF8(bytes, characterSet: "swe7") {
+                return .exact(clipToBuffer(converted))
+            }
             return .exact(clipToBuffer(rendering))
         }
         if unsupportedClientCharacterSets.contains(declared) { return .refusedCharacterSet(declared) }
@@ -70,7 +78,7 @@ public enum CharacterSetConversion {
         if !isASCII || declared == "swe7" || fallback == "swe7" {
             // The same name as a backend without the character set handshake would read it?
             guard let fallback, !unsupportedClientCharacterSets.contains(fallback),
-                  toUTF8(bytes, characterSet: fallback) == converted
+                toUTF8(bytes, characterSet: fallback) == converted
             else { return .inexact(converted) }
         }
         return .exact(clipToBuffer(converted))
@@ -89,7 +97,8 @@ public enum CharacterSetConversion {
         case "utf8mb3", "utf8mb4":
             // MariaDB turns invalid bytes and 4-byte characters (not in utf8mb3) into '?': not reproduced.
             guard let text = String(validating: bytes, as: UTF8.self),
-                  text.unicodeScalars.allSatisfy({ $0.value <= 0xFFFF }) else { return nil }
+                text.unicodeScalars.allSatisfy({ $0.value <= 0xFFFF })
+            else { return nil }
             return text
         case "latin1":
             return String(String.UnicodeScalarView(bytes.map(windows1252)))
@@ -132,8 +141,10 @@ public enum CharacterSetConversion {
     /// Windows-1252, which MariaDB calls latin1; its five unassigned bytes map to C1 controls as MariaDB does.
     private static func windows1252(_ byte: UInt8) -> Unicode.Scalar {
         let high: [UInt32] = [
-            0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D, 0x017D, 0x8F,
-            0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
+            0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x8D,
+            0x017D, 0x8F,
+            0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D,
+            0x017E, 0x0178,
         ]
         if (0x80...0x9F).contains(byte) {
             return Unicode.Scalar(high[Int(byte) - 0x80]) ?? Unicode.Scalar(byte)
@@ -145,16 +156,16 @@ public enum CharacterSetConversion {
     /// byte from 0x80 have no mapping and become '?' (checked against the server byte by byte).
     private static func swe7(_ byte: UInt8) -> Unicode.Scalar {
         switch byte {
-        case 0x40: return "\u{C9}"   // É
-        case 0x5B: return "\u{C4}"   // Ä
-        case 0x5C: return "\u{D6}"   // Ö
-        case 0x5D: return "\u{C5}"   // Å
-        case 0x5E: return "\u{DC}"   // Ü
-        case 0x60: return "\u{E9}"   // é
-        case 0x7B: return "\u{E4}"   // ä
-        case 0x7C: return "\u{F6}"   // ö
-        case 0x7D: return "\u{E5}"   // å
-        case 0x7E: return "\u{FC}"   // ü
+        case 0x40: return "\u{C9}"  // É
+        case 0x5B: return "\u{C4}"  // Ä
+        case 0x5C: return "\u{D6}"  // Ö
+        case 0x5D: return "\u{C5}"  // Å
+        case 0x5E: return "\u{DC}"  // Ü
+        case 0x60: return "\u{E9}"  // é
+        case 0x7B: return "\u{E4}"  // ä
+        case 0x7C: return "\u{F6}"  // ö
+        case 0x7D: return "\u{E5}"  // å
+        case 0x7E: return "\u{FC}"  // ü
         case 0x7F...: return "?"
         default: return Unicode.Scalar(byte)
         }

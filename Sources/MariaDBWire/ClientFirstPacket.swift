@@ -11,11 +11,12 @@ public enum ClientFirstPacket: Sendable {
         let classic = CapabilityFlags(lower: UInt32(low16))
         guard classic.contains(.protocol41) else { return classic }
         guard payload.readableBytes >= SSLRequest.length,
-              let lower = payload.getInteger(at: start, endianness: .little, as: UInt32.self),
-              let extended = payload.getInteger(at: start + 28, endianness: .little, as: UInt32.self)
+            let lower = payload.getInteger(at: start, endianness: .little, as: UInt32.self),
+            let extended = payload.getInteger(at: start + 28, endianness: .little, as: UInt32.self)
         else { return nil }
         let capabilities = CapabilityFlags(lower: lower)
-        return capabilities.carriesMariaDBExtendedCapabilities ? CapabilityFlags(lower: lower, extended: extended) : capabilities
+        return capabilities.carriesMariaDBExtendedCapabilities
+            ? CapabilityFlags(lower: lower, extended: extended) : capabilities
     }
 
     /// True when this first packet asks for TLS: CLIENT_SSL is set and the packet is long enough for the server to

@@ -22,7 +22,10 @@ extension ConnectAttribute {
     /// its well-formed pairs, filtered, and loses the rest. `added` is left out if it would take
     /// the block past `maxLength`, which MariaDB refuses.
     public static func rewrittenBlock(
-        _ block: [UInt8]?, removingKeysWithPrefix prefix: String, adding added: [ConnectAttribute], maxLength: Int
+        _ block: [UInt8]?,
+        removingKeysWithPrefix prefix: String,
+        adding added: [ConnectAttribute],
+        maxLength: Int
     ) -> [UInt8]? {
         var input = ByteBuffer(bytes: block ?? [])
         var kept = ByteBuffer()

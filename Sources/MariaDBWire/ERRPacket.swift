@@ -26,7 +26,8 @@ public struct ERRPacket: Sendable, Equatable, Error {
         guard code != 0xFFFF else { throw reader.malformed("code 0xFFFF is a progress report") }
         var sqlState: String?
         if reader.remaining >= 6,
-           reader.buffer.getInteger(at: reader.buffer.readerIndex, as: UInt8.self) == UInt8(ascii: "#") {
+            reader.buffer.getInteger(at: reader.buffer.readerIndex, as: UInt8.self) == UInt8(ascii: "#")
+        {
             try reader.skip(1, "sqlstate marker")
             sqlState = String(wireBytes: try reader.readBytes(5, "sqlstate"))
         }
@@ -38,8 +39,15 @@ public struct ERRPacket: Sendable, Equatable, Error {
     /// 511 bytes at a character boundary.
     /// `collation`: the client's character set; MariaDB converts the message to it
     /// (character_set_results). nil or a set the proxy does not convert: UTF-8.
-    public func encode(includeSQLState: Bool = true, collation: UInt16? = nil, allocator: ByteBufferAllocator = .init()) -> ByteBuffer {
-        let messageBytes = collation.flatMap { CharacterSetConversion.fromUTF8(message, collation: $0) }.map { Array($0.prefix(Self.maxMessageBytes)) }
+    public func encode(
+        includeSQLState: Bool = true,
+        collation: UInt16? = nil,
+        allocator: ByteBufferAllocator = .init()
+    ) -> ByteBuffer {
+        let messageBytes =
+            collation.flatMap { CharacterSetConversion.fromUTF8(message, collation: $0) }.map {
+                Array($0.prefix(Self.maxMessageBytes))
+            }
             ?? Self.clippedUTF8(message, maxBytes: Self.maxMessageBytes)
         var out = allocator.buffer(capacity: 9 + messageBytes.count)
         out.writeInteger(UInt8(0xFF))

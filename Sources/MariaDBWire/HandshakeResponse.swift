@@ -86,7 +86,9 @@ public struct HandshakeResponse: Sendable, Equatable {
     ///   - serverDefaultCollation: the backend greeting's collation id: the character set MariaDB converts a
     ///     pre-4.1 client's name from (and a name whose collation id it does not know).
     public static func decode(
-        _ payload: ByteBuffer, clientCapabilities: CapabilityFlags?, serverCapabilities: CapabilityFlags,
+        _ payload: ByteBuffer,
+        clientCapabilities: CapabilityFlags?,
+        serverCapabilities: CapabilityFlags,
         serverDefaultCollation: UInt16? = nil
     ) throws(WireError) -> HandshakeResponse {
         var reader = PayloadReader(payload, context: "handshake response")
@@ -118,7 +120,8 @@ public struct HandshakeResponse: Sendable, Equatable {
             try reader.skip(19, "filler")
             let extended = try reader.readUInt32("MariaDB extended capabilities")
             let classic = CapabilityFlags(lower: lower)
-            capabilities = classic.carriesMariaDBExtendedCapabilities
+            capabilities =
+                classic.carriesMariaDBExtendedCapabilities
                 ? CapabilityFlags(lower: lower, extended: extended) : classic
         } else {
             guard total >= 5 else { throw reader.malformed("\(total) bytes, pre-4.1 needs at least 5") }
@@ -183,11 +186,18 @@ public struct HandshakeResponse: Sendable, Equatable {
         // The name is converted with the character set MariaDB set up from this login: the packet's collation id
         // with PROTOCOL_41 (sql/sql_connect.cc thd_init_client_charset), the server's default before 4.1.
         let conversion = CharacterSetConversion.convertUsername(
-            usernameBytes, collation: isProtocol41 ? UInt16(characterSet) : nil,
-            serverDefaultCollation: serverDefaultCollation)
+            usernameBytes,
+            collation: isProtocol41 ? UInt16(characterSet) : nil,
+            serverDefaultCollation: serverDefaultCollation
+        )
         var response = HandshakeResponse(
-            capabilities: capabilities, maxPacketSize: maxPacketSize, characterSet: characterSet,
-            username: "", authResponse: authResponse, isProtocol41: isProtocol41)
+            capabilities: capabilities,
+            maxPacketSize: maxPacketSize,
+            characterSet: characterSet,
+            username: "",
+            authResponse: authResponse,
+            isProtocol41: isProtocol41
+        )
         response.usernameBytes = usernameBytes
         response.username = Self.serverUsername(conversion.name)
         response.usernameIsExact = conversion.isExact
@@ -229,15 +239,19 @@ public struct HandshakeResponse: Sendable, Equatable {
     /// exist. The proxy forwards a login by setting `capabilities` to what the backend must negotiate.
     public func encode(allocator: ByteBufferAllocator = .init()) -> ByteBuffer {
         let effective = isProtocol41 ? capabilities : CapabilityFlags(rawValue: capabilities.rawValue & 0xFFFF)
-        var out = allocator.buffer(capacity: 64 + usernameBytes.count + authResponse.count
-                                   + (connectAttributesBlock?.count ?? 0))
+        var out = allocator.buffer(
+            capacity: 64 + usernameBytes.count + authResponse.count
+                + (connectAttributesBlock?.count ?? 0)
+        )
         if isProtocol41 {
             out.writeInteger(capabilities.lowerWord, endianness: .little)
             out.writeInteger(maxPacketSize, endianness: .little)
             out.writeInteger(characterSet)
             out.writeRepeatingByte(0, count: 19)
-            out.writeInteger(capabilities.carriesMariaDBExtendedCapabilities ? capabilities.extendedWord : 0,
-                             endianness: .little)
+            out.writeInteger(
+                capabilities.carriesMariaDBExtendedCapabilities ? capabilities.extendedWord : 0,
+                endianness: .little
+            )
         } else {
             out.writeInteger(UInt16(truncatingIfNeeded: capabilities.lowerWord), endianness: .little)
             out.writeInteger(UInt16(truncatingIfNeeded: maxPacketSize), endianness: .little)
@@ -272,7 +286,8 @@ public struct HandshakeResponse: Sendable, Equatable {
     /// what the backend must not switch on), in this packet's layout. MariaDB picks the layout from the
     /// client's PROTOCOL_41 bit, not the negotiated one, so the word written keeps that bit as the layout
     /// needs it. The backend then reads every field where the proxy read it.
-    public func forwardedPayload(capabilities: CapabilityFlags, allocator: ByteBufferAllocator = .init()) -> ByteBuffer {
+    public func forwardedPayload(capabilities: CapabilityFlags, allocator: ByteBufferAllocator = .init()) -> ByteBuffer
+    {
         var forwarded = self
         forwarded.capabilities = capabilities
         if isProtocol41 {

@@ -49,9 +49,16 @@ public struct InitialHandshake: Sendable, Equatable {
     }
 
     private init(
-        protocolVersion: UInt8, serverVersion: String, connectionID: UInt32, authPluginData: [UInt8],
-        capabilities: CapabilityFlags, characterSet: UInt8, statusFlags: UInt16, authPluginName: String?,
-        rawPayload: ByteBuffer, capabilityOffset: Int
+        protocolVersion: UInt8,
+        serverVersion: String,
+        connectionID: UInt32,
+        authPluginData: [UInt8],
+        capabilities: CapabilityFlags,
+        characterSet: UInt8,
+        statusFlags: UInt16,
+        authPluginName: String?,
+        rawPayload: ByteBuffer,
+        capabilityOffset: Int
     ) {
         self.protocolVersion = protocolVersion
         self.serverVersion = serverVersion
@@ -105,10 +112,17 @@ public struct InitialHandshake: Sendable, Equatable {
         }
 
         return InitialHandshake(
-            protocolVersion: protocolVersion, serverVersion: serverVersion, connectionID: connectionID,
-            authPluginData: authPluginData, capabilities: capabilities, characterSet: characterSet,
-            statusFlags: statusFlags, authPluginName: authPluginName,
-            rawPayload: payload.slice(), capabilityOffset: capabilityOffset)
+            protocolVersion: protocolVersion,
+            serverVersion: serverVersion,
+            connectionID: connectionID,
+            authPluginData: authPluginData,
+            capabilities: capabilities,
+            characterSet: characterSet,
+            statusFlags: statusFlags,
+            authPluginName: authPluginName,
+            rawPayload: payload.slice(),
+            capabilityOffset: capabilityOffset
+        )
     }
 
     /// The original greeting byte-for-byte with the capability words replaced: low 16 bits, high 16 bits, and the
@@ -130,7 +144,10 @@ public struct InitialHandshake: Sendable, Equatable {
         Self.build(self, allocator: allocator).payload
     }
 
-    private static func build(_ greeting: InitialHandshake, allocator: ByteBufferAllocator) -> (payload: ByteBuffer, capabilityOffset: Int) {
+    private static func build(
+        _ greeting: InitialHandshake,
+        allocator: ByteBufferAllocator
+    ) -> (payload: ByteBuffer, capabilityOffset: Int) {
         // MariaDB always sends at least 20 scramble bytes (padding short plugin data with zeros) plus a NUL.
         var data = Array(greeting.authPluginData.prefix(253))
         if data.count < 20 { data += [UInt8](repeating: 0, count: 20 - data.count) }

@@ -28,16 +28,21 @@ public enum MariaDBError: Sendable {
     /// login or COM_CHANGE_USER whose character set cannot be character_set_client (ucs2, utf16, utf16le, utf32;
     /// sql/sql_connect.cc thd_init_client_charset).
     public static func wrongValueForVariable(_ variable: String, value: String) -> ERRPacket {
-        ERRPacket(code: 1231, sqlState: "42000",
-                  message: "Variable '\(clip(variable, to: 64))' can't be set to the value of '\(clip(value, to: 200))'")
+        ERRPacket(
+            code: 1231,
+            sqlState: "42000",
+            message: "Variable '\(clip(variable, to: 64))' can't be set to the value of '\(clip(value, to: 200))'"
+        )
     }
 
     /// 1045 (28000) `Access denied for user 'u'@'h' (using password: YES|NO)`. `host` is the resolved host name
     /// or the IP (`localhost` for sockets); YES when the client sent a non-empty auth response.
     public static func accessDenied(user: String, host: String, usingPassword: Bool) -> ERRPacket {
         ERRPacket(
-            code: 1045, sqlState: "28000",
-            message: "Access denied for user '\(user)'@'\(host)' (using password: \(usingPassword ? "YES" : "NO"))")
+            code: 1045,
+            sqlState: "28000",
+            message: "Access denied for user '\(user)'@'\(host)' (using password: \(usingPassword ? "YES" : "NO"))"
+        )
     }
 
     /// 1698 (28000) `Access denied for user 'u'@'h'`: the variant for plugins that do not mention passwords
@@ -49,8 +54,10 @@ public enum MariaDBError: Sendable {
     /// 3159 (08004): a plaintext login while `require_secure_transport` is ON (11.x text; the proxy follows 11.x).
     public static func insecureTransport() -> ERRPacket {
         ERRPacket(
-            code: 3159, sqlState: "08004",
-            message: "Connections using insecure transport are prohibited while --require_secure_transport=ON.")
+            code: 3159,
+            sqlState: "08004",
+            message: "Connections using insecure transport are prohibited while --require_secure_transport=ON."
+        )
     }
 
     /// 1105 (HY000) ER_UNKNOWN_ERROR with a free-form message (e.g. `Failed to refresh SSL, error: …`).
@@ -61,14 +68,21 @@ public enum MariaDBError: Sendable {
     /// 1429 (HY000) `Unable to connect to foreign data source: <reason>`. MariaDB's format is `%.64s`, so the
     /// reason is clipped to 64 characters.
     public static func backendUnavailable(_ reason: String) -> ERRPacket {
-        ERRPacket(code: 1429, sqlState: "HY000", message: "Unable to connect to foreign data source: \(clip(reason, to: 64))")
+        ERRPacket(
+            code: 1429,
+            sqlState: "HY000",
+            message: "Unable to connect to foreign data source: \(clip(reason, to: 64))"
+        )
     }
 
     /// 1130 (HY000) `Host 'h' is not allowed to connect to this MariaDB server` (pre-greeting: encode without
     /// SQLSTATE). MariaDB's format is `%-.64s`.
     public static func hostNotAllowed(host: String) -> ERRPacket {
-        ERRPacket(code: 1130, sqlState: "HY000",
-                  message: "Host '\(clip(host, to: 64))' is not allowed to connect to this MariaDB server")
+        ERRPacket(
+            code: 1130,
+            sqlState: "HY000",
+            message: "Host '\(clip(host, to: 64))' is not allowed to connect to this MariaDB server"
+        )
     }
 
     /// `printf`'s `%.Ns` on a UTF-8 string: at most `count` characters (MariaDB counts characters, not bytes).

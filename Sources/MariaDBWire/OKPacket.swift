@@ -17,8 +17,12 @@ public struct OKPacket: Sendable, Equatable {
     public static let sessionStateChangedFlag: UInt16 = 1 << 14
 
     public init(
-        affectedRows: UInt64 = 0, lastInsertID: UInt64 = 0, statusFlags: UInt16 = 0, warnings: UInt16 = 0,
-        info: [UInt8] = [], sessionStateChanges: [UInt8]? = nil
+        affectedRows: UInt64 = 0,
+        lastInsertID: UInt64 = 0,
+        statusFlags: UInt16 = 0,
+        warnings: UInt16 = 0,
+        info: [UInt8] = [],
+        sessionStateChanges: [UInt8]? = nil
     ) {
         self.affectedRows = affectedRows
         self.lastInsertID = lastInsertID

@@ -41,7 +41,8 @@ extension ByteBuffer {
 }
 
 /// Frames `payload` as a MariaDB packet (see ``NIOCore/ByteBuffer/writeMariaDBPacket(sequenceID:payload:)``).
-public func encodePacket(sequenceID: UInt8, payload: ByteBuffer, allocator: ByteBufferAllocator = .init()) -> ByteBuffer {
+public func encodePacket(sequenceID: UInt8, payload: ByteBuffer, allocator: ByteBufferAllocator = .init()) -> ByteBuffer
+{
     var buffer = allocator.buffer(capacity: payload.readableBytes + 4)
     buffer.writeMariaDBPacket(sequenceID: sequenceID, payload: payload)
     return buffer

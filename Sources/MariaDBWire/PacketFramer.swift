@@ -31,10 +31,10 @@ public struct PacketFramer: Sendable {
     public mutating func nextPacket() throws(WireError) -> Packet? {
         let start = buffer.readerIndex
         guard buffer.readableBytes >= 4,
-              let b0 = buffer.getInteger(at: start, as: UInt8.self),
-              let b1 = buffer.getInteger(at: start + 1, as: UInt8.self),
-              let b2 = buffer.getInteger(at: start + 2, as: UInt8.self),
-              let sequenceID = buffer.getInteger(at: start + 3, as: UInt8.self)
+            let b0 = buffer.getInteger(at: start, as: UInt8.self),
+            let b1 = buffer.getInteger(at: start + 1, as: UInt8.self),
+            let b2 = buffer.getInteger(at: start + 2, as: UInt8.self),
+            let sequenceID = buffer.getInteger(at: start + 3, as: UInt8.self)
         else { return nil }
         let length = Int(b0) | Int(b1) << 8 | Int(b2) << 16
         if length > maxPayloadLength { throw .packetTooLarge(length) }

@@ -32,8 +32,9 @@ struct PayloadReader {
 
     mutating func readUInt24(_ field: String) throws(WireError) -> UInt32 {
         guard buffer.readableBytes >= 3,
-              let low = buffer.readInteger(endianness: .little, as: UInt16.self),
-              let high = buffer.readInteger(as: UInt8.self) else { throw malformed("truncated \(field)") }
+            let low = buffer.readInteger(endianness: .little, as: UInt16.self),
+            let high = buffer.readInteger(as: UInt8.self)
+        else { throw malformed("truncated \(field)") }
         return UInt32(low) | UInt32(high) << 16
     }
 
@@ -68,7 +69,9 @@ struct PayloadReader {
     }
 
     mutating func readLengthEncodedInteger(_ field: String) throws(WireError) -> UInt64 {
-        guard let value = buffer.readLengthEncodedInteger() else { throw malformed("truncated or invalid \(field) length") }
+        guard let value = buffer.readLengthEncodedInteger() else {
+            throw malformed("truncated or invalid \(field) length")
+        }
         return value
     }
 

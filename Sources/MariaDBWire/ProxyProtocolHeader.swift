@@ -61,11 +61,19 @@ public enum ProxyProtocolHeader {
         guard let source = client.flatMap(IPEndpoint.init) else { return .unknown }
         let destination = local.flatMap(IPEndpoint.init) ?? IPEndpoint(bytes: [], port: 0)
         if let sourceV4 = source.ipv4Bytes {
-            return .tcp4(source: sourceV4, sourcePort: source.port,
-                         destination: destination.ipv4Bytes ?? [0, 0, 0, 0], destinationPort: destination.port)
+            return .tcp4(
+                source: sourceV4,
+                sourcePort: source.port,
+                destination: destination.ipv4Bytes ?? [0, 0, 0, 0],
+                destinationPort: destination.port
+            )
         }
-        return .tcp6(source: source.bytes, sourcePort: source.port,
-                     destination: destination.ipv6Bytes, destinationPort: destination.port)
+        return .tcp6(
+            source: source.bytes,
+            sourcePort: source.port,
+            destination: destination.ipv6Bytes,
+            destinationPort: destination.port
+        )
     }
 
     /// The exact bytes to write to the backend.
@@ -95,7 +103,7 @@ public enum ProxyProtocolHeader {
     // MARK: - v2
 
     private static func encodeV2(_ addresses: Addresses) -> [UInt8] {
-        var command: UInt8 = 0x21   // version 2, PROXY
+        var command: UInt8 = 0x21  // version 2, PROXY
         let family: UInt8
         var body: [UInt8] = []
         switch addresses {
@@ -109,7 +117,7 @@ public enum ProxyProtocolHeader {
             family = 0x31
             body = paddedPath(source) + paddedPath(destination)
         case .unknown:
-            command = 0x20          // version 2, LOCAL: the backend keeps the proxy's address
+            command = 0x20  // version 2, LOCAL: the backend keeps the proxy's address
             family = 0x00
         }
         return v2Signature + [command, family] + bigEndian(UInt16(body.count)) + body

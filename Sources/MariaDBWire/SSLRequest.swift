@@ -53,8 +53,10 @@ public struct SSLRequest: Sendable, Equatable {
         out.writeInteger(maxPacketSize, endianness: .little)
         out.writeInteger(characterSet)
         out.writeRepeatingByte(0, count: 19)
-        out.writeInteger(capabilities.carriesMariaDBExtendedCapabilities ? capabilities.extendedWord : 0,
-                         endianness: .little)
+        out.writeInteger(
+            capabilities.carriesMariaDBExtendedCapabilities ? capabilities.extendedWord : 0,
+            endianness: .little
+        )
         return out
     }
 }

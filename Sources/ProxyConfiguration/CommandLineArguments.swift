@@ -17,7 +17,8 @@ struct CommandLineArguments: Equatable {
 
     static func scan(_ arguments: [String]) throws(ConfigurationError) -> CommandLineArguments {
         var result = CommandLineArguments()
-        var sawDefaultsFile = false, sawNoDefaults = false
+        var sawDefaultsFile = false
+        var sawNoDefaults = false
         var optionsEnded = false
         var index = 0
 
@@ -27,7 +28,7 @@ struct CommandLineArguments: Equatable {
             let argument = arguments[index]
             index += 1
             if argument == "--" && !optionsEnded {
-                optionsEnded = true   // getopt convention; anything after it is a (rejected) positional argument
+                optionsEnded = true  // getopt convention; anything after it is a (rejected) positional argument
                 continue
             }
             guard !optionsEnded, argument.hasPrefix("-"), argument != "-" else {
@@ -63,12 +64,14 @@ struct CommandLineArguments: Equatable {
                 // `--name value`: only options that need a value take the next argument, and never one
                 // that looks like another option, so `--socket --port=1` is not silently misread.
                 if value == nil, OptionResolver.takesValue(name), index < arguments.count,
-                   !arguments[index].hasPrefix("--") {
+                    !arguments[index].hasPrefix("--")
+                {
                     value = arguments[index]
                     index += 1
                 }
                 result.assignments.append(
-                    OptionAssignment(name: name, displayName: display, value: value, source: .commandLine))
+                    OptionAssignment(name: name, displayName: display, value: value, source: .commandLine)
+                )
             }
         }
         if sawNoDefaults && sawDefaultsFile {

@@ -2,7 +2,8 @@
 /// used to suggest the intended option for a typo such as `prot` → `port`.
 enum EditDistance {
     static func between(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         // d[i][j]: distance between the first i characters of a and the first j of b.

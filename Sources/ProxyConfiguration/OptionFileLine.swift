@@ -39,7 +39,8 @@ enum OptionFileLine: Equatable {
             let path = string(after).trimmingSpaces()
             guard !path.isEmpty else {
                 throw ConfigurationProblem(
-                    keyword == "!include" ? "'!include' needs a file name" : "'!includedir' needs a directory name")
+                    keyword == "!include" ? "'!include' needs a file name" : "'!includedir' needs a directory name"
+                )
             }
             return keyword == "!include" ? .include(path) : .includeDirectory(path)
         }

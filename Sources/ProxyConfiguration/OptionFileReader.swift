@@ -17,8 +17,11 @@ struct OptionFileReader {
     /// Files currently being read, outermost first (for cycle detection and the depth limit).
     private var openFiles: [String] = []
 
-    init(group: String, readFile: @escaping (String) throws -> String,
-         listDirectory: @escaping (String) throws -> [String]) {
+    init(
+        group: String,
+        readFile: @escaping (String) throws -> String,
+        listDirectory: @escaping (String) throws -> [String]
+    ) {
         self.group = group
         self.readFile = readFile
         self.listDirectory = listDirectory
@@ -31,7 +34,7 @@ struct OptionFileReader {
 
         var currentGroup: String?
         var lines = contents.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        if let first = lines.first, first.hasPrefix("\u{FEFF}") { lines[0] = first.dropFirst() }   // UTF-8 BOM
+        if let first = lines.first, first.hasPrefix("\u{FEFF}") { lines[0] = first.dropFirst() }  // UTF-8 BOM
 
         for (index, line) in lines.enumerated() {
             let source = OptionSource.file(path: path, line: index + 1)
@@ -54,7 +57,9 @@ struct OptionFileReader {
             case .option(let name, let value):
                 guard let currentGroup else {
                     throw ConfigurationError(
-                        at: source, "found option '\(name)' without preceding group (expected a [\(group)] line first)")
+                        at: source,
+                        "found option '\(name)' without preceding group (expected a [\(group)] line first)"
+                    )
                 }
                 // Other programs' groups are skipped unchecked, as MariaDB tools do with foreign options.
                 guard currentGroup == group else { continue }
@@ -63,13 +68,16 @@ struct OptionFileReader {
         }
     }
 
-    private mutating func include(_ file: String, directive: String, at source: OptionSource) throws(ConfigurationError) {
+    private mutating func include(_ file: String, directive: String, at source: OptionSource) throws(ConfigurationError)
+    {
         guard !openFiles.contains(file) else {
             throw ConfigurationError(at: source, "\(directive) cycle: '\(file)' is already being read")
         }
         guard openFiles.count <= Self.maximumIncludeDepth else {
             throw ConfigurationError(
-                at: source, "\(directive) of '\(file)' nested more than \(Self.maximumIncludeDepth) levels deep")
+                at: source,
+                "\(directive) of '\(file)' nested more than \(Self.maximumIncludeDepth) levels deep"
+            )
         }
         let contents: String
         do {
@@ -80,7 +88,8 @@ struct OptionFileReader {
                 at: source,
                 failure.isNotFound
                     ? "\(directive) file '\(file)' not found"
-                    : "cannot read \(directive) file '\(file)': \(failure.explanation)")
+                    : "cannot read \(directive) file '\(file)': \(failure.explanation)"
+            )
         }
         try read(contents: contents, path: file)
     }
@@ -95,7 +104,8 @@ struct OptionFileReader {
                 at: source,
                 failure.isNotFound
                     ? "!includedir directory '\(directory)' not found"
-                    : "cannot read !includedir directory '\(directory)': \(failure.explanation)")
+                    : "cannot read !includedir directory '\(directory)': \(failure.explanation)"
+            )
         }
         // Only `*.cnf`, in name order, as MariaDB on Unix.
         for name in names.filter({ $0.hasSuffix(".cnf") }).sorted() {

@@ -62,7 +62,8 @@ enum OptionKind: Sendable, Equatable {
         case .integer(let range):
             guard let value = Int(trimmed), range.contains(value) else {
                 throw ConfigurationProblem(
-                    "expected an integer between \(range.lowerBound) and \(range.upperBound), got '\(raw)'")
+                    "expected an integer between \(range.lowerBound) and \(range.upperBound), got '\(raw)'"
+                )
             }
             return .integer(value)
 
@@ -81,16 +82,20 @@ enum OptionKind: Sendable, Equatable {
         case .tlsVersionList:
             guard !trimmed.isEmpty else {
                 throw ConfigurationProblem(
-                    "expected a comma-separated list of \(Self.tlsVersionNames), got '\(raw)'")
+                    "expected a comma-separated list of \(Self.tlsVersionNames), got '\(raw)'"
+                )
             }
             var versions = Set<TLSProtocolVersion>()
             for item in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
                 let name = item.trimmingSpaces()
-                guard let version = TLSProtocolVersion.allCases.first(where: {
-                    $0.rawValue.lowercased() == name.lowercased()
-                }) else {
+                guard
+                    let version = TLSProtocolVersion.allCases.first(where: {
+                        $0.rawValue.lowercased() == name.lowercased()
+                    })
+                else {
                     throw ConfigurationProblem(
-                        "unknown TLS version '\(name)' (expected a comma-separated list of \(Self.tlsVersionNames))")
+                        "unknown TLS version '\(name)' (expected a comma-separated list of \(Self.tlsVersionNames))"
+                    )
                 }
                 versions.insert(version)
             }
@@ -124,14 +129,18 @@ enum OptionKind: Sendable, Equatable {
         case .hostAndPort:
             if trimmed.isEmpty { return .text(nil) }
             guard let colon = trimmed.lastIndex(of: ":"),
-                  let port = Int(trimmed[trimmed.index(after: colon)...]), (1...65535).contains(port)
+                let port = Int(trimmed[trimmed.index(after: colon)...]), (1...65535).contains(port)
             else {
-                throw ConfigurationProblem("expected HOST:PORT with a port from 1 to 65535 (e.g. 127.0.0.1:9405 or [::1]:9405), got '\(raw)'")
+                throw ConfigurationProblem(
+                    "expected HOST:PORT with a port from 1 to 65535 (e.g. 127.0.0.1:9405 or [::1]:9405), got '\(raw)'"
+                )
             }
             let host = trimmed[..<colon]
             let bracketed = host.hasPrefix("[") && host.hasSuffix("]") && host.count > 2
             guard !host.isEmpty, bracketed || !host.contains(":"), !host.contains(" ") else {
-                throw ConfigurationProblem("expected HOST:PORT, an IPv6 address in brackets (e.g. [::1]:9405), got '\(raw)'")
+                throw ConfigurationProblem(
+                    "expected HOST:PORT, an IPv6 address in brackets (e.g. [::1]:9405), got '\(raw)'"
+                )
             }
             return .text(trimmed)
         }
@@ -142,7 +151,8 @@ extension StringProtocol {
     /// Trims the characters MariaDB's `my_isspace` treats as blanks (ASCII whitespace only).
     func trimmingSpaces() -> String {
         let scalars = Array(unicodeScalars)
-        var start = 0, end = scalars.count
+        var start = 0
+        var end = scalars.count
         while start < end, scalars[start].isOptionFileSpace { start += 1 }
         while end > start, scalars[end - 1].isOptionFileSpace { end -= 1 }
         var view = String.UnicodeScalarView()

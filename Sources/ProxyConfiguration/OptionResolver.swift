@@ -67,14 +67,18 @@ enum OptionResolver {
             if lookup.isLoose {
                 return .ignored(warning: "\(source): ignoring unknown option '\(display)'")
             }
-            throw ConfigurationError(at: source, "unknown option '\(display)'" + suggestion(for: assignment, style: style))
+            throw ConfigurationError(
+                at: source,
+                "unknown option '\(display)'" + suggestion(for: assignment, style: style)
+            )
         }
 
         if let switchValue = lookup.switchValue {
             guard spec.kind == .boolean else {
                 throw ConfigurationError(
                     at: source,
-                    "option '\(display)': the '\(lookup.writtenSwitchPrefix)' prefix only applies to boolean options")
+                    "option '\(display)': the '\(lookup.writtenSwitchPrefix)' prefix only applies to boolean options"
+                )
             }
             guard assignment.value == nil else {
                 throw ConfigurationError(at: source, "option '\(display)' does not take a value")
@@ -104,7 +108,8 @@ enum OptionResolver {
 
         // `port 3307` in a file: the `=` was forgotten.
         if style == .optionFile, assignment.value == nil,
-           let blank = assignment.name.unicodeScalars.firstIndex(where: \.isOptionFileSpace) {
+            let blank = assignment.name.unicodeScalars.firstIndex(where: \.isOptionFileSpace)
+        {
             let key = String(assignment.name.unicodeScalars[..<blank])
             if OptionCatalog.named(key.underscored) != nil {
                 let rest = String(assignment.name.unicodeScalars[blank...]).trimmingSpaces()
@@ -113,7 +118,9 @@ enum OptionResolver {
         }
 
         let lookup = lookUp(assignment.name)
-        var best = OptionCatalog.closest(to: lookup.baseName).map { (text: spelled($0.spec.name), distance: $0.distance) }
+        var best = OptionCatalog.closest(to: lookup.baseName).map {
+            (text: spelled($0.spec.name), distance: $0.distance)
+        }
         // `skip-requre-secure-transport`: compare what follows the prefix with the boolean options.
         if let (prefix, _) = switchPrefixes.first(where: { lookup.baseName.hasPrefix($0.prefix) }) {
             let rest = String(lookup.baseName.dropFirst(prefix.count))

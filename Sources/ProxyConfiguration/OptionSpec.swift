@@ -27,31 +27,56 @@ extension OptionSpec {
     // Typed factories: each row's setter receives exactly the Swift type its kind produces.
 
     static func boolean(
-        _ name: String, default value: Bool, mariaDB: String?, _ summary: String,
+        _ name: String,
+        default value: Bool,
+        mariaDB: String?,
+        _ summary: String,
         set: @escaping @Sendable (inout SettingsDraft, Bool) -> Void
     ) -> OptionSpec {
-        OptionSpec(name: name, kind: .boolean, defaultValue: value ? "ON" : "OFF", mariaDBVariable: mariaDB,
-                   summary: summary) { draft, value in
+        OptionSpec(
+            name: name,
+            kind: .boolean,
+            defaultValue: value ? "ON" : "OFF",
+            mariaDBVariable: mariaDB,
+            summary: summary
+        ) { draft, value in
             if case .boolean(let flag) = value { set(&draft, flag) }
         }
     }
 
     static func integer(
-        _ name: String, _ range: ClosedRange<Int>, default value: Int, mariaDB: String?, _ summary: String,
+        _ name: String,
+        _ range: ClosedRange<Int>,
+        default value: Int,
+        mariaDB: String?,
+        _ summary: String,
         set: @escaping @Sendable (inout SettingsDraft, Int) -> Void
     ) -> OptionSpec {
-        OptionSpec(name: name, kind: .integer(range), defaultValue: String(value), mariaDBVariable: mariaDB,
-                   summary: summary) { draft, value in
+        OptionSpec(
+            name: name,
+            kind: .integer(range),
+            defaultValue: String(value),
+            mariaDBVariable: mariaDB,
+            summary: summary
+        ) { draft, value in
             if case .integer(let number) = value { set(&draft, number) }
         }
     }
 
     static func text(
-        _ name: String, placeholder: String, mariaDB: String?, _ summary: String,
+        _ name: String,
+        placeholder: String,
+        mariaDB: String?,
+        _ summary: String,
         set: @escaping @Sendable (inout SettingsDraft, String?) -> Void
     ) -> OptionSpec {
-        OptionSpec(name: name, kind: .text(placeholder: placeholder), defaultValue: nil, mariaDBVariable: mariaDB,
-                   summary: summary) { draft, value in
+        OptionSpec(
+            name: name,
+            kind: .text(placeholder: placeholder),
+            defaultValue: nil,
+            mariaDBVariable: mariaDB,
+            summary: summary
+        ) { draft, value in
             if case .text(let text) = value { set(&draft, text) }
         }
     }

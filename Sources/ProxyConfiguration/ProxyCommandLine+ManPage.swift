@@ -17,96 +17,132 @@ extension ProxyCommandLine {
         page.section("SYNOPSIS")
         let program = Roff.bold("mariadb-tls-proxy")
         page.raw(
-            program + " [" + Roff.bold("--defaults-file=") + Roff.italic("PATH") + " | " + Roff.bold("--no-defaults") + "] ["
+            program + " [" + Roff.bold("--defaults-file=") + Roff.italic("PATH") + " | " + Roff.bold("--no-defaults")
+                + "] ["
                 + Roff.bold("--") + Roff.italic("option") + "[" + Roff.bold("=") + Roff.italic("value") + "] ...] ["
-                + Roff.bold("--check") + "]")
+                + Roff.bold("--check") + "]"
+        )
         page.macro("br")
         page.raw(program + " " + Roff.bold("--help") + " | " + Roff.bold("--version"))
 
         page.section("DESCRIPTION")
-        page.text("""
+        page.text(
+            """
             mariadb-tls-proxy gives a MariaDB (or MySQL-protocol) server that has no TLS of its own \
             MariaDB's TLS behaviour. It accepts MariaDB clients on TCP and on a unix socket, performs \
             MariaDB's in-band TLS upgrade (server greeting, SSLRequest, TLS handshake) with the system \
             OpenSSL, enforces require_secure_transport and per-account REQUIRE clauses with MariaDB's \
             error codes, and relays the login and the session to the plaintext backend. It never sees \
             or holds a password.
-            """)
+            """
+        )
         page.paragraph()
         page.raw(
             "Options are read from the " + Roff.bold("[\(optionGroup)]") + " group of "
                 + Roff.italic(defaultOptionFile) + " (skipped if missing), or of the file named by "
-                + Roff.bold("--defaults-file") + ", and then from the command line, which wins.")
-        page.text("""
+                + Roff.bold("--defaults-file") + ", and then from the command line, which wins."
+        )
+        page.text(
+            """
             The option file uses MariaDB's syntax: "name = value" lines without the leading "--", \
             comments after "#", and "!include" and "!includedir". Other groups are ignored, so the \
             file can live in a shared my.cnf hierarchy. In names, "-" and "_" are interchangeable. \
             Boolean options accept ON/OFF, TRUE/FALSE, YES/NO and 1/0, a bare name meaning ON, and \
             the prefixes skip-, disable- and enable-. A "loose-" prefix turns an unknown option into a \
             warning.
-            """)
+            """
+        )
         page.paragraph()
         page.raw(
             Roff.bold("--check") + " parses the configuration, loads every TLS file and the accounts file "
                 + "exactly as a start would, and exits without binding anything. Run it (as the service user) "
-                + "after every change, before a reload.")
+                + "after every change, before a reload."
+        )
 
         page.section("OPTIONS")
         page.subsection("General options")
-        page.option(Roff.bold("--defaults-file=") + Roff.italic("PATH"),
-                    "Read options from PATH instead of \(defaultOptionFile); the file must exist.")
+        page.option(
+            Roff.bold("--defaults-file=") + Roff.italic("PATH"),
+            "Read options from PATH instead of \(defaultOptionFile); the file must exist."
+        )
         page.option(Roff.bold("--no-defaults"), "Read no option file; use only the command line.")
-        page.option(Roff.bold("--check"),
-                    "Validate the configuration, load the TLS and accounts files, and exit: 0 if they are usable.")
+        page.option(
+            Roff.bold("--check"),
+            "Validate the configuration, load the TLS and accounts files, and exit: 0 if they are usable."
+        )
         page.option(Roff.bold("-?") + ", " + Roff.bold("--help"), "Show a summary of the options and exit.")
-        page.option(Roff.bold("-V") + ", " + Roff.bold("--version"), "Show the version and the OpenSSL version, and exit.")
+        page.option(
+            Roff.bold("-V") + ", " + Roff.bold("--version"),
+            "Show the version and the OpenSSL version, and exit."
+        )
 
         page.subsection("Proxy options")
-        page.text("""
+        page.text(
+            """
             Each option is shown as given on the command line; in the option file write the same \
             name without "--", with "_" or "-".
-            """)
+            """
+        )
         for spec in OptionCatalog.all {
             page.catalogueOption(spec)
         }
 
         page.section("EXIT STATUS")
-        page.option(Roff.bold("0"), """
+        page.option(
+            Roff.bold("0"),
+            """
             Success: the proxy shut down cleanly, --check found the configuration usable, or --help or \
             --version was given.
-            """)
-        page.option(Roff.bold("1"), """
+            """
+        )
+        page.option(
+            Roff.bold("1"),
+            """
             A runtime failure, for example a listener that cannot be bound or a failure while running.
-            """)
-        page.option(Roff.bold("78"), """
+            """
+        )
+        page.option(
+            Roff.bold("78"),
+            """
             A configuration error (EX_CONFIG from sysexits.h): a bad option file or command line, an \
             error in the accounts file, a TLS file that cannot be read or a key that does not match its \
             certificate, an unknown user, or an unsafe backend identity. Restarting cannot fix it; the \
             systemd unit sets RestartPreventExitStatus=78.
-            """)
+            """
+        )
 
         page.section("SIGNALS")
-        page.option(Roff.bold("SIGHUP"), """
+        page.option(
+            Roff.bold("SIGHUP"),
+            """
             Reload, with the semantics of MariaDB's FLUSH SSL: re-read the option file, the accounts \
             file and the TLS files. New connections use the new state; established sessions keep \
             theirs. If anything fails to load, the proxy logs why and keeps running with the old \
             state. systemctl reload sends it.
-            """)
-        page.option(Roff.bold("SIGTERM") + ", " + Roff.bold("SIGINT"), """
+            """
+        )
+        page.option(
+            Roff.bold("SIGTERM") + ", " + Roff.bold("SIGINT"),
+            """
             Graceful shutdown: stop accepting, let open sessions finish for up to shutdown_timeout \
             seconds, then close the rest and exit.
-            """)
+            """
+        )
 
         page.section("FILES")
         let files: [(path: String, text: String)] = [
             (defaultOptionFile, "The option file, read at start and on SIGHUP."),
-            ("/etc/mariadb-tls-proxy/accounts.sql",
-             "Per-account TLS requirements (the accounts option): CREATE USER, ALTER USER, GRANT ... REQUIRE."),
+            (
+                "/etc/mariadb-tls-proxy/accounts.sql",
+                "Per-account TLS requirements (the accounts option): CREATE USER, ALTER USER, GRANT ... REQUIRE."
+            ),
             ("/etc/mariadb-tls-proxy/tls/", "Certificates, keys and CRLs; readable by the service's group only."),
             ("/usr/lib/systemd/system/mariadb-tls-proxy.service", "The service unit (Type=notify, reload by SIGHUP)."),
             ("/usr/lib/systemd/system/mariadb-tls-proxy.socket", "Socket activation: systemd binds the listeners."),
-            ("/usr/lib/mariadb-tls-proxy/certificate-deploy-hook",
-             "A certbot deploy hook that installs a renewed certificate and key, checks them and reloads the proxy."),
+            (
+                "/usr/lib/mariadb-tls-proxy/certificate-deploy-hook",
+                "A certbot deploy hook that installs a renewed certificate and key, checks them and reloads the proxy."
+            ),
         ]
         for file in files {
             page.option(Roff.italic(file.path), file.text)
@@ -116,13 +152,19 @@ extension ProxyCommandLine {
 
         page.section("SEE ALSO")
         page.raw(
-            [("mariadb", "1"), ("mariadbd", "8"), ("systemd.service", "5"), ("systemd.socket", "5"), ("systemd-sysusers", "8")]
-                .map { Roff.bold($0.0) + "(" + $0.1 + ")" }
-                .joined(separator: ",\n"))
+            [
+                ("mariadb", "1"), ("mariadbd", "8"), ("systemd.service", "5"), ("systemd.socket", "5"),
+                ("systemd-sysusers", "8"),
+            ]
+            .map { Roff.bold($0.0) + "(" + $0.1 + ")" }
+            .joined(separator: ",\n")
+        )
         page.paragraph()
-        page.raw(Roff.italic("/usr/share/doc/mariadb-tls-proxy/operations.md")
-                 + " (systemd, socket activation, reloads, certificate rotation) and "
-                 + Roff.italic("configuration.md") + " next to it.")
+        page.raw(
+            Roff.italic("/usr/share/doc/mariadb-tls-proxy/operations.md")
+                + " (systemd, socket activation, reloads, certificate rotation) and "
+                + Roff.italic("configuration.md") + " next to it."
+        )
         return page.text
     }
 }

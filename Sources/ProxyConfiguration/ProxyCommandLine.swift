@@ -38,13 +38,19 @@ public enum ProxyCommandLine {
     ) throws(ConfigurationError) -> ParsedCommandLine {
         // Help and version win over everything, so they work even with a broken configuration.
         if arguments.contains(where: { $0 == "--help" || $0 == "-?" }) { return ParsedCommandLine(request: .help) }
-        if arguments.contains(where: { $0 == "--version" || $0 == "-V" }) { return ParsedCommandLine(request: .version) }
+        if arguments.contains(where: { $0 == "--version" || $0 == "-V" }) {
+            return ParsedCommandLine(request: .version)
+        }
         if arguments.contains("--help-man") { return ParsedCommandLine(request: .manPage) }
 
         let commandLine = try CommandLineArguments.scan(arguments)
         // The command line is checked before files are read: a typo in what was just typed is reported first.
         var commandLineWarnings: [String] = []
-        let commandLineValues = try resolve(commandLine.assignments, style: .commandLine, warnings: &commandLineWarnings)
+        let commandLineValues = try resolve(
+            commandLine.assignments,
+            style: .commandLine,
+            warnings: &commandLineWarnings
+        )
 
         var warnings: [String] = []
         let fileAssignments = try withoutActuallyEscaping(readFile) { readFile throws(ConfigurationError) in
@@ -60,12 +66,16 @@ public enum ProxyCommandLine {
             draft.set(spec, to: value, from: source)
         }
         let (settings, finalWarnings) = try draft.finish()
-        return ParsedCommandLine(request: .run(settings, checkOnly: commandLine.checkOnly),
-                                 warnings: warnings + finalWarnings)
+        return ParsedCommandLine(
+            request: .run(settings, checkOnly: commandLine.checkOnly),
+            warnings: warnings + finalWarnings
+        )
     }
 
     private static func resolve(
-        _ assignments: [OptionAssignment], style: OptionResolver.Style, warnings: inout [String]
+        _ assignments: [OptionAssignment],
+        style: OptionResolver.Style,
+        warnings: inout [String]
     ) throws(ConfigurationError) -> [(OptionSpec, OptionValue, OptionSource)] {
         var values: [(OptionSpec, OptionValue, OptionSource)] = []
         for assignment in assignments {
@@ -93,7 +103,7 @@ public enum ProxyCommandLine {
                 contents = try readFile(path)
             } catch {
                 let failure = FileAccessFailure(error)
-                if failure.isNotFound { return [] }   // running on command-line options alone is fine
+                if failure.isNotFound { return [] }  // running on command-line options alone is fine
                 throw ConfigurationError("\(path): cannot read option file: \(failure.explanation)")
             }
         case .explicit(let explicitPath):
@@ -106,7 +116,8 @@ public enum ProxyCommandLine {
                     at: .commandLine,
                     failure.isNotFound
                         ? "option '--defaults-file': file '\(path)' not found"
-                        : "option '--defaults-file': cannot read '\(path)': \(failure.explanation)")
+                        : "option '--defaults-file': cannot read '\(path)': \(failure.explanation)"
+                )
             }
         }
         var reader = OptionFileReader(group: optionGroup, readFile: readFile, listDirectory: listDirectory)

@@ -55,31 +55,31 @@ public enum LogLevelSetting: String, Sendable, CaseIterable {
 /// Produced by ``ProxyCommandLine/parse(_:readFile:listDirectory:)``. The initial values here are the
 /// documented defaults; the option table (`OptionCatalog`) is authoritative and a test keeps both in step.
 public struct ProxySettings: Sendable, Equatable {
-    public var bindAddresses: [String] = ["0.0.0.0"]        // bind_address (comma-separated list)
-    public var port: Int = 3306                              // port (0 = ephemeral port)
-    public var socketPath: String? = nil                     // socket (empty = none)
+    public var bindAddresses: [String] = ["0.0.0.0"]  // bind_address (comma-separated list)
+    public var port: Int = 3306  // port (0 = ephemeral port)
+    public var socketPath: String? = nil  // socket (empty = none)
     /// backend_host + backend_port, or backend_socket. The parser always sets it explicitly
     /// (one of the two is required); this initial value only serves code that builds settings by hand.
     public var backend: BackendEndpoint = .tcp(host: "127.0.0.1", port: 3306)
-    public var backendProxyProtocol: BackendProxyProtocol = .off   // backend_proxy_protocol
-    public var backendConnectAttributes = false              // backend_connect_attributes
-    public var backendTLS = BackendTLSSettings()             // backend_ssl*
+    public var backendProxyProtocol: BackendProxyProtocol = .off  // backend_proxy_protocol
+    public var backendConnectAttributes = false  // backend_connect_attributes
+    public var backendTLS = BackendTLSSettings()  // backend_ssl*
     public var tls = TLSSettings()
-    public var certificateExpiryWarningDays = 30             // ssl_cert_expiry_warning
-    public var requireSecureTransport = false                // require_secure_transport
-    public var accountsPath: String? = nil                   // accounts (policy file in MariaDB's SQL)
-    public var strictAccounts = false                        // strict_accounts
-    public var policyMode: PolicyMode = .enforce             // policy_mode
-    public var skipNameResolve = true                        // skip_name_resolve
-    public var maxConnections = 151                          // max_connections
-    public var maxHandshakes = 64                            // max_handshakes (TLS handshakes in flight)
-    public var kernelTLS = true                              // kernel_tls (read at startup)
-    public var connectTimeoutSeconds = 10                    // connect_timeout
-    public var shutdownTimeoutSeconds = 30                   // shutdown_timeout
-    public var logLevel: LogLevelSetting = .info             // log_level
-    public var logConnections: ConnectionLogging = .all      // log_connections
-    public var metricsAddress: String? = nil                 // metrics_address (host:port of /metrics)
-    public var user: String? = nil                           // user (drop root privileges after binding)
+    public var certificateExpiryWarningDays = 30  // ssl_cert_expiry_warning
+    public var requireSecureTransport = false  // require_secure_transport
+    public var accountsPath: String? = nil  // accounts (policy file in MariaDB's SQL)
+    public var strictAccounts = false  // strict_accounts
+    public var policyMode: PolicyMode = .enforce  // policy_mode
+    public var skipNameResolve = true  // skip_name_resolve
+    public var maxConnections = 151  // max_connections
+    public var maxHandshakes = 64  // max_handshakes (TLS handshakes in flight)
+    public var kernelTLS = true  // kernel_tls (read at startup)
+    public var connectTimeoutSeconds = 10  // connect_timeout
+    public var shutdownTimeoutSeconds = 30  // shutdown_timeout
+    public var logLevel: LogLevelSetting = .info  // log_level
+    public var logConnections: ConnectionLogging = .all  // log_connections
+    public var metricsAddress: String? = nil  // metrics_address (host:port of /metrics)
+    public var user: String? = nil  // user (drop root privileges after binding)
 
     public init() {}
 }

@@ -35,7 +35,8 @@ struct SettingsDraft {
         case (.some, .some):
             throw ConfigurationError(
                 "conflicting backend: backend_host (\(origin(of: "backend_host"))) and backend_socket "
-                    + "(\(origin(of: "backend_socket"))) are both set; set only one of them")
+                    + "(\(origin(of: "backend_socket"))) are both set; set only one of them"
+            )
         case (let host?, nil):
             result.backend = .tcp(host: host, port: backendPort)
         case (nil, let path?):
@@ -45,19 +46,24 @@ struct SettingsDraft {
             }
         }
 
-        let backendTLSOptions = ["backend_ssl_ca", "backend_ssl_capath", "backend_ssl_cert", "backend_ssl_key", "backend_ssl_verify_server_cert"]
+        let backendTLSOptions = [
+            "backend_ssl_ca", "backend_ssl_capath", "backend_ssl_cert", "backend_ssl_key",
+            "backend_ssl_verify_server_cert",
+        ]
         if !result.backendTLS.isEnabled, let name = backendTLSOptions.first(where: { sources[$0] != nil }) {
             warnings.append("\(sources[name]!): \(name) is ignored because backend_ssl is OFF")
         }
         if result.backendTLS.isEnabled && !result.backendTLS.verifiesServerCertificate {
             warnings.append(
-                "backend_ssl is ON without backend_ssl_verify_server_cert: the backend's certificate is not verified, so anyone on the path to it can read the sessions; set backend_ssl_ca")
+                "backend_ssl is ON without backend_ssl_verify_server_cert: the backend's certificate is not verified, so anyone on the path to it can read the sessions; set backend_ssl_ca"
+            )
         }
 
         if result.requireSecureTransport && !result.tls.isEnabled {
             let source = sources["require_secure_transport"].map { "\($0): " } ?? ""
             warnings.append(
-                "\(source)require_secure_transport is ON but ssl is OFF: TCP clients cannot connect")
+                "\(source)require_secure_transport is ON but ssl is OFF: TCP clients cannot connect"
+            )
         }
         return (result, warnings)
     }

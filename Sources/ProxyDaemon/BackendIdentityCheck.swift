@@ -17,9 +17,11 @@ package enum BackendIdentityCheck {
     ///   - userOption: the `user` option, for the advice when it is unset.
     package static func refusal(backend: BackendEndpoint, uid: uid_t, userOption: String?) -> String? {
         guard case .unixSocket(let path) = backend else { return nil }
-        let advice = "Run the proxy as its own unprivileged user (user = mariadb-tls-proxy when started as root, "
+        let advice =
+            "Run the proxy as its own unprivileged user (user = mariadb-tls-proxy when started as root, "
             + "or systemd User=), or reach the backend over TCP (backend_host; see 'What the backend sees' in docs/security.md)."
-        let risk = "MariaDB authenticates unix-socket connections by the OS user of the connecting process "
+        let risk =
+            "MariaDB authenticates unix-socket connections by the OS user of the connecting process "
             + "(unix_socket plugin), so every client could log in as"
         if uid == 0 {
             let why = userOption.map { " (user = \($0))" } ?? " ('user' is not set)"

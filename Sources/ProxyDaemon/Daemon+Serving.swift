@@ -37,7 +37,10 @@ extension Daemon {
                 }
             }
             logger.notice("ready for connections", metadata: readyMetadata(addresses: addresses, snapshot: snapshot))
-            SystemdNotifier.ready(status: "listening on \(addresses.joined(separator: ", "))\(ServiceStatus.certificateSummary(snapshot.tlsContext))")
+            SystemdNotifier.ready(
+                status:
+                    "listening on \(addresses.joined(separator: ", "))\(ServiceStatus.certificateSummary(snapshot.tlsContext))"
+            )
         }
 
         let counters = ReloadCounters()
@@ -86,13 +89,26 @@ extension Daemon {
         var inherited: [InheritedListener] = []
         for socket in SocketActivation.inheritedSockets() {
             switch socket.kind {
-            case .tcp: inherited.append(InheritedListener(fileDescriptor: socket.fileDescriptor, isUnixSocket: false, name: socket.name))
-            case .unix: inherited.append(InheritedListener(fileDescriptor: socket.fileDescriptor, isUnixSocket: true, name: socket.name))
-            case .other: fail("inherited socket '\(socket.name)' (fd \(socket.fileDescriptor)) is not a listening TCP or unix stream socket", status: ExitStatus.configurationError)
+            case .tcp:
+                inherited.append(
+                    InheritedListener(fileDescriptor: socket.fileDescriptor, isUnixSocket: false, name: socket.name)
+                )
+            case .unix:
+                inherited.append(
+                    InheritedListener(fileDescriptor: socket.fileDescriptor, isUnixSocket: true, name: socket.name)
+                )
+            case .other:
+                fail(
+                    "inherited socket '\(socket.name)' (fd \(socket.fileDescriptor)) is not a listening TCP or unix stream socket",
+                    status: ExitStatus.configurationError
+                )
             }
         }
         if !inherited.isEmpty {
-            logger.notice("using sockets from the service manager", metadata: ["sockets": "\(inherited.map(\.name).joined(separator: ","))"])
+            logger.notice(
+                "using sockets from the service manager",
+                metadata: ["sockets": "\(inherited.map(\.name).joined(separator: ","))"]
+            )
         }
         return inherited
     }

@@ -61,7 +61,9 @@ public enum Daemon {
         if snapshot.tlsContext == nil {
             logger.warning("ssl is OFF: TLS is not offered to clients")
         } else if snapshot.tlsContext?.certificateIsGenerated == true {
-            logger.notice("no ssl_cert/ssl_key configured: serving a self-signed certificate generated in memory (CN=MariaDB Server); a new one at every reload")
+            logger.notice(
+                "no ssl_cert/ssl_key configured: serving a self-signed certificate generated in memory (CN=MariaDB Server); a new one at every reload"
+            )
         }
         if snapshot.tlsContext != nil {
             logger.notice("\(KernelTLS.configure(enabled: settings.kernelTLS).logText)")
@@ -121,7 +123,11 @@ public enum Daemon {
         // Never relay over a unix socket as root or as the backend's own user: the backend would
         // authenticate the proxy's OS identity for any client. The uid that counts is the one after `user`.
         let runAsUID = privilegeDrop?.uid ?? geteuid()
-        if let refusal = BackendIdentityCheck.refusal(backend: settings.backend, uid: runAsUID, userOption: settings.user) {
+        if let refusal = BackendIdentityCheck.refusal(
+            backend: settings.backend,
+            uid: runAsUID,
+            userOption: settings.user
+        ) {
             fail(refusal, status: ExitStatus.configurationError)
         }
         if let warning = BackendIdentityCheck.ownerWarning(backend: settings.backend) {

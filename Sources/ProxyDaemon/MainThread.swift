@@ -36,7 +36,11 @@ enum MainThread {
         var metricsChannel: Channel?
         if let metrics {
             do {
-                metricsChannel = try await MetricsEndpoint.bind(address: metrics.address, registry: metrics.registry, group: group)
+                metricsChannel = try await MetricsEndpoint.bind(
+                    address: metrics.address,
+                    registry: metrics.registry,
+                    group: group
+                )
                 logger.notice("serving metrics", metadata: ["address": "http://\(metrics.address)/metrics"])
             } catch {
                 fail("cannot serve metrics on '\(metrics.address)': \(error)", status: .failure)

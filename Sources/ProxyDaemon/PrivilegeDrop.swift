@@ -33,7 +33,10 @@ package struct PrivilegeDrop: Sendable, Equatable {
     /// then ignored, as mariadbd does) or the user is root itself.
     ///
     /// - Parameter effectiveUID: the process's effective uid (a parameter for the tests).
-    package static func resolve(_ name: String, effectiveUID: uid_t = geteuid()) throws -> (drop: PrivilegeDrop?, note: String?) {
+    package static func resolve(
+        _ name: String,
+        effectiveUID: uid_t = geteuid()
+    ) throws -> (drop: PrivilegeDrop?, note: String?) {
         guard effectiveUID == 0 else {
             return (nil, "option 'user' ignored: one can only switch user when started as root")
         }

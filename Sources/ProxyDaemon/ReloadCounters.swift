@@ -1,5 +1,5 @@
-import Metrics
 import FoundationEssentials
+import Metrics
 import ProxyServer
 import Synchronization
 
@@ -31,8 +31,12 @@ package final class ReloadCounters: Sendable {
 
     /// - Parameter factory: the metrics backend; the bootstrapped one (Prometheus) in the daemon.
     package init(factory: MetricsFactory = MetricsSystem.factory) {
-        succeeded = Counted(counter: Counter(label: MetricName.reloads, dimensions: [("result", "success")], factory: factory))
-        failed = Counted(counter: Counter(label: MetricName.reloads, dimensions: [("result", "failure")], factory: factory))
+        succeeded = Counted(
+            counter: Counter(label: MetricName.reloads, dimensions: [("result", "success")], factory: factory)
+        )
+        failed = Counted(
+            counter: Counter(label: MetricName.reloads, dimensions: [("result", "failure")], factory: factory)
+        )
         lastLoadTimestamp = Gauge(label: MetricName.lastReloadTimestamp, factory: factory)
         lastLoadSuccess = Gauge(label: MetricName.lastReloadSuccess, factory: factory)
     }

@@ -27,7 +27,11 @@ package struct ReloadService: Service {
     /// One reload; blocking file I/O runs here, on the signal task, never on an event loop.
     func reload() {
         notifier.reloading()
-        let outcome = Self.load(arguments: arguments, runningAs: geteuid(), userOption: server.currentSnapshot.settings.user)
+        let outcome = Self.load(
+            arguments: arguments,
+            runningAs: geteuid(),
+            userOption: server.currentSnapshot.settings.user
+        )
         switch outcome {
         case .failure(let message):
             counters.recordReload(succeeded: false)
@@ -36,9 +40,13 @@ package struct ReloadService: Service {
         case .success(let snapshot, let warnings):
             for warning in warnings + snapshot.warnings { logger.warning("\(warning)") }
             if let warning = snapshot.keyPermissionWarning(service: .current) { logger.warning("\(warning)") }
-            if let warning = BackendIdentityCheck.ownerWarning(backend: snapshot.settings.backend) { logger.warning("\(warning)") }
+            if let warning = BackendIdentityCheck.ownerWarning(backend: snapshot.settings.backend) {
+                logger.warning("\(warning)")
+            }
             for note in server.install(snapshot) { logger.warning("\(note)") }
-            if let notice = BackendIdentityCheck.addressNotice(server.currentSnapshot.settings) { logger.notice("\(notice)") }
+            if let notice = BackendIdentityCheck.addressNotice(server.currentSnapshot.settings) {
+                logger.notice("\(notice)")
+            }
             // The metrics first: whoever reads "reload succeeded" may scrape them at once.
             CertificateExpiryWatch.report(snapshot, logger: logger)
             CertificateExpiryWatch.publish(snapshot)
@@ -46,7 +54,10 @@ package struct ReloadService: Service {
             var metadata: Logger.Metadata = ["reload": "succeeded"]
             for (key, value) in snapshot.tlsContext?.certificate?.logFields ?? [] { metadata[key] = "\(value)" }
             if let policy = snapshot.policy { metadata["accounts"] = "\(policy.rows.count) rows" }
-            logger.notice("reload succeeded: new connections use the reloaded certificate and accounts", metadata: metadata)
+            logger.notice(
+                "reload succeeded: new connections use the reloaded certificate and accounts",
+                metadata: metadata
+            )
             notifier.reloaded(status: "reload succeeded")
         }
     }

@@ -18,7 +18,11 @@ package struct ServiceStatus: Service {
                 break
             }
             SystemdNotifier.status(
-                Self.line(openConnections: server.openConnections, counters: counters, tlsContext: server.currentSnapshot.tlsContext)
+                Self.line(
+                    openConnections: server.openConnections,
+                    counters: counters,
+                    tlsContext: server.currentSnapshot.tlsContext
+                )
             )
         }
     }

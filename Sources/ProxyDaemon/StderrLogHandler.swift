@@ -38,7 +38,12 @@ package struct StderrLogHandler: LogHandler {
     }
 
     /// One newline-terminated line: timestamp, level, the escaped message, then `key=value` fields.
-    package static func line(timestamp: String, level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata) -> String {
+    package static func line(
+        timestamp: String,
+        level: Logger.Level,
+        message: Logger.Message,
+        metadata: Logger.Metadata
+    ) -> String {
         var line = "\(timestamp) \(level) \(LogEscaping.escaped(message.description))"
         for key in orderedKeys(metadata) {
             line += " \(key)=\(quoted("\(metadata[key]!)"))"
@@ -68,7 +73,8 @@ package struct StderrLogHandler: LogHandler {
         var seconds = now.tv_sec
         gmtime_r(&seconds, &parts)
         // "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" (String(format:) is not in FoundationEssentials).
-        let date = "\(digits(Int(parts.tm_year) + 1900, 4))-\(digits(Int(parts.tm_mon) + 1, 2))-\(digits(Int(parts.tm_mday), 2))"
+        let date =
+            "\(digits(Int(parts.tm_year) + 1900, 4))-\(digits(Int(parts.tm_mon) + 1, 2))-\(digits(Int(parts.tm_mday), 2))"
         let time = "\(digits(Int(parts.tm_hour), 2)):\(digits(Int(parts.tm_min), 2)):\(digits(Int(parts.tm_sec), 2))"
         return date + "T" + time + "." + digits(Int(now.tv_nsec / 1_000_000), 3) + "Z"
     }

@@ -55,7 +55,8 @@ final class AcceptExhaustionHandler: ChannelInboundHandler {
             failing = true
             logger.warning(
                 "cannot accept connections: out of file descriptors or memory; pausing accept, retrying every second",
-                metadata: ["listener": "\(listener)", "error": "\(error)"])
+                metadata: ["listener": "\(listener)", "error": "\(error)"]
+            )
         }
         pauseAccepting(context: context)
         context.fireErrorCaught(error)
@@ -63,7 +64,10 @@ final class AcceptExhaustionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if failing, NIODeadline.now() - lastFailure >= Self.quietPeriod {
-            logger.notice("accepting connections again", metadata: ["listener": "\(listener)", "failed_accepts": "\(failedAccepts)"])
+            logger.notice(
+                "accepting connections again",
+                metadata: ["listener": "\(listener)", "failed_accepts": "\(failedAccepts)"]
+            )
             failing = false
             failedAccepts = 0
         }

@@ -6,9 +6,11 @@ import ProxyConfiguration
 /// event loop; unit tests hand in `EmbeddedChannel`s instead.
 struct BackendConnector: Sendable {
     /// Connects to the settings' backend on `eventLoop`; `initialize` sets up the new channel's pipeline.
-    let connect: @Sendable (
-        _ eventLoop: EventLoop, _ settings: ProxySettings, _ initialize: @escaping @Sendable (Channel) -> EventLoopFuture<Void>
-    ) -> EventLoopFuture<Channel>
+    let connect:
+        @Sendable (
+            _ eventLoop: EventLoop, _ settings: ProxySettings,
+            _ initialize: @escaping @Sendable (Channel) -> EventLoopFuture<Void>
+        ) -> EventLoopFuture<Channel>
 
     /// TCP_NODELAY, half-close allowed, `connect_timeout` for the connect itself.
     static let bootstrap = BackendConnector { eventLoop, settings, initialize in

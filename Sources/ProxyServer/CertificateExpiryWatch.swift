@@ -40,7 +40,9 @@ public struct CertificateExpiryWatch: Service {
         }
     }
 
-    public static func certificates(of snapshot: ServerSnapshot) -> (certificates: [CertificateValidity], warningDays: Int) {
+    public static func certificates(
+        of snapshot: ServerSnapshot
+    ) -> (certificates: [CertificateValidity], warningDays: Int) {
         (snapshot.tlsContext?.certificates ?? [], snapshot.settings.certificateExpiryWarningDays)
     }
 
@@ -72,7 +74,9 @@ public struct CertificateExpiryWatch: Service {
         var gauges: [[String]: Gauge] = [:]
         for certificate in certificates(of: snapshot).certificates {
             guard let notAfter = certificate.notAfter else { continue }
-            let dimensions = [("role", certificate.role.rawValue), ("subject", certificate.subject), ("serial", certificate.serial)]
+            let dimensions = [
+                ("role", certificate.role.rawValue), ("subject", certificate.subject), ("serial", certificate.serial),
+            ]
             let gauge = Gauge(label: "mariadb_tls_proxy_certificate_expiry_timestamp_seconds", dimensions: dimensions)
             gauge.record(notAfter.timeIntervalSince1970)
             gauges[dimensions.map(\.1)] = gauge

@@ -78,9 +78,11 @@ enum ClientAddress {
 
     static func isDottedQuad(_ text: String) -> Bool {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { part in
-            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) && (Int(part) ?? 256) <= 255
-        }
+        return parts.count == 4
+            && parts.allSatisfy { part in
+                !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber)
+                    && (Int(part) ?? 256) <= 255
+            }
     }
 
     @Sendable private static func reverseLookup(_ ip: String) -> String? {
@@ -103,7 +105,7 @@ enum ClientAddress {
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let entry = cursor {
             if let sockaddr = entry.pointee.ai_addr,
-               let address = try? SocketAddress(sockaddr, length: Int(entry.pointee.ai_addrlen))
+                let address = try? SocketAddress(sockaddr, length: Int(entry.pointee.ai_addrlen))
             {
                 if let ip = normalizedIP(address) { addresses.append(ip) }
             }

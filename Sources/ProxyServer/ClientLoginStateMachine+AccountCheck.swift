@@ -11,17 +11,25 @@ extension ClientLoginStateMachine {
         guard refusedChangeUsers < Self.maxRefusedChangeUsers else {
             refusedChangeUsers += 1
             lastChangeUserRefusal = "more than \(Self.maxRefusedChangeUsers) refused COM_CHANGE_USER in this session"
-            return .refuseAndClose(Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode(collation: sessionCollation)))
+            return .refuseAndClose(
+                Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode(collation: sessionCollation))
+            )
         }
         let request: ChangeUserRequest
         do {
-            request = try ChangeUserRequest.decode(payload, capabilities: sessionCapabilities, serverDefaultCollation: serverDefaultCollation)
+            request = try ChangeUserRequest.decode(
+                payload,
+                capabilities: sessionCapabilities,
+                serverDefaultCollation: serverDefaultCollation
+            )
         } catch {
             // What we cannot read must not reach the backend unchecked; MariaDB answers a change
             // request it cannot parse with ER_UNKNOWN_COM_ERROR (parse_com_change_user_packet).
             refusedChangeUsers += 1
             lastChangeUserRefusal = "malformed COM_CHANGE_USER (\(error))"
-            return .refuse(Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode(collation: sessionCollation)))
+            return .refuse(
+                Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode(collation: sessionCollation))
+            )
         }
         if let refused = request.refusedCharacterSet {
             // A failed change for MariaDB too (thd_init_client_charset in acl_authenticate): it counts.
@@ -39,11 +47,15 @@ extension ClientLoginStateMachine {
             refusedChangeUsers += 1
             lastChangeUserRefusal = reason
             let err = MariaDBError.accessDenied(
-                user: request.username, host: identity?.displayHost ?? "", usingPassword: !request.authResponse.isEmpty)
-            return .refuse(Packet(sequenceID: 1, payload: err.encode(collation: request.characterSet ?? sessionCollation)))
+                user: request.username,
+                host: identity?.displayHost ?? "",
+                usingPassword: !request.authResponse.isEmpty
+            )
+            return .refuse(
+                Packet(sequenceID: 1, payload: err.encode(collation: request.characterSet ?? sessionCollation))
+            )
         }
     }
-
 
     /// The accounts file's verdict; under AUDIT a refusal is recorded and the login allowed.
     mutating func checkAccount(user: String, exact: Bool, rules: AccountRules) -> PolicyDecision {
@@ -92,8 +104,15 @@ extension ClientLoginStateMachine {
             let match = policy.match(user: user, client: view, skipNameResolve: configuration.skipNameResolve)
             guard case .matched(let backendRow) = match, backendRow.account == row.account else {
                 let picked: String
-                if case .matched(let other) = match { picked = "\(other.account) (\(other.definedAt))" } else { picked = "no row" }
-                return .deny(reason: "the backend takes the proxy's address (\(view.displayHost)) for the client, which gives \(picked), not \(row.account): that row's password and privileges would apply; set backend_proxy_protocol")
+                if case .matched(let other) = match {
+                    picked = "\(other.account) (\(other.definedAt))"
+                } else {
+                    picked = "no row"
+                }
+                return .deny(
+                    reason:
+                        "the backend takes the proxy's address (\(view.displayHost)) for the client, which gives \(picked), not \(row.account): that row's password and privileges would apply; set backend_proxy_protocol"
+                )
             }
         }
         return .allow

@@ -38,7 +38,10 @@ extension ClientLoginStateMachine {
     mutating func handshakeResponse(_ packet: Packet, clientOffset: UInt8) -> [Action] {
         let expected: UInt8 = clientOffset == 0 ? 1 : 2
         guard packet.sequenceID == expected else {
-            return badHandshake("HandshakeResponse has sequence id \(packet.sequenceID), expected \(expected)", sequenceID: expected &+ 1)
+            return badHandshake(
+                "HandshakeResponse has sequence id \(packet.sequenceID), expected \(expected)",
+                sequenceID: expected &+ 1
+            )
         }
         let response: HandshakeResponse
         do {
@@ -54,8 +57,10 @@ extension ClientLoginStateMachine {
         if let refused = response.refusedCharacterSet {
             // MariaDB cannot run a session in this character set: ER_WRONG_VALUE_FOR_VAR, login over.
             let err = MariaDBError.wrongValueForVariable("character_set_client", value: refused)
-            return close(outcome: .characterSetRefused(refused),
-                         sending: [.sendToClient(Packet(sequenceID: expected &+ 1, payload: err.encode()))])
+            return close(
+                outcome: .characterSetRefused(refused),
+                sending: [.sendToClient(Packet(sequenceID: expected &+ 1, payload: err.encode()))]
+            )
         }
         username = response.username
         usernameIsExact = response.usernameIsExact
@@ -84,16 +89,27 @@ extension ClientLoginStateMachine {
     /// MariaDB takes the session's capabilities from it), then the response at seq 2 over TLS. The
     /// backend leg is one packet ahead from there on. A backend that does not offer TLS is refused,
     /// never used in plaintext: the credentials stay with the proxy.
-    mutating func backendTLSLogin(_ response: HandshakeResponse, negotiated: CapabilityFlags, clientOffset: UInt8) -> [Action] {
+    mutating func backendTLSLogin(
+        _ response: HandshakeResponse,
+        negotiated: CapabilityFlags,
+        clientOffset: UInt8
+    ) -> [Action] {
         guard backendOffersTLS, response.isProtocol41 else {
-            let reason = backendOffersTLS
+            let reason =
+                backendOffersTLS
                 ? "backend_ssl needs a protocol 4.1 client" : "backend_ssl is ON but the backend does not offer TLS"
             let err = MariaDBError.backendUnavailable(reason)
-            return close(outcome: .backendFailed(reason),
-                         sending: [.sendToClient(Packet(sequenceID: nextClientSequence, payload: err.encode()))])
+            return close(
+                outcome: .backendFailed(reason),
+                sending: [.sendToClient(Packet(sequenceID: nextClientSequence, payload: err.encode()))]
+            )
         }
         let capabilities = negotiated.union(.ssl)
-        let sslRequest = SSLRequest(capabilities: capabilities, maxPacketSize: response.maxPacketSize, characterSet: response.characterSet)
+        let sslRequest = SSLRequest(
+            capabilities: capabilities,
+            maxPacketSize: response.maxPacketSize,
+            characterSet: response.characterSet
+        )
         state = .authenticating(SequenceMapper(offset: clientOffset &- 1))
         return [
             .startBackendTLS(sslRequest: Packet(sequenceID: 1, payload: sslRequest.encode())),

@@ -38,7 +38,10 @@ extension ClientLoginStateMachine {
             added.append(ConnectAttribute(key: "_proxy_client_address", value: identity?.ip ?? identity?.host ?? ""))
         }
         return ConnectAttribute.rewrittenBlock(
-            block, removingKeysWithPrefix: Self.proxyAttributePrefix, adding: added,
-            maxLength: HandshakeResponse.maxConnectAttributesLength)
+            block,
+            removingKeysWithPrefix: Self.proxyAttributePrefix,
+            adding: added,
+            maxLength: HandshakeResponse.maxConnectAttributesLength
+        )
     }
 }

@@ -28,8 +28,12 @@ public struct ClientLoginStateMachine {
         public var backendTLS: Bool
 
         public init(
-            transport: ClientTransport, requireSecureTransport: Bool, tlsAvailable: Bool,
-            skipNameResolve: Bool = true, backendConnectAttributes: Bool = false, backendTLS: Bool = false
+            transport: ClientTransport,
+            requireSecureTransport: Bool,
+            tlsAvailable: Bool,
+            skipNameResolve: Bool = true,
+            backendConnectAttributes: Bool = false,
+            backendTLS: Bool = false
         ) {
             self.transport = transport
             self.requireSecureTransport = requireSecureTransport
@@ -157,10 +161,15 @@ public struct ClientLoginStateMachine {
             heldGreeting = packet
             return []
         }
-        if packet.payload.readableBytes > 0, packet.payload.getInteger(at: packet.payload.readerIndex, as: UInt8.self) == 0xFF {
+        if packet.payload.readableBytes > 0,
+            packet.payload.getInteger(at: packet.payload.readerIndex, as: UInt8.self) == 0xFF
+        {
             // The backend refused us before greeting (1040, 1129, 1130…): pass its words on unchanged.
             let err = try? ERRPacket.decode(packet.payload)
-            return close(outcome: .backendRefusedConnection(code: err?.code, message: err?.message ?? ""), sending: [.sendToClient(packet)])
+            return close(
+                outcome: .backendRefusedConnection(code: err?.code, message: err?.message ?? ""),
+                sending: [.sendToClient(packet)]
+            )
         }
         let greeting: InitialHandshake
         do {
@@ -201,11 +210,16 @@ public struct ClientLoginStateMachine {
                 let err = MariaDBError.packetsOutOfOrder()
                 return close(
                     outcome: .packetsOutOfOrder,
-                    sending: [.sendToClient(Packet(sequenceID: nextClientSequence, payload: err.encode()))])
+                    sending: [.sendToClient(Packet(sequenceID: nextClientSequence, payload: err.encode()))]
+                )
             }
             clientTurn = false
             zeroConfigurationProof.noteClientAnswer(packet.payload)
-            return [.sendToBackend(Packet(sequenceID: mapper.backendSequence(forClient: packet.sequenceID), payload: packet.payload))]
+            return [
+                .sendToBackend(
+                    Packet(sequenceID: mapper.backendSequence(forClient: packet.sequenceID), payload: packet.payload)
+                )
+            ]
         default:
             return []
         }
@@ -226,7 +240,10 @@ public struct ClientLoginStateMachine {
             return backendGreetingReceived(packet)
         }
         guard case .authenticating(let mapper) = state else { return [] }
-        let forwarded = Packet(sequenceID: mapper.clientSequence(forBackend: packet.sequenceID), payload: packet.payload)
+        let forwarded = Packet(
+            sequenceID: mapper.clientSequence(forBackend: packet.sequenceID),
+            payload: packet.payload
+        )
         nextClientSequence = forwarded.sequenceID &+ 1
         switch try? AuthServerPacket.classify(packet.payload) {
         case .ok:
@@ -235,61 +252,40 @@ public struct ClientLoginStateMachine {
                 // credentials (sql/sql_acl.cc, acl_authenticate), so a wrong password is answered
                 // as a wrong password whatever the account requires. The backend's OK becomes the
                 // 1045 MariaDB sends, and the backend session it opened is ended at once.
-                let err = MariaDBError.accessDenied(user: username ?? "", host: identity?.displayHost ?? "", usingPassword: usingPassword)
-                return close(outcome: .accessDenied(reason: reason), sending: [
-                    .sendToClient(Packet(sequenceID: forwarded.sequenceID, payload: err.encode(collation: sessionCollation))),
-                    .sendToBackend(Packet(sequenceID: 0, payload: ByteBuffer(bytes: [CommandByte.quit]))),
-                ])
+                let err = MariaDBError.accessDenied(
+                    user: username ?? "",
+                    host: identity?.displayHost ?? "",
+                    usingPassword: usingPassword
+                )
+                return close(
+                    outcome: .accessDenied(reason: reason),
+                    sending: [
+                        .sendToClient(
+                            Packet(sequenceID: forwarded.sequenceID, payload: err.encode(collation: sessionCollation))
+                        ),
+                        .sendToBackend(Packet(sequenceID: 0, payload: ByteBuffer(bytes: [CommandByte.quit]))),
+                    ]
+                )
             }
             outcome = .relayed
             state = .relaying
-            let ok = zeroConfigurationProof.loginOK(packet.payload, capabilities: sessionCapabilities, tls: tlsFacts, account: matchedRow)
+            let ok = zeroConfigurationProof.loginOK(
+                packet.payload,
+                capabilities: sessionCapabilities,
+                tls: tlsFacts,
+                account: matchedRow
+            )
             return [.sendToClient(Packet(sequenceID: forwarded.sequenceID, payload: ok)), .startRelaying]
         case .error(let err):
-            return close(outcome: .refusedByBackend(code: err.code, message: err.message), sending: [.sendToClient(forwarded)])
+            return close(
+                outcome: .refusedByBackend(code: err.code, message: err.message),
+                sending: [.sendToClient(forwarded)]
+            )
         case let other:
             // AuthSwitchRequest, AuthMoreData, or something we do not know: the client answers it.
             zeroConfigurationProof.observe(other)
             clientTurn = true
             return [.sendToClient(forwarded)]
-        }
-    }
-
-    /// The backend could not be reached, or it failed before the login finished.
-    public mutating func backendFailed(_ reason: String) -> [Action] {
-        switch state {
-        case .awaitingBackendGreeting:
-            return preGreetingFailure(reason)
-        case .awaitingFirstClientPacket, .awaitingHandshakeResponse, .authenticating:
-            let err = MariaDBError.backendUnavailable(reason)
-            return close(outcome: .backendFailed(reason), sending: [.sendToClient(Packet(sequenceID: nextClientSequence, payload: err.encode()))])
-        case .tlsHandshaking:
-            return close(outcome: .backendFailed(reason), sending: [])
-        case .relaying, .closed:
-            return []
-        }
-    }
-
-    /// The client broke the protocol (framing error, oversized packet): MariaDB's 1043.
-    public mutating func clientProtocolError(_ reason: String) -> [Action] {
-        // The answer follows the client packet that broke the rules.
-        switch state {
-        case .awaitingBackendGreeting, .awaitingFirstClientPacket, .tlsHandshaking:
-            return badHandshake(reason, sequenceID: 2)
-        case .awaitingHandshakeResponse:
-            return badHandshake(reason, sequenceID: 3)
-        case .authenticating:
-            return badHandshake(reason, sequenceID: nextClientSequence &+ 1)
-        case .relaying, .closed:
-            return []
-        }
-    }
-
-    /// Something else ended the connection (timeout, client gone): record why.
-    public mutating func abandon(outcome: ConnectionOutcome) {
-        if state != .relaying && state != .closed {
-            self.outcome = outcome
-            state = .closed
         }
     }
 
@@ -299,27 +295,4 @@ public struct ClientLoginStateMachine {
     /// What the accounts file would have refused under `policy_mode = AUDIT`, for the glue to log
     /// and count (``takeAuditedRefusal()``).
     var auditedRefusal: String?
-
-    /// The reason of a refusal AUDIT let through since the last call, if any.
-    public mutating func takeAuditedRefusal() -> String? {
-        defer { auditedRefusal = nil }
-        return auditedRefusal
-    }
-
-    mutating func badHandshake(_ reason: String, sequenceID: UInt8) -> [Action] {
-        let err = MariaDBError.badHandshake()
-        return close(outcome: .badHandshake(reason: reason), sending: [.sendToClient(Packet(sequenceID: sequenceID, payload: err.encode()))])
-    }
-
-    mutating func preGreetingFailure(_ reason: String) -> [Action] {
-        // Before the greeting the client has no capabilities yet: no SQLSTATE marker, seq 0.
-        let err = MariaDBError.backendUnavailable(reason)
-        return close(outcome: .backendFailed(reason), sending: [.sendToClient(Packet(sequenceID: 0, payload: err.encode(includeSQLState: false)))])
-    }
-
-    mutating func close(outcome: ConnectionOutcome, sending actions: [Action]) -> [Action] {
-        self.outcome = outcome
-        state = .closed
-        return actions + [.close]
-    }
 }

@@ -1,4 +1,3 @@
-
 /// How the client reached the proxy. The unix socket counts as a secure transport for
 /// `require_secure_transport` (as in MariaDB), but not as TLS.
 public enum ClientTransport: Sendable, Equatable {

@@ -53,9 +53,9 @@ struct CommandBoundaryTracker {
             let available = end - offset
             if available == 0 { return .forward(count: end) }
             guard available >= 4,
-                  let low = buffer.getInteger(at: base + offset, endianness: .little, as: UInt16.self),
-                  let high = buffer.getInteger(at: base + offset + 2, as: UInt8.self),
-                  let sequenceID = buffer.getInteger(at: base + offset + 3, as: UInt8.self)
+                let low = buffer.getInteger(at: base + offset, endianness: .little, as: UInt16.self),
+                let high = buffer.getInteger(at: base + offset + 2, as: UInt8.self),
+                let sequenceID = buffer.getInteger(at: base + offset + 3, as: UInt8.self)
             else { return .forward(count: offset) }
             let length = Int(low) | Int(high) << 16
             let isCommandStart = !continuation && !inLocalInfile && sequenceID == 0 && length > 0

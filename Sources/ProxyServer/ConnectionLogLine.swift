@@ -37,7 +37,12 @@ struct ConnectionLogLine {
         return metadata
     }
 
-    func closedMetadata(outcome: ConnectionOutcome, bytesFromClient: Int, bytesToClient: Int, duration: TimeAmount) -> Logger.Metadata {
+    func closedMetadata(
+        outcome: ConnectionOutcome,
+        bytesFromClient: Int,
+        bytesToClient: Int,
+        duration: TimeAmount
+    ) -> Logger.Metadata {
         var metadata = sessionMetadata
         metadata["outcome"] = "\(outcome)"
         metadata["outcome_kind"] = "\(outcome.kind)"
@@ -53,10 +58,23 @@ struct ConnectionLogLine {
         logger.info("session established", metadata: sessionMetadata)
     }
 
-    func emitClosed(outcome: ConnectionOutcome, bytesFromClient: Int, bytesToClient: Int, duration: TimeAmount, to logger: Logger) {
+    func emitClosed(
+        outcome: ConnectionOutcome,
+        bytesFromClient: Int,
+        bytesToClient: Int,
+        duration: TimeAmount,
+        to logger: Logger
+    ) {
         guard Self.logs(outcome, under: environment.settings.logConnections) else { return }
-        logger.info("connection closed", metadata: closedMetadata(
-            outcome: outcome, bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, duration: duration))
+        logger.info(
+            "connection closed",
+            metadata: closedMetadata(
+                outcome: outcome,
+                bytesFromClient: bytesFromClient,
+                bytesToClient: bytesToClient,
+                duration: duration
+            )
+        )
     }
 
     /// Whether a connection that ended with `outcome` gets its `connection closed` line.

@@ -69,7 +69,7 @@ public enum ConnectionOutcome: Sendable, Equatable, CustomStringConvertible {
         case .incomplete: return "incomplete"
         case .relayed: return "relayed"
         case .tooManyConnections, .insecureTransport, .accessDenied, .badHandshake, .characterSetRefused,
-             .packetsOutOfOrder, .tlsFailed:
+            .packetsOutOfOrder, .tlsFailed:
             return "refused"
         case .tlsNotStarted: return "cannot start TLS"
         case .refusedByBackend: return "refused by backend"
@@ -110,8 +110,9 @@ public enum ConnectionOutcome: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .relayed, .clientClosedDuringLogin, .clientDisconnectedDuringLogin, .incomplete: return false
         case .tooManyConnections, .insecureTransport, .accessDenied, .badHandshake, .characterSetRefused,
-             .packetsOutOfOrder, .tlsFailed, .tlsNotStarted, .refusedByBackend, .backendRefusedConnection, .backendFailed,
-             .loginTimedOut:
+            .packetsOutOfOrder, .tlsFailed, .tlsNotStarted, .refusedByBackend, .backendRefusedConnection,
+            .backendFailed,
+            .loginTimedOut:
             return true
         }
     }

@@ -22,13 +22,20 @@ public struct DescribedMetricsFactory: MetricsFactory {
         registry.makeCounter(descriptor: Self.descriptor(label), labels: dimensions)
     }
 
-    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+    public func makeFloatingPointCounter(
+        label: String,
+        dimensions: [(String, String)]
+    ) -> any FloatingPointCounterHandler {
         registry.makeCounter(descriptor: Self.descriptor(label), labels: dimensions)
     }
 
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         guard aggregate else { return registry.makeGauge(descriptor: Self.descriptor(label), labels: dimensions) }
-        return registry.makeValueHistogram(descriptor: Self.descriptor(label), labels: dimensions, buckets: Self.defaultValueBuckets)
+        return registry.makeValueHistogram(
+            descriptor: Self.descriptor(label),
+            labels: dimensions,
+            buckets: Self.defaultValueBuckets
+        )
     }
 
     public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {

@@ -75,7 +75,11 @@ final class HandshakeGate: TLSHandshakeAdmission {
         Self.notify(admitted)
     }
 
-    func requestSlot(on eventLoop: EventLoop, continuing: Bool, whenGranted: @escaping @Sendable () -> Void) -> (ticket: UInt64, grantedNow: Bool) {
+    func requestSlot(
+        on eventLoop: EventLoop,
+        continuing: Bool,
+        whenGranted: @escaping @Sendable () -> Void
+    ) -> (ticket: UInt64, grantedNow: Bool) {
         state.withLockedValue { state in
             state.lastTicket += 1
             let ticket = state.lastTicket

@@ -39,7 +39,9 @@ public enum MetricsEndpoint {
                     connections.add(channel)
                     try channel.pipeline.syncOperations.addHandler(InboundByteLimitHandler(limit: maximumRequestBytes))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry, timeout: requestTimeout))
+                    try channel.pipeline.syncOperations.addHandler(
+                        MetricsHTTPHandler(registry: registry, timeout: requestTimeout)
+                    )
                 }
             }
             .bind(host: host, port: port)
@@ -48,7 +50,8 @@ public enum MetricsEndpoint {
 
     /// `host:port` or `[v6]:port`.
     static func parse(_ address: String) throws -> (String, Int) {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port)
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+            (0...65535).contains(port)
         else { throw MetricsAddressError(address: address) }
         var host = String(address[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -166,7 +169,10 @@ private final class MetricsHTTPHandler: ChannelInboundHandler {
             }
             headers.add(name: "Content-Length", value: "\(body.readableBytes)")
             headers.add(name: "Connection", value: "close")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                promise: nil
+            )
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in

@@ -33,14 +33,22 @@ extension ProxyConnection {
         let loopBound = NIOLoopBound(self, eventLoop: clientChannel.eventLoop)
         channel.closeFuture.whenComplete { _ in loopBound.value.channelClosed(.backend) }
         let sendsHeader = environment.settings.backendProxyProtocol.headerVersion != nil
-        perform(machine.backendConnected(seenAs: sendsHeader ? nil : Self.backendView(of: channel, settings: environment.settings)))
+        perform(
+            machine.backendConnected(
+                seenAs: sendsHeader ? nil : Self.backendView(of: channel, settings: environment.settings)
+            )
+        )
     }
 
     /// backend_proxy_protocol: the header goes first, before the greeting is even read
     /// (sql/net_serv.cc reads it with the first client packet); docs/security.md "What the backend sees".
     func sendProxyHeader() {
         guard let version = environment.settings.backendProxyProtocol.headerVersion else { return }
-        let header = ProxyProtocolHeader.encode(client: clientAddress, local: clientChannel.localAddress, version: version)
+        let header = ProxyProtocolHeader.encode(
+            client: clientAddress,
+            local: clientChannel.localAddress,
+            version: version
+        )
         handlers?.backend.writeAndFlush(ByteBuffer(bytes: header))
     }
 
@@ -56,8 +64,12 @@ extension ProxyConnection {
 
     private func backendConnectFailed(_ error: Error) {
         recordBackendReachability(false)
-        let reason = "backend \(environment.settings.backend): \(BackendErrorDescription.describe(error, timeoutSeconds: environment.settings.connectTimeoutSeconds))"
-        logger.warning("cannot reach the backend", metadata: ["backend": "\(environment.settings.backend)", "error": "\(reason)"])
+        let reason =
+            "backend \(environment.settings.backend): \(BackendErrorDescription.describe(error, timeoutSeconds: environment.settings.connectTimeoutSeconds))"
+        logger.warning(
+            "cannot reach the backend",
+            metadata: ["backend": "\(environment.settings.backend)", "error": "\(reason)"]
+        )
         perform(machine.backendConnectFailed(reason: reason))
     }
 }

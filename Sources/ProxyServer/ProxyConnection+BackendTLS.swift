@@ -20,19 +20,25 @@ extension ProxyConnection {
         var host: String?
         if case .tcp(let name, _) = environment.settings.backend { host = name }
         do {
-            try backend.pipeline.syncOperations.addHandler(TLSClientHandler(context: context, host: host), position: .first)
+            try backend.pipeline.syncOperations.addHandler(
+                TLSClientHandler(context: context, host: host),
+                position: .first
+            )
         } catch {
             perform(machine.backendTLSFailed("\(TLSError.handshakeFailed("cannot start TLS (\(error))"))"))
         }
     }
 
     func backendTLSEstablished(_ facts: TLSFacts) {
-        logger.debug("backend TLS established", metadata: [
-            "backend": "\(environment.settings.backend)",
-            "tls_version": "\(facts.version)",
-            "cipher": "\(facts.cipher)",
-            "backend_certificate": "\(facts.peerSubject ?? "")",
-            "session_reused": "\(facts.sessionReused)",
-        ])
+        logger.debug(
+            "backend TLS established",
+            metadata: [
+                "backend": "\(environment.settings.backend)",
+                "tls_version": "\(facts.version)",
+                "cipher": "\(facts.cipher)",
+                "backend_certificate": "\(facts.peerSubject ?? "")",
+                "session_reused": "\(facts.sessionReused)",
+            ]
+        )
     }
 }

@@ -24,7 +24,10 @@ extension ProxyConnection {
         )
         if case .oversized(let total) = result {
             if logsRefusals {
-                logger.warning("closing session: held command packet of \(total) bytes", metadata: ["user": "\(machine.login.username ?? "")"])
+                logger.warning(
+                    "closing session: held command packet of \(total) bytes",
+                    metadata: ["user": "\(machine.login.username ?? "")"]
+                )
             }
             perform(machine.relayFailed())
         }
@@ -38,9 +41,12 @@ extension ProxyConnection {
     func replaceWithUnknownCommand(_ command: UInt8) {
         if !statistics.loggedUnknownCommand && logsRefusals {
             statistics.loggedUnknownCommand = true
-            logger.warning("COM_MULTI refused (further ones in this session are not logged)", metadata: [
-                "user": "\(machine.login.username ?? "")", "command": "\(command)",
-            ])
+            logger.warning(
+                "COM_MULTI refused (further ones in this session are not logged)",
+                metadata: [
+                    "user": "\(machine.login.username ?? "")", "command": "\(command)",
+                ]
+            )
         }
         handlers?.backend.write(ByteBuffer(bytes: [0x01, 0x00, 0x00, 0x00, CommandByte.unusedCommand]))
     }
@@ -57,7 +63,9 @@ extension ProxyConnection {
             // A session may change user as often as it likes: the first change is logged at info,
             // the rest at debug, so one client cannot fill the log; only with log_connections = ALL.
             // The proxy's check passed; the backend still checks the password (its answer is relayed unread).
-            var metadata: Logger.Metadata = ["user": "\(machine.login.username ?? "")", "account": "\(machine.login.matchedAccount ?? "-")"]
+            var metadata: Logger.Metadata = [
+                "user": "\(machine.login.username ?? "")", "account": "\(machine.login.matchedAccount ?? "-")",
+            ]
             if let id = machine.login.backendConnectionID { metadata["backend_connection_id"] = "\(id)" }
             if !logsEverything {
                 // Not logged.
@@ -65,11 +73,16 @@ extension ProxyConnection {
                 logger.debug("COM_CHANGE_USER allowed", metadata: metadata)
             } else {
                 statistics.loggedAllowedChangeUser = true
-                logger.info("COM_CHANGE_USER allowed (further changes in this session are logged at debug level)", metadata: metadata)
+                logger.info(
+                    "COM_CHANGE_USER allowed (further changes in this session are logged at debug level)",
+                    metadata: metadata
+                )
             }
             if let rewritten = machine.backendChangeUserPayload(payload) {
                 // The attribute block rewritten as the login's (`_proxy_` keys are the proxy's).
-                handlers?.backend.write(encodePacket(sequenceID: packet.getInteger(at: packet.readerIndex + 3) ?? 0, payload: rewritten))
+                handlers?.backend.write(
+                    encodePacket(sequenceID: packet.getInteger(at: packet.readerIndex + 3) ?? 0, payload: rewritten)
+                )
             } else {
                 handlers?.backend.write(packet)
             }
@@ -81,15 +94,19 @@ extension ProxyConnection {
         }
         // At most maxRefusedChangeUsers + 1 of these lines per session: the last one closes it.
         if logsRefusals {
-            logger.warning(thenClose ? "COM_CHANGE_USER refused, closing the session" : "COM_CHANGE_USER refused", metadata: [
-                "user": "\(machine.login.username ?? "")", "account": "\(machine.login.matchedAccount ?? "-")",
-                "reason": "\(machine.login.lastChangeUserRefusal ?? "malformed packet")",
-            ])
+            logger.warning(
+                thenClose ? "COM_CHANGE_USER refused, closing the session" : "COM_CHANGE_USER refused",
+                metadata: [
+                    "user": "\(machine.login.username ?? "")", "account": "\(machine.login.matchedAccount ?? "-")",
+                    "reason": "\(machine.login.lastChangeUserRefusal ?? "malformed packet")",
+                ]
+            )
         }
         // What the client sent before the change goes to the backend now; its answers come first.
         handlers?.backend.flush()
         guard machine.changeUserRefused(answer: answer, thenClose: thenClose) else { return false }
-        refusalTimer = clientChannel.eventLoop.assumeIsolated().scheduleTask(in: Self.refusedChangeUserDelay) { [self] in
+        refusalTimer = clientChannel.eventLoop.assumeIsolated().scheduleTask(in: Self.refusedChangeUserDelay) {
+            [self] in
             refusalTimer = nil
             perform(machine.refusalDelayElapsed())
         }

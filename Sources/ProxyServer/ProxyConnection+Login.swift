@@ -20,7 +20,10 @@ extension ProxyConnection {
         case .backendReachable(let reachable):
             recordBackendReachability(reachable)
         case .warnAboutBackend(let message, let reason):
-            logger.warning("\(message)", metadata: ["backend": "\(environment.settings.backend)", "error": "\(reason)"])
+            logger.warning(
+                "\(message)",
+                metadata: ["backend": "\(environment.settings.backend)", "error": "\(reason)"]
+            )
         case .close:
             loginTimeout?.cancel()
             closeAfterPendingWrites(clientChannel)
@@ -33,7 +36,10 @@ extension ProxyConnection {
         let handler = TLSServerHandler(
             context: tlsContext,
             initialCiphertext: bufferedBytes,
-            plaintextAfterHandshakeFailure: encodePacket(sequenceID: failurePacket.sequenceID, payload: failurePacket.payload),
+            plaintextAfterHandshakeFailure: encodePacket(
+                sequenceID: failurePacket.sequenceID,
+                payload: failurePacket.payload
+            ),
             // The handler holds a max_handshakes slot from the complete ClientHello to the end of the handshake.
             admission: environment.handshakeGate
         )

@@ -52,7 +52,10 @@ extension ProxyConnection {
     func sessionEstablished() {
         let now = NIODeadline.now()
         statistics.establishedAt = now
-        ProxyMetrics.sessionEstablished(tls: machine.login.tlsFacts, loginDuration: (now - statistics.startedAt).nanoseconds)
+        ProxyMetrics.sessionEstablished(
+            tls: machine.login.tlsFacts,
+            loginDuration: (now - statistics.startedAt).nanoseconds
+        )
         logLine.emitEstablished(to: logger)
     }
 
@@ -81,7 +84,9 @@ extension ProxyConnection {
     /// Adds the bytes not yet counted to the metrics, if there are enough to be worth it.
     func countBytesIfMany() {
         let counted = statistics.bytesCounted
-        if statistics.bytesFromClient - counted.fromClient >= Self.byteCountStep || statistics.bytesToClient - counted.toClient >= Self.byteCountStep {
+        if statistics.bytesFromClient - counted.fromClient >= Self.byteCountStep
+            || statistics.bytesToClient - counted.toClient >= Self.byteCountStep
+        {
             countBytes()
         }
     }
@@ -103,7 +108,11 @@ extension ProxyConnection {
             ProxyMetrics.sessionDuration.recordNanoseconds((now - establishedAt).nanoseconds)
         }
         logLine.emitClosed(
-            outcome: outcome, bytesFromClient: statistics.bytesFromClient, bytesToClient: statistics.bytesToClient,
-            duration: now - statistics.startedAt, to: logger)
+            outcome: outcome,
+            bytesFromClient: statistics.bytesFromClient,
+            bytesToClient: statistics.bytesToClient,
+            duration: now - statistics.startedAt,
+            to: logger
+        )
     }
 }

@@ -44,14 +44,16 @@ final class ProxyConnection {
                 connectTimeoutSeconds: settings.connectTimeoutSeconds,
                 sendsProxyHeader: settings.backendProxyProtocol != .off
             ),
-            login: ClientLoginStateMachine(configuration: .init(
-                transport: environment.transport,
-                requireSecureTransport: settings.requireSecureTransport,
-                tlsAvailable: environment.tlsContext != nil,
-                skipNameResolve: settings.skipNameResolve,
-                backendConnectAttributes: settings.backendConnectAttributes,
-                backendTLS: environment.backendTLSContext != nil
-            ))
+            login: ClientLoginStateMachine(
+                configuration: .init(
+                    transport: environment.transport,
+                    requireSecureTransport: settings.requireSecureTransport,
+                    tlsAvailable: environment.tlsContext != nil,
+                    skipNameResolve: settings.skipNameResolve,
+                    backendConnectAttributes: settings.backendConnectAttributes,
+                    backendTLS: environment.backendTLSContext != nil
+                )
+            )
         )
         var logger = environment.logger
         logger[metadataKey: "conn"] = "\(environment.id)"
@@ -172,8 +174,13 @@ final class ProxyConnection {
     private func identifyClient() {
         let transport = environment.transport
         let address = clientAddress
-        guard transport == .tcp, !environment.settings.skipNameResolve, let ip = ClientAddress.normalizedIP(address) else {
-            perform(machine.clientIdentified(ClientAddress.identity(transport: transport, address: address, resolvedHost: nil)))
+        guard transport == .tcp, !environment.settings.skipNameResolve, let ip = ClientAddress.normalizedIP(address)
+        else {
+            perform(
+                machine.clientIdentified(
+                    ClientAddress.identity(transport: transport, address: address, resolvedHost: nil)
+                )
+            )
             return
         }
         let loopBound = NIOLoopBound(self, eventLoop: clientChannel.eventLoop)
@@ -182,8 +189,11 @@ final class ProxyConnection {
         }.whenComplete { result in
             let connection = loopBound.value
             let name = (try? result.get()) ?? nil
-            connection.perform(connection.machine.clientIdentified(
-                ClientAddress.identity(transport: transport, address: address, resolvedHost: name)))
+            connection.perform(
+                connection.machine.clientIdentified(
+                    ClientAddress.identity(transport: transport, address: address, resolvedHost: name)
+                )
+            )
         }
     }
 

@@ -51,7 +51,9 @@ extension ProxyConnectionStateMachine {
                     steps.append(.backendReachable(true))
                     actions = machine.login.backendPacketReceived(packet, rules: rules())
                 } catch {
-                    actions = machine.login.backendFailed("backend \(machine.configuration.backendName) sent a malformed packet (\(error))")
+                    actions = machine.login.backendFailed(
+                        "backend \(machine.configuration.backendName) sent a malformed packet (\(error))"
+                    )
                 }
                 Self.append(actions, data: &data, to: &steps)
             }
@@ -85,10 +87,11 @@ extension ProxyConnectionStateMachine {
         case (.accepting, _), (.modifying, _):
             preconditionFailure("input closed in \(state)")
         case (.awaitingGreeting(let data), .client), (.greetingHeld(let data), .client),
-             (.loggingIn(let data), .client), (.tlsHandshaking(let data), .client):
+            (.loggingIn(let data), .client), (.tlsHandshaking(let data), .client):
             login.abandon(outcome: login.isTLSHandshaking ? Self.clientLeftTLSHandshake : .clientClosedDuringLogin)
             return closeNow(backend: data.backend)
-        case (.awaitingGreeting, .backend), (.greetingHeld, .backend), (.loggingIn, .backend), (.tlsHandshaking, .backend):
+        case (.awaitingGreeting, .backend), (.greetingHeld, .backend), (.loggingIn, .backend),
+            (.tlsHandshaking, .backend):
             return runLogin { machine, data, steps in machine.backendLost(data: &data, steps: &steps) } ?? .none
         case (.relaying(var relay), .client):
             guard relay.refusal != nil else {
@@ -121,13 +124,16 @@ extension ProxyConnectionStateMachine {
             state = .closed
             return .finish(login.outcome)
         case (.awaitingGreeting(let data), .client), (.greetingHeld(let data), .client),
-             (.loggingIn(let data), .client), (.tlsHandshaking(let data), .client):
-            login.abandon(outcome: login.isTLSHandshaking ? Self.clientLeftTLSHandshake : .clientDisconnectedDuringLogin)
+            (.loggingIn(let data), .client), (.tlsHandshaking(let data), .client):
+            login.abandon(
+                outcome: login.isTLSHandshaking ? Self.clientLeftTLSHandshake : .clientDisconnectedDuringLogin
+            )
             let closing = ClosingData(clientOpen: false, backend: data.backend)
             guard data.backend == .open else { return closingProgress(closing) }
             state = .closing(closing)
             return .close(client: .keep, backend: .afterPendingWrites)
-        case (.awaitingGreeting, .backend), (.greetingHeld, .backend), (.loggingIn, .backend), (.tlsHandshaking, .backend):
+        case (.awaitingGreeting, .backend), (.greetingHeld, .backend), (.loggingIn, .backend),
+            (.tlsHandshaking, .backend):
             return runLogin { machine, data, steps in
                 data.backend = .closed
                 machine.backendLost(data: &data, steps: &steps)
@@ -219,7 +225,10 @@ extension ProxyConnectionStateMachine {
                 return .answerRefusal(refusal.answer, then: .close)
             }
             state = .relaying(RelayData())
-            return .answerRefusal(refusal.answer, then: .resume(heldBytes: refusal.heldBytes, clientInputEnded: refusal.clientInputEnded))
+            return .answerRefusal(
+                refusal.answer,
+                then: .resume(heldBytes: refusal.heldBytes, clientInputEnded: refusal.clientInputEnded)
+            )
         case .closing, .closed:
             return .none
         case .accepting, .awaitingGreeting, .greetingHeld, .loggingIn, .tlsHandshaking, .clientHalfClosed, .modifying:

@@ -55,7 +55,8 @@ extension ProxyConnectionStateMachine {
     }
 
     /// The login machine's actions as steps; TLS and the relay take the bytes framed so far.
-    static func append(_ actions: [ClientLoginStateMachine.Action], data: inout LoginData, to steps: inout [LoginStep]) {
+    static func append(_ actions: [ClientLoginStateMachine.Action], data: inout LoginData, to steps: inout [LoginStep])
+    {
         for action in actions {
             switch action {
             case .sendToClient(let packet):
@@ -63,12 +64,18 @@ extension ProxyConnectionStateMachine {
             case .sendToBackend(let packet):
                 steps.append(.sendToBackend(packet))
             case .startTLS(let failurePacket):
-                steps.append(.startTLS(failurePacket: failurePacket, bufferedBytes: data.clientFramer.takeRemainingBytes()))
+                steps.append(
+                    .startTLS(failurePacket: failurePacket, bufferedBytes: data.clientFramer.takeRemainingBytes())
+                )
             case .startBackendTLS(let sslRequest):
                 steps.append(.startBackendTLS(sslRequest: sslRequest))
             case .startRelaying:
-                steps.append(.startRelaying(
-                    fromClient: data.clientFramer.takeRemainingBytes(), fromBackend: data.backendFramer.takeRemainingBytes()))
+                steps.append(
+                    .startRelaying(
+                        fromClient: data.clientFramer.takeRemainingBytes(),
+                        fromBackend: data.backendFramer.takeRemainingBytes()
+                    )
+                )
             case .close:
                 steps.append(.close)
             }

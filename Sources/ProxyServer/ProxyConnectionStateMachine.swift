@@ -162,7 +162,8 @@ struct ProxyConnectionStateMachine {
     /// A client that rejects the certificate often closes before its alert is read; it counts
     /// as a failed handshake (logged under log_connections = REFUSED), not as a client that left.
     static let clientLeftTLSHandshake = ConnectionOutcome.tlsFailed(
-        "\(TLSError.handshakeFailed("the client closed the connection during the TLS handshake"))")
+        "\(TLSError.handshakeFailed("the client closed the connection during the TLS handshake"))"
+    )
 
     let configuration: Configuration
     // The stored state is set only by the machine's own methods (here and in its extensions' files).
@@ -244,7 +245,11 @@ struct ProxyConnectionStateMachine {
             data.clientFramer.append(buffer)
             let limit = machine.configuration.loginBufferLimit
             if data.clientFramer.bufferedByteCount > limit {
-                Self.append(machine.login.clientProtocolError("more than \(limit) bytes sent during the login"), data: &data, to: &steps)
+                Self.append(
+                    machine.login.clientProtocolError("more than \(limit) bytes sent during the login"),
+                    data: &data,
+                    to: &steps
+                )
                 return
             }
             machine.processClientPackets(data: &data, steps: &steps)
@@ -282,7 +287,10 @@ struct ProxyConnectionStateMachine {
     // MARK: - The session's checks (the login machine's, after the login)
 
     /// A COM_CHANGE_USER in the relay, checked against the accounts current now.
-    mutating func changeUserRequested(_ payload: ByteBuffer, rules: ClientLoginStateMachine.AccountRules) -> ClientLoginStateMachine.ChangeUserDecision {
+    mutating func changeUserRequested(
+        _ payload: ByteBuffer,
+        rules: ClientLoginStateMachine.AccountRules
+    ) -> ClientLoginStateMachine.ChangeUserDecision {
         login.changeUserRequested(payload, rules: rules)
     }
 

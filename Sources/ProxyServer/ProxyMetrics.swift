@@ -37,7 +37,8 @@ public enum ProxyMetrics {
     static func sessionEstablished(tls: TLSFacts?, loginDuration duration: Int64) {
         loginDuration.recordNanoseconds(duration)
         if let tls {
-            Counter(label: MetricName.tlsSessions, dimensions: [("version", tls.version), ("cipher", tls.cipher)]).increment()
+            Counter(label: MetricName.tlsSessions, dimensions: [("version", tls.version), ("cipher", tls.cipher)])
+                .increment()
         }
     }
 

@@ -119,7 +119,9 @@ public final class ProxyServer: Service, Sendable {
             var settings = reloaded.settings
             var notes: [String] = []
             if settings.bindAddresses != current.settings.bindAddresses {
-                notes.append("bind_address changed to \(settings.bindAddresses.joined(separator: ",")): needs a restart")
+                notes.append(
+                    "bind_address changed to \(settings.bindAddresses.joined(separator: ",")): needs a restart"
+                )
                 settings.bindAddresses = current.settings.bindAddresses
             }
             if settings.port != current.settings.port {
@@ -145,8 +147,12 @@ public final class ProxyServer: Service, Sendable {
             limiter.limit = settings.maxConnections
             handshakeGate.setLimit(settings.maxHandshakes)
             ProxyMetrics.recordLimits(settings)
-            current = ServerSnapshot(settings: settings, tlsContext: reloaded.tlsContext, policy: reloaded.policy,
-                                     backendTLSContext: reloaded.backendTLSContext)
+            current = ServerSnapshot(
+                settings: settings,
+                tlsContext: reloaded.tlsContext,
+                policy: reloaded.policy,
+                backendTLSContext: reloaded.backendTLSContext
+            )
             return notes
         }
     }
@@ -163,14 +169,19 @@ public final class ProxyServer: Service, Sendable {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandlers([
                 AcceptExhaustionHandler(logger: logger, listener: listener),
-                AcceptBackoffHandler(shouldForwardIOErrorCaught: false, backoffProvider: { _ in AcceptExhaustionHandler.pause }),
+                AcceptBackoffHandler(
+                    shouldForwardIOErrorCaught: false,
+                    backoffProvider: { _ in AcceptExhaustionHandler.pause }
+                ),
             ])
         }
     }
 
     private func tcpBootstrap(listener: String) -> ServerBootstrap {
         ServerBootstrap(group: group)
-            .serverChannelInitializer { [logger] channel in Self.addAcceptBackoff(to: channel, logger: logger, listener: listener) }
+            .serverChannelInitializer { [logger] channel in
+                Self.addAcceptBackoff(to: channel, logger: logger, listener: listener)
+            }
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
@@ -182,7 +193,9 @@ public final class ProxyServer: Service, Sendable {
 
     private func unixBootstrap(listener: String) -> ServerBootstrap {
         ServerBootstrap(group: group)
-            .serverChannelInitializer { [logger] channel in Self.addAcceptBackoff(to: channel, logger: logger, listener: listener) }
+            .serverChannelInitializer { [logger] channel in
+                Self.addAcceptBackoff(to: channel, logger: logger, listener: listener)
+            }
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { [self] channel in
@@ -220,7 +233,8 @@ public final class ProxyServer: Service, Sendable {
         guard limiter.acquire() else {
             let logConnections = currentSnapshot.settings.logConnections
             try channel.pipeline.syncOperations.addHandler(
-                TooManyConnectionsHandler(logger: logger, transport: transport, logConnections: logConnections))
+                TooManyConnectionsHandler(logger: logger, transport: transport, logConnections: logConnections)
+            )
             return
         }
         registry.add(channel)
@@ -239,7 +253,11 @@ public final class ProxyServer: Service, Sendable {
             backendTLSContext: current.backendTLSContext,
             currentRules: { [snapshot] in
                 snapshot.withLockedValue {
-                    .init(policy: $0.policy, strictAccounts: $0.settings.strictAccounts, auditOnly: $0.settings.policyMode == .audit)
+                    .init(
+                        policy: $0.policy,
+                        strictAccounts: $0.settings.strictAccounts,
+                        auditOnly: $0.settings.policyMode == .audit
+                    )
                 }
             },
             handshakeGate: handshakeGate,
@@ -254,7 +272,10 @@ public final class ProxyServer: Service, Sendable {
     private func drainConnections(timeoutSeconds: Int) async {
         let open = registry.count
         guard open > 0 else { return }
-        logger.notice("waiting for sessions to finish", metadata: ["open": "\(open)", "shutdown_timeout": "\(timeoutSeconds)s"])
+        logger.notice(
+            "waiting for sessions to finish",
+            metadata: ["open": "\(open)", "shutdown_timeout": "\(timeoutSeconds)s"]
+        )
         // After the grace period, close what is left; closing completes the wait below.
         let deadline = Task { [registry, logger] in
             try await Task.sleep(for: .seconds(timeoutSeconds))

@@ -15,7 +15,12 @@ public struct ServerSnapshot: Sendable {
     /// The client context for TLS to the backend (`backend_ssl`), with its session cache.
     public let backendTLSContext: TLSClientContext?
 
-    public init(settings: ProxySettings, tlsContext: TLSServerContext?, policy: AccessPolicy?, backendTLSContext: TLSClientContext? = nil) {
+    public init(
+        settings: ProxySettings,
+        tlsContext: TLSServerContext?,
+        policy: AccessPolicy?,
+        backendTLSContext: TLSClientContext? = nil
+    ) {
         self.settings = settings
         self.tlsContext = tlsContext
         self.policy = policy
@@ -52,14 +57,21 @@ public struct ServerSnapshot: Sendable {
             throw .invalid("strict_accounts is ON but no accounts file is configured (set accounts = PATH)")
         }
         if settings.backendTLS.isEnabled, settings.backendTLS.certificateAndKey != nil,
-           !settings.strictAccounts {
+            !settings.strictAccounts
+        {
             // The proxy's certificate would satisfy the backend's REQUIRE X509/ISSUER/SUBJECT for
             // every client: only the accounts file can still check the client's own certificate,
             // so every user must be in it (fail closed rather than widen access).
             throw .invalid(
-                "backend_ssl_cert needs strict_accounts = ON: the backend sees the proxy's certificate for every client, so its accounts with REQUIRE X509, ISSUER or SUBJECT would no longer check the client's; list every user with its REQUIRE in the accounts file (see docs/security.md)")
+                "backend_ssl_cert needs strict_accounts = ON: the backend sees the proxy's certificate for every client, so its accounts with REQUIRE X509, ISSUER or SUBJECT would no longer check the client's; list every user with its REQUIRE in the accounts file (see docs/security.md)"
+            )
         }
-        return ServerSnapshot(settings: settings, tlsContext: tlsContext, policy: policy, backendTLSContext: backendTLSContext)
+        return ServerSnapshot(
+            settings: settings,
+            tlsContext: tlsContext,
+            policy: policy,
+            backendTLSContext: backendTLSContext
+        )
     }
 
     /// Warnings worth logging whenever this snapshot is installed.
@@ -68,7 +80,8 @@ public struct ServerSnapshot: Sendable {
         if tlsContext != nil, settings.tls.caPath == nil, settings.tls.caDirectory == nil {
             // As MariaDB: no ssl_ca/ssl_capath means OpenSSL's default verify paths (the system store).
             warnings.append(
-                "no ssl_ca or ssl_capath: client certificates are verified against the system's CA store, so a certificate from any public CA satisfies REQUIRE X509; set ssl_ca to the CA that issues your clients' certificates")
+                "no ssl_ca or ssl_capath: client certificates are verified against the system's CA store, so a certificate from any public CA satisfies REQUIRE X509; set ssl_ca to the CA that issues your clients' certificates"
+            )
         }
         return warnings
     }

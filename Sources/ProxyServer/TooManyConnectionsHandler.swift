@@ -29,11 +29,14 @@ final class TooManyConnectionsHandler: ChannelInboundHandler {
         let outcome = ConnectionOutcome.tooManyConnections
         ProxyMetrics.connectionEnded(outcome: outcome)
         guard ConnectionLogLine.logs(outcome, under: logConnections) else { return }
-        logger.warning("connection closed", metadata: [
-            "client": "\(ClientAddress.logText(context.remoteAddress, transport: transport))",
-            "transport": "\(transport.logName)",
-            "outcome": "\(outcome)",
-        ])
+        logger.warning(
+            "connection closed",
+            metadata: [
+                "client": "\(ClientAddress.logText(context.remoteAddress, transport: transport))",
+                "transport": "\(transport.logName)",
+                "outcome": "\(outcome)",
+            ]
+        )
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -25,7 +25,8 @@ struct ZeroConfigurationProof {
 
     /// Notes the HandshakeResponse's auth response (hashed with the greeting's scramble).
     mutating func noteLoginResponse(_ authResponse: [UInt8]) {
-        nativeExchange = (clientPlugin ?? StoredCredential.nativePassword).lowercased() == StoredCredential.nativePassword
+        nativeExchange =
+            (clientPlugin ?? StoredCredential.nativePassword).lowercased() == StoredCredential.nativePassword
             ? (greetingScramble, authResponse) : nil
     }
 
@@ -55,7 +56,7 @@ struct ZeroConfigurationProof {
     /// holds the password of, so it never reveals another (stale, or another row's) hash.
     func clientProvedNativePassword(storedHash: [UInt8]) -> Bool {
         guard storedHash.count == 20, let exchange = nativeExchange, exchange.scramble.count == 20,
-              let response = exchange.response, response.count == 20
+            let response = exchange.response, response.count == 20
         else { return false }
         let mask = SHA1Digest.hash(exchange.scramble + storedHash)
         let candidate = zip(response, mask).map { $0 ^ $1 }
@@ -90,7 +91,7 @@ struct ZeroConfigurationProof {
         let plugin = succeededClientPlugin
         let candidates = credentials.filter { Self.clientPlugin(forServerPlugin: $0.plugin) == plugin }
         guard candidates.count == 1, let credential = candidates.first, credential.clientCanHash,
-              let salt = credential.salt, !salt.isEmpty
+            let salt = credential.salt, !salt.isEmpty
         else { return nil }
         return salt
     }
@@ -110,9 +111,10 @@ struct ZeroConfigurationProof {
     /// The login OK with `info` in place of the backend's, everything else (affected rows,
     /// insert id, status, warnings, session-state block) kept. nil if the packet does not
     /// re-encode to exactly the bytes received, so nothing the proxy does not understand is lost.
-    static func replacingInfo(in payload: ByteBuffer, with info: [UInt8], capabilities: CapabilityFlags) -> ByteBuffer? {
+    static func replacingInfo(in payload: ByteBuffer, with info: [UInt8], capabilities: CapabilityFlags) -> ByteBuffer?
+    {
         guard var ok = try? OKPacket.decode(payload, capabilities: capabilities),
-              ok.encode(capabilities: capabilities) == payload
+            ok.encode(capabilities: capabilities) == payload
         else { return nil }
         ok.info = info
         return ok.encode(capabilities: capabilities)
@@ -122,9 +124,14 @@ struct ZeroConfigurationProof {
     /// proxy's certificate when the client is on TLS and the matched account's credential for
     /// the plugin that succeeded is known; otherwise the backend's OK unchanged (its own info,
     /// if any, verifies only when the backend serves the very certificate the proxy serves).
-    func loginOK(_ payload: ByteBuffer, capabilities: CapabilityFlags, tls: TLSFacts?, account: AccountRow?) -> ByteBuffer {
+    func loginOK(
+        _ payload: ByteBuffer,
+        capabilities: CapabilityFlags,
+        tls: TLSFacts?,
+        account: AccountRow?
+    ) -> ByteBuffer {
         guard let tls, tls.serverCertificateSHA256.count == 32, greetingScramble.count == 20,
-              let account, let salt = credential(from: account.credentials)
+            let account, let salt = credential(from: account.credentials)
         else { return payload }
         if succeededClientPlugin == StoredCredential.nativePassword, !clientProvedNativePassword(storedHash: salt) {
             return payload

@@ -1,11 +1,11 @@
 /// `backend_ssl*`: TLS from the proxy to the backend, named after the MariaDB client's `--ssl*`
 /// options. ``TLSClientContext`` is built from it; the option parser fills it in.
 public struct BackendTLSSettings: Sendable, Equatable {
-    public var isEnabled = false                       // backend_ssl
-    public var caPath: String?                         // backend_ssl_ca
-    public var caDirectory: String?                    // backend_ssl_capath
-    public var certificatePath: String?                // backend_ssl_cert, as set
-    public var privateKeyPath: String?                 // backend_ssl_key, as set
+    public var isEnabled = false  // backend_ssl
+    public var caPath: String?  // backend_ssl_ca
+    public var caDirectory: String?  // backend_ssl_capath
+    public var certificatePath: String?  // backend_ssl_cert, as set
+    public var privateKeyPath: String?  // backend_ssl_key, as set
     /// backend_ssl_verify_server_cert as set; nil = not set (see `verifiesServerCertificate`).
     public var verifyServerCertificate: Bool?
 

@@ -94,7 +94,12 @@ final class ByteBufferBIO {
     }
 }
 
-private func byteBufferBIOWrite(_ bio: OpaquePointer?, _ data: UnsafePointer<CChar>?, _ length: Int, _ written: UnsafeMutablePointer<Int>?) -> CInt {
+private func byteBufferBIOWrite(
+    _ bio: OpaquePointer?,
+    _ data: UnsafePointer<CChar>?,
+    _ length: Int,
+    _ written: UnsafeMutablePointer<Int>?
+) -> CInt {
     guard let bio, let data, let owner = ByteBufferBIO.from(bio) else { return 0 }
     copenssl_BIO_clear_retry_flags(bio)
     owner.write(from: data, length: length)
@@ -102,7 +107,12 @@ private func byteBufferBIOWrite(_ bio: OpaquePointer?, _ data: UnsafePointer<CCh
     return 1
 }
 
-private func byteBufferBIORead(_ bio: OpaquePointer?, _ data: UnsafeMutablePointer<CChar>?, _ length: Int, _ readBytes: UnsafeMutablePointer<Int>?) -> CInt {
+private func byteBufferBIORead(
+    _ bio: OpaquePointer?,
+    _ data: UnsafeMutablePointer<CChar>?,
+    _ length: Int,
+    _ readBytes: UnsafeMutablePointer<Int>?
+) -> CInt {
     guard let bio, let data, let owner = ByteBufferBIO.from(bio) else { return 0 }
     copenssl_BIO_clear_retry_flags(bio)
     guard let count = owner.read(into: data, length: length) else {
@@ -115,7 +125,12 @@ private func byteBufferBIORead(_ bio: OpaquePointer?, _ data: UnsafeMutablePoint
     return 1
 }
 
-private func byteBufferBIOControl(_ bio: OpaquePointer?, _ command: CInt, _ larg: Int, _ parg: UnsafeMutableRawPointer?) -> Int {
+private func byteBufferBIOControl(
+    _ bio: OpaquePointer?,
+    _ command: CInt,
+    _ larg: Int,
+    _ parg: UnsafeMutableRawPointer?
+) -> Int {
     switch command {
     case BIO_CTRL_GET_CLOSE:
         return Int(BIO_get_shutdown(bio))

@@ -23,7 +23,8 @@ public enum CertificateExpiryCheck {
 
         public var certificate: CertificateValidity {
             switch self {
-            case .expired(let certificate), .notYetValid(let certificate), .expiresSoon(let certificate, _): return certificate
+            case .expired(let certificate), .notYetValid(let certificate), .expiresSoon(let certificate, _):
+                return certificate
             }
         }
 
@@ -56,7 +57,8 @@ public enum CertificateExpiryCheck {
             if let notBefore = certificate.notBefore, notBefore > now { return .notYetValid(certificate) }
             let lifetime = certificate.notBefore.map { notAfter.timeIntervalSince($0) }
             let remaining = notAfter.timeIntervalSince(now)
-            return remaining < window(lifetime: lifetime, warningDays: warningDays) ? .expiresSoon(certificate, remaining: remaining) : nil
+            return remaining < window(lifetime: lifetime, warningDays: warningDays)
+                ? .expiresSoon(certificate, remaining: remaining) : nil
         }
     }
 }

@@ -49,7 +49,8 @@ public struct CertificateValidity: Sendable, Equatable {
             subject: X509Name.oneLine(X509_get_subject_name(certificate)),
             serial: Self.serialHex(certificate),
             notBefore: X509Time.date(X509_get0_notBefore(certificate)),
-            notAfter: X509Time.date(X509_get0_notAfter(certificate)))
+            notAfter: X509Time.date(X509_get0_notAfter(certificate))
+        )
     }
 
     /// The server certificate, then the CA certificates loaded from `ssl_ca` (an `ssl_capath`

@@ -31,8 +31,10 @@ enum GeneratedCertificate {
     private static func failure(_ what: String) -> TLSConfigurationError {
         TLSConfigurationError(
             option: "ssl_cert",
-            detail: "no ssl_cert/ssl_key configured and \(what) for TLS: \(OpenSSLErrorQueue.drainedDescription(fallback: "unknown error"))",
-            mariaDBReason: "Unable to get certificate")
+            detail:
+                "no ssl_cert/ssl_key configured and \(what) for TLS: \(OpenSSLErrorQueue.drainedDescription(fallback: "unknown error"))",
+            mariaDBReason: "Unable to get certificate"
+        )
     }
 
     private static func makeKey() -> OpaquePointer? {
@@ -40,8 +42,8 @@ enum GeneratedCertificate {
         defer { EVP_PKEY_CTX_free(keyContext) }
         var key: OpaquePointer?
         guard EVP_PKEY_keygen_init(keyContext) == 1,
-              EVP_PKEY_CTX_set_rsa_keygen_bits(keyContext, rsaBits) == 1,
-              EVP_PKEY_keygen(keyContext, &key) == 1
+            EVP_PKEY_CTX_set_rsa_keygen_bits(keyContext, rsaBits) == 1,
+            EVP_PKEY_keygen(keyContext, &key) == 1
         else { return nil }
         return key
     }
@@ -49,7 +51,8 @@ enum GeneratedCertificate {
     private static func makeCertificate(key: OpaquePointer) -> OpaquePointer? {
         guard let certificate = X509_new() else { return nil }
         let name = X509_get_subject_name(certificate)
-        let built = X509_set_version(certificate, 2) == 1  // v3
+        let built =
+            X509_set_version(certificate, 2) == 1  // v3
             && setRandomSerial(certificate)
             && X509_gmtime_adj(X509_getm_notBefore(certificate), -backdateSeconds) != nil
             && X509_gmtime_adj(X509_getm_notAfter(certificate), validDays * 86_400) != nil

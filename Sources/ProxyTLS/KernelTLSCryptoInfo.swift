@@ -12,7 +12,17 @@ struct KernelTLSCryptoInfo {
         var buffer = [UInt8](repeating: 0, count: 64)
         let capacity = buffer.count
         let size = buffer.withUnsafeMutableBufferPointer { out in
-            copenssl_ktls_crypto_info(out.baseAddress, capacity, copenssl_TLS_1_3_VERSION, cipher.kernelCipher, key, key.count, iv, iv.count, sequence)
+            copenssl_ktls_crypto_info(
+                out.baseAddress,
+                capacity,
+                copenssl_TLS_1_3_VERSION,
+                cipher.kernelCipher,
+                key,
+                key.count,
+                iv,
+                iv.count,
+                sequence
+            )
         }
         guard size > 0 else { return nil }
         buffer.removeLast(capacity - size)

@@ -34,12 +34,20 @@ final class KernelTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (21, [1, 0]):
             context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         case (21, let alert):
-            context.fireErrorCaught(TLSError.protocolError("kernel TLS: the client sent alert \(alert.last.map(String.init) ?? "?")"))
+            context.fireErrorCaught(
+                TLSError.protocolError("kernel TLS: the client sent alert \(alert.last.map(String.init) ?? "?")")
+            )
         case (22, let message):
             // A KeyUpdate (24) or another post-handshake message the kernel cannot follow.
-            context.fireErrorCaught(TLSError.protocolError("kernel TLS: unexpected handshake message \(message.first.map(String.init) ?? "?") from the client"))
+            context.fireErrorCaught(
+                TLSError.protocolError(
+                    "kernel TLS: unexpected handshake message \(message.first.map(String.init) ?? "?") from the client"
+                )
+            )
         case (let type, _):
-            context.fireErrorCaught(TLSError.protocolError("kernel TLS: unexpected record type \(type) from the client"))
+            context.fireErrorCaught(
+                TLSError.protocolError("kernel TLS: unexpected record type \(type) from the client")
+            )
         }
     }
 
@@ -51,7 +59,9 @@ final class KernelTLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         closeNotifySent = true
         if mode == .all {
             // Unsent writes are dropped: close_notify only if nothing is queued in front of it.
-            if (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) == 0 { _ = socket.sendCloseNotify() }
+            if (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) == 0 {
+                _ = socket.sendCloseNotify()
+            }
             context.close(mode: mode, promise: promise)
             return
         }

@@ -41,20 +41,36 @@ struct KernelTLSHandover {
     func decide() -> Decision {
         guard protocolVersion == 0x0304 else { return .stayInUserSpace("not TLS 1.3") }
         guard let cipher = KernelTLSCipher.tls13(protocolID: cipherProtocolID) else {
-            return .stayInUserSpace("cipher suite 0x\(String(cipherProtocolID, radix: 16)) not supported by the kernel path")
+            return .stayInUserSpace(
+                "cipher suite 0x\(String(cipherProtocolID, radix: 16)) not supported by the kernel path"
+            )
         }
         guard !maxFragmentLengthNegotiated else { return .stayInUserSpace("max_fragment_length negotiated") }
         guard !disqualified else { return .stayInUserSpace("key update or unreadable key log line") }
         guard clientSecret.count == cipher.secretLength, serverSecret.count == cipher.secretLength else {
             return .stayInUserSpace("application traffic secrets not seen")
         }
-        guard unreadCiphertext == 0, !opensslHasPending else { return .stayInUserSpace("received ciphertext not fully read") }
-        guard !unsentCiphertext, !pendingWrites else { return .stayInUserSpace("writes not yet encrypted or passed on") }
+        guard unreadCiphertext == 0, !opensslHasPending else {
+            return .stayInUserSpace("received ciphertext not fully read")
+        }
+        guard !unsentCiphertext, !pendingWrites else {
+            return .stayInUserSpace("writes not yet encrypted or passed on")
+        }
         guard channelBufferedBytes == 0 else { return .stayInUserSpace("ciphertext still buffered in the channel") }
         guard let serverKeys = KernelTLSKeySchedule.trafficKeys(secret: serverSecret, cipher: cipher),
-              let clientKeys = KernelTLSKeySchedule.trafficKeys(secret: clientSecret, cipher: cipher),
-              let transmit = KernelTLSCryptoInfo(cipher: cipher, key: serverKeys.key, iv: serverKeys.iv, sequence: recordsWritten),
-              let receive = KernelTLSCryptoInfo(cipher: cipher, key: clientKeys.key, iv: clientKeys.iv, sequence: recordsRead)
+            let clientKeys = KernelTLSKeySchedule.trafficKeys(secret: clientSecret, cipher: cipher),
+            let transmit = KernelTLSCryptoInfo(
+                cipher: cipher,
+                key: serverKeys.key,
+                iv: serverKeys.iv,
+                sequence: recordsWritten
+            ),
+            let receive = KernelTLSCryptoInfo(
+                cipher: cipher,
+                key: clientKeys.key,
+                iv: clientKeys.iv,
+                sequence: recordsRead
+            )
         else { return .stayInUserSpace("key derivation failed") }
         return .handOver(transmit: transmit, receive: receive)
     }

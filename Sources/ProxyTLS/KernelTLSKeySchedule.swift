@@ -15,9 +15,27 @@ struct KernelTLSCipher: Equatable, Sendable {
     /// does not take it (the CCM suites, which OpenSSL does not enable by default).
     static func tls13(protocolID: UInt16) -> KernelTLSCipher? {
         switch protocolID {
-        case 0x1301: KernelTLSCipher(kernelCipher: copenssl_TLS_CIPHER_AES_GCM_128, keyLength: 16, digest: "SHA256", secretLength: 32)
-        case 0x1302: KernelTLSCipher(kernelCipher: copenssl_TLS_CIPHER_AES_GCM_256, keyLength: 32, digest: "SHA384", secretLength: 48)
-        case 0x1303: KernelTLSCipher(kernelCipher: copenssl_TLS_CIPHER_CHACHA20_POLY1305, keyLength: 32, digest: "SHA256", secretLength: 32)
+        case 0x1301:
+            KernelTLSCipher(
+                kernelCipher: copenssl_TLS_CIPHER_AES_GCM_128,
+                keyLength: 16,
+                digest: "SHA256",
+                secretLength: 32
+            )
+        case 0x1302:
+            KernelTLSCipher(
+                kernelCipher: copenssl_TLS_CIPHER_AES_GCM_256,
+                keyLength: 32,
+                digest: "SHA384",
+                secretLength: 48
+            )
+        case 0x1303:
+            KernelTLSCipher(
+                kernelCipher: copenssl_TLS_CIPHER_CHACHA20_POLY1305,
+                keyLength: 32,
+                digest: "SHA256",
+                secretLength: 32
+            )
         default: nil
         }
     }
@@ -35,7 +53,8 @@ enum KernelTLSKeySchedule {
     /// opaque context<0..255>.
     static func hkdfLabel(_ label: String, context: [UInt8] = [], length: Int) -> [UInt8] {
         let fullLabel = Array("tls13 \(label)".utf8)
-        return [UInt8(length >> 8), UInt8(length & 0xFF), UInt8(fullLabel.count)] + fullLabel + [UInt8(context.count)] + context
+        return [UInt8(length >> 8), UInt8(length & 0xFF), UInt8(fullLabel.count)] + fullLabel + [UInt8(context.count)]
+            + context
     }
 
     /// HKDF-Expand-Label with the suite's hash; nil if OpenSSL's HKDF fails.
@@ -49,8 +68,8 @@ enum KernelTLSKeySchedule {
     /// The write key and IV of `secret` for `cipher`.
     static func trafficKeys(secret: [UInt8], cipher: KernelTLSCipher) -> (key: [UInt8], iv: [UInt8])? {
         guard secret.count == cipher.secretLength,
-              let key = expandLabel(secret: secret, label: "key", length: cipher.keyLength, digest: cipher.digest),
-              let iv = expandLabel(secret: secret, label: "iv", length: ivLength, digest: cipher.digest)
+            let key = expandLabel(secret: secret, label: "key", length: cipher.keyLength, digest: cipher.digest),
+            let iv = expandLabel(secret: secret, label: "iv", length: ivLength, digest: cipher.digest)
         else { return nil }
         return (key, iv)
     }

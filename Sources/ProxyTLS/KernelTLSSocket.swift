@@ -15,15 +15,19 @@ struct KernelTLSSocket {
     /// The channel's socket, or nil when it cannot be identified with certainty. On the event loop.
     init?(channel: Channel) {
         guard let descriptor = Self.describedDescriptor(String(describing: channel)),
-              let provider = channel as? SocketOptionProvider
+            let provider = channel as? SocketOptionProvider
         else { return nil }
         var channelCookie: UInt64?
         // On the event loop the future is already complete, so the callback runs before this returns.
         let future: EventLoopFuture<UInt64> = provider.unsafeGetSocketOption(
-            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_COOKIE))
+            level: SocketOptionLevel(SOL_SOCKET),
+            name: SocketOptionName(SO_COOKIE)
+        )
         future.assumeIsolated().whenSuccess { channelCookie = $0 }
         var descriptorCookie: UInt64 = 0
-        guard let channelCookie, copenssl_socket_cookie(descriptor, &descriptorCookie) == 0, descriptorCookie == channelCookie else {
+        guard let channelCookie, copenssl_socket_cookie(descriptor, &descriptorCookie) == 0,
+            descriptorCookie == channelCookie
+        else {
             return nil
         }
         self.descriptor = descriptor
@@ -34,7 +38,10 @@ struct KernelTLSSocket {
         let marker = Array("fd=".utf8)
         let bytes = Array(description.utf8)
         guard let start = bytes.indices.first(where: { bytes[$0...].starts(with: marker) }) else { return nil }
-        let digits = String(decoding: bytes[(start + marker.count)...].prefix { $0 >= 0x30 && $0 <= 0x39 }, as: UTF8.self)
+        let digits = String(
+            decoding: bytes[(start + marker.count)...].prefix { $0 >= 0x30 && $0 <= 0x39 },
+            as: UTF8.self
+        )
         guard let value = CInt(digits), value >= 0 else { return nil }
         return value
     }
@@ -46,7 +53,9 @@ struct KernelTLSSocket {
 
     /// `setsockopt(SOL_TLS, TLS_TX/TLS_RX)`: 0 or the errno.
     func install(_ info: KernelTLSCryptoInfo, transmit: Bool) -> CInt {
-        info.bytes.withUnsafeBufferPointer { copenssl_ktls_set_crypto(descriptor, transmit ? 1 : 0, $0.baseAddress, $0.count) }
+        info.bytes.withUnsafeBufferPointer {
+            copenssl_ktls_set_crypto(descriptor, transmit ? 1 : 0, $0.baseAddress, $0.count)
+        }
     }
 
     /// Sends close_notify (a warning-level alert, description 0) as a record of its own.
@@ -61,7 +70,9 @@ struct KernelTLSSocket {
         var type: UInt8 = 0
         var buffer = [UInt8](repeating: 0, count: 64)
         let capacity = buffer.count
-        let count = buffer.withUnsafeMutableBytes { copenssl_ktls_receive_record(descriptor, &type, $0.baseAddress, capacity) }
+        let count = buffer.withUnsafeMutableBytes {
+            copenssl_ktls_receive_record(descriptor, &type, $0.baseAddress, capacity)
+        }
         guard count >= 0 else { return nil }
         return (type, Array(buffer.prefix(count)))
     }

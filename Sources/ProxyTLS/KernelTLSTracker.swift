@@ -118,12 +118,17 @@ final class KernelTLSTracker {
         let received = socket.install(receive, transmit: false)
         guard received == 0 else {
             // The kernel now encrypts what is written and OpenSSL can no longer: fail closed.
-            context.fireErrorCaught(TLSError.protocolError("kernel TLS: TLS_RX refused (\(String(cString: strerror(received))))"))
+            context.fireErrorCaught(
+                TLSError.protocolError("kernel TLS: TLS_RX refused (\(String(cString: strerror(received))))")
+            )
             context.close(promise: nil)
             return true
         }
         do {
-            try context.pipeline.syncOperations.addHandler(KernelTLSHandler(socket: socket), position: .after(context.handler))
+            try context.pipeline.syncOperations.addHandler(
+                KernelTLSHandler(socket: socket),
+                position: .after(context.handler)
+            )
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         } catch {
             context.fireErrorCaught(error)

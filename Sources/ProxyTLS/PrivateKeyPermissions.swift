@@ -22,17 +22,25 @@ public enum PrivateKeyPermissions {
     }
 
     /// The warning for a key file with this owner, group and mode, or nil when the rule is met.
-    public static func warning(path: String, owner: uid_t, group: gid_t, mode: UInt32, service: ServiceIdentity) -> String? {
+    public static func warning(
+        path: String,
+        owner: uid_t,
+        group: gid_t,
+        mode: UInt32,
+        service: ServiceIdentity
+    ) -> String? {
         let permissions = mode & 0o777
         let shown = "owner uid \(owner), group gid \(group), mode \(String(permissions, radix: 8))"
-        let rule = "make it owned by the user the proxy runs as with mode 600, or by root with the proxy's group and mode 640"
+        let rule =
+            "make it owned by the user the proxy runs as with mode 600, or by root with the proxy's group and mode 640"
         if owner == 0 {
             if permissions & 0o037 != 0 {
                 return "private key '\(path)' is writable by its group or accessible to others (\(shown)); \(rule)"
             }
             // Group read must be the service's way in; otherwise the next reload cannot read the key.
             if service.uid != 0, !service.groups.contains(group) || permissions & 0o040 == 0 {
-                return "private key '\(path)' is owned by root and not readable by the proxy's group (\(shown)): a reload would fail to read it; \(rule)"
+                return
+                    "private key '\(path)' is owned by root and not readable by the proxy's group (\(shown)): a reload would fail to read it; \(rule)"
             }
             return nil
         }
@@ -47,6 +55,12 @@ public enum PrivateKeyPermissions {
     public static func warning(path: String, service: ServiceIdentity) -> String? {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
-        return warning(path: path, owner: status.st_uid, group: status.st_gid, mode: UInt32(status.st_mode), service: service)
+        return warning(
+            path: path,
+            owner: status.st_uid,
+            group: status.st_gid,
+            mode: UInt32(status.st_mode),
+            service: service
+        )
     }
 }

@@ -32,13 +32,20 @@ enum TLSCipherPolicy {
     /// suites; only if OpenSSL finds none there, as the TLS ≤ 1.2 list; an error if neither takes it.
     /// So a TLS 1.3 value keeps the default TLS 1.2 list and a TLS 1.2 value the default suites.
     static func applyToServer(cipher: String?, context: OpaquePointer) throws(TLSConfigurationError) {
-        _ = copenssl_SSL_CTX_set_options(context, copenssl_SSL_OP_CIPHER_SERVER_PREFERENCE | copenssl_SSL_OP_PRIORITIZE_CHACHA)
+        _ = copenssl_SSL_CTX_set_options(
+            context,
+            copenssl_SSL_OP_CIPHER_SERVER_PREFERENCE | copenssl_SSL_OP_PRIORITIZE_CHACHA
+        )
         try applyDefaults(to: context)
         guard let cipher, !cipher.isEmpty else { return }
         let taken = SSL_CTX_set_ciphersuites(context, cipher) == 1 || SSL_CTX_set_cipher_list(context, cipher) == 1
         OpenSSLErrorQueue.clear()
         if !taken {
-            throw TLSConfigurationError(option: "ssl_cipher", detail: "no cipher in '\(cipher)' is known to OpenSSL", mariaDBReason: "Failed to set ciphers to use")
+            throw TLSConfigurationError(
+                option: "ssl_cipher",
+                detail: "no cipher in '\(cipher)' is known to OpenSSL",
+                mariaDBReason: "Failed to set ciphers to use"
+            )
         }
     }
 
@@ -49,12 +56,17 @@ enum TLSCipherPolicy {
     }
 
     private static func applyDefaults(to context: OpaquePointer) throws(TLSConfigurationError) {
-        let ok = SSL_CTX_set_ciphersuites(context, defaultTLS13Suites) == 1
+        let ok =
+            SSL_CTX_set_ciphersuites(context, defaultTLS13Suites) == 1
             && SSL_CTX_set_cipher_list(context, defaultTLS12Ciphers) == 1
             && copenssl_SSL_CTX_set1_groups_list(context, groups) == 1
         OpenSSLErrorQueue.clear()
         if !ok {
-            throw TLSConfigurationError(option: "ssl_cipher", detail: "OpenSSL rejected the default ciphers or groups", mariaDBReason: "Failed to set ciphers to use")
+            throw TLSConfigurationError(
+                option: "ssl_cipher",
+                detail: "OpenSSL rejected the default ciphers or groups",
+                mariaDBReason: "Failed to set ciphers to use"
+            )
         }
     }
 }

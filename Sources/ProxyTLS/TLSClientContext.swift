@@ -23,7 +23,11 @@ public final class TLSClientContext: @unchecked Sendable {
     public init(settings: BackendTLSSettings) throws(TLSConfigurationError) {
         OpenSSLErrorQueue.clear()
         guard let context = SSL_CTX_new(TLS_client_method()) else {
-            throw TLSConfigurationError(option: "backend_ssl", detail: "SSL_CTX_new failed: \(OpenSSLErrorQueue.drainedDescription(fallback: "unknown error"))", mariaDBReason: "SSL_CTX_new failed")
+            throw TLSConfigurationError(
+                option: "backend_ssl",
+                detail: "SSL_CTX_new failed: \(OpenSSLErrorQueue.drainedDescription(fallback: "unknown error"))",
+                mariaDBReason: "SSL_CTX_new failed"
+            )
         }
         self.context = context
         self.verifiesServerCertificate = settings.verifiesServerCertificate
@@ -32,13 +36,20 @@ public final class TLSClientContext: @unchecked Sendable {
         _ = copenssl_SSL_CTX_set_options(context, copenssl_SSL_OP_NO_COMPRESSION | copenssl_SSL_OP_NO_RENEGOTIATION)
         _ = copenssl_SSL_CTX_set_mode(context, copenssl_SSL_MODE_RELEASE_BUFFERS)
         try TLSCipherPolicy.applyToClient(context: context)
-        try TLSContextFiles.backend.loadVerifyLocations(caPath: settings.caPath, caDirectory: settings.caDirectory, into: context)
+        try TLSContextFiles.backend.loadVerifyLocations(
+            caPath: settings.caPath,
+            caDirectory: settings.caDirectory,
+            into: context
+        )
         if let files = settings.certificateAndKey {
             try TLSContextFiles.backend.loadCertificateAndKey(files, into: context)
         }
         // Sessions (TLS 1.2 ids/tickets, TLS 1.3 tickets, which arrive after the handshake)
         // reach `sessionReceived` through the callback; OpenSSL keeps no client cache itself.
-        _ = copenssl_SSL_CTX_set_session_cache_mode(context, Int(SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE))
+        _ = copenssl_SSL_CTX_set_session_cache_mode(
+            context,
+            Int(SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE)
+        )
         SSL_CTX_sess_set_new_cb(context, tlsClientContextNewSession)
         // Verification is switched on per connection (`makeSSL`), with the host name to check.
         SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)

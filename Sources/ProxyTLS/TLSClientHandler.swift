@@ -39,7 +39,13 @@ public final class TLSClientHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        guard let connection = TLSConnection(clientContext: clientContext, host: host, allocator: context.channel.allocator) else {
+        guard
+            let connection = TLSConnection(
+                clientContext: clientContext,
+                host: host,
+                allocator: context.channel.allocator
+            )
+        else {
             state = .closing
             context.fireErrorCaught(TLSError.handshakeFailed("SSL_new failed (host name '\(host ?? "")' not usable)"))
             context.close(promise: nil)

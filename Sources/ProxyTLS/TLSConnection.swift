@@ -139,7 +139,9 @@ final class TLSConnection {
         case SSL_ERROR_ZERO_RETURN:
             return .closed
         case SSL_ERROR_SYSCALL:
-            return .failed(OpenSSLErrorQueue.drainedDescription(fallback: "unexpected end of stream during \(operation)"))
+            return .failed(
+                OpenSSLErrorQueue.drainedDescription(fallback: "unexpected end of stream during \(operation)")
+            )
         default:
             return .failed(OpenSSLErrorQueue.drainedDescription(fallback: "\(operation) failed (SSL error \(error))"))
         }

@@ -17,7 +17,12 @@ public struct TLSFacts: Sendable, Equatable {
     public var serverCertificateSHA256: [UInt8]
 
     public init(
-        version: String, cipher: String, peerSubject: String?, peerIssuer: String?, verifyResult: Int, sessionReused: Bool,
+        version: String,
+        cipher: String,
+        peerSubject: String?,
+        peerIssuer: String?,
+        verifyResult: Int,
+        sessionReused: Bool,
         serverCertificateSHA256: [UInt8] = []
     ) {
         self.serverCertificateSHA256 = serverCertificateSHA256

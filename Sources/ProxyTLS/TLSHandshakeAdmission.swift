@@ -18,7 +18,11 @@ public protocol TLSHandshakeAdmission: Sendable {
     ///
     /// - Parameter continuing: true for a later step of a handshake that already had a slot (the
     ///   client's answer to the server's flight); such requests are served before new handshakes.
-    func requestSlot(on eventLoop: EventLoop, continuing: Bool, whenGranted: @escaping @Sendable () -> Void) -> (ticket: UInt64, grantedNow: Bool)
+    func requestSlot(
+        on eventLoop: EventLoop,
+        continuing: Bool,
+        whenGranted: @escaping @Sendable () -> Void
+    ) -> (ticket: UInt64, grantedNow: Bool)
 
     /// Frees the ticket's slot (or withdraws its request). Unknown or already released tickets are ignored.
     func release(_ ticket: UInt64)

@@ -71,7 +71,10 @@ final class TLSRecordStream {
     /// Decrypts everything received so far and passes the plaintext up the pipeline in one read.
     /// `.closed` is the peer's close_notify; `.failed` a broken record stream.
     func decrypt(context: ChannelHandlerContext) -> TLSConnection.Result {
-        var buffer = PlaintextScratch.take(minimumCapacity: connection.plaintextRoom, allocator: context.channel.allocator)
+        var buffer = PlaintextScratch.take(
+            minimumCapacity: connection.plaintextRoom,
+            allocator: context.channel.allocator
+        )
         let result = connection.read(into: &buffer)
         if buffer.readableBytes > 0 {
             context.fireChannelRead(NIOAny(buffer))

@@ -26,7 +26,11 @@ public final class TLSServerContext: @unchecked Sendable {
     public init(settings: TLSSettings) throws(TLSConfigurationError) {
         OpenSSLErrorQueue.clear()
         guard let context = SSL_CTX_new(TLS_server_method()) else {
-            throw TLSConfigurationError(option: "ssl_cert", detail: "SSL_CTX_new failed: \(OpenSSLErrorQueue.drainedDescription(fallback: "unknown error"))", mariaDBReason: "SSL_CTX_new failed")
+            throw TLSConfigurationError(
+                option: "ssl_cert",
+                detail: "SSL_CTX_new failed: \(OpenSSLErrorQueue.drainedDescription(fallback: "unknown error"))",
+                mariaDBReason: "SSL_CTX_new failed"
+            )
         }
         self.context = context
         do {
@@ -81,9 +85,16 @@ public final class TLSServerContext: @unchecked Sendable {
 
     // MARK: - Building blocks, in MariaDB's order
 
-    private static func applyProtocolVersions(_ versions: Set<TLSProtocolVersion>, to context: OpaquePointer) throws(TLSConfigurationError) {
+    private static func applyProtocolVersions(
+        _ versions: Set<TLSProtocolVersion>,
+        to context: OpaquePointer
+    ) throws(TLSConfigurationError) {
         guard !versions.isEmpty else {
-            throw TLSConfigurationError(option: "tls_version", detail: "no TLS version enabled", mariaDBReason: "Unknown TLS version")
+            throw TLSConfigurationError(
+                option: "tls_version",
+                detail: "no TLS version enabled",
+                mariaDBReason: "Unknown TLS version"
+            )
         }
         // MariaDB maps the set to SSL_OP_NO_* bits for every version not listed.
         var options: UInt64 = 0
@@ -95,22 +106,30 @@ public final class TLSServerContext: @unchecked Sendable {
     }
 
     private static func loadTrust(_ settings: TLSSettings, into context: OpaquePointer) throws(TLSConfigurationError) {
-        try TLSContextFiles.server.loadVerifyLocations(caPath: settings.caPath, caDirectory: settings.caDirectory, into: context)
+        try TLSContextFiles.server.loadVerifyLocations(
+            caPath: settings.caPath,
+            caDirectory: settings.caDirectory,
+            into: context
+        )
         // Tell clients which CAs we accept, so they pick the right certificate.
         if let ca = settings.caPath, let names = SSL_load_client_CA_file(ca) {
             SSL_CTX_set_client_CA_list(context, names)
         }
         OpenSSLErrorQueue.clear()
         guard settings.crlPath != nil || settings.crlDirectory != nil else { return }
-        if let crl = settings.crlPath { try TLSContextFiles.checkReadable(crl, option: "ssl_crl", reason: "SSL_CTX_set_default_verify_paths failed") }
+        if let crl = settings.crlPath {
+            try TLSContextFiles.checkReadable(crl, option: "ssl_crl", reason: "SSL_CTX_set_default_verify_paths failed")
+        }
         if let dir = settings.crlDirectory { try TLSContextFiles.checkDirectory(dir, option: "ssl_crlpath") }
         guard let store = SSL_CTX_get_cert_store(context),
-              X509_STORE_load_locations(store, settings.crlPath, settings.crlDirectory) == 1
+            X509_STORE_load_locations(store, settings.crlPath, settings.crlDirectory) == 1
         else {
             throw TLSConfigurationError(
                 option: settings.crlPath != nil ? "ssl_crl" : "ssl_crlpath",
-                detail: "cannot load CRLs from '\(settings.crlPath ?? settings.crlDirectory ?? "")': \(OpenSSLErrorQueue.drainedDescription(fallback: "no CRL found"))",
-                mariaDBReason: "SSL_CTX_set_default_verify_paths failed")
+                detail:
+                    "cannot load CRLs from '\(settings.crlPath ?? settings.crlDirectory ?? "")': \(OpenSSLErrorQueue.drainedDescription(fallback: "no CRL found"))",
+                mariaDBReason: "SSL_CTX_set_default_verify_paths failed"
+            )
         }
         X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL))
     }
@@ -121,7 +140,10 @@ public final class TLSServerContext: @unchecked Sendable {
     /// ignored as OpenSSL's per-handshake build ignores them — and a reload builds it anew.
     private static func buildCertificateChainOnce(_ context: OpaquePointer) {
         guard copenssl_SSL_CTX_chain_cert_count(context) < 0 else { return }  // the file had intermediates
-        _ = copenssl_SSL_CTX_build_cert_chain(context, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR)
+        _ = copenssl_SSL_CTX_build_cert_chain(
+            context,
+            SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR | SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR
+        )
         OpenSSLErrorQueue.clear()
     }
 }

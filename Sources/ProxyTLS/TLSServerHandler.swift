@@ -132,7 +132,10 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
             requestSlot(context: context, continuing: true)
         case .waiting:
             if connection.bio.pendingInboundBytes > Self.maximumBytesBeforeAdmission {
-                failHandshake(context: context, reason: "\(connection.bio.pendingInboundBytes) bytes sent while the handshake waited for a slot")
+                failHandshake(
+                    context: context,
+                    reason: "\(connection.bio.pendingInboundBytes) bytes sent while the handshake waited for a slot"
+                )
             }
         }
     }
@@ -240,7 +243,9 @@ public final class TLSServerHandler: ChannelDuplexHandler, RemovableChannelHandl
                 }
                 if state == .active, let tracker = kernelTLS {
                     kernelTLS = nil
-                    if tracker.handOver(context: context, pendingWrites: records?.hasHeldWrites ?? false) { state = .closed }
+                    if tracker.handOver(context: context, pendingWrites: records?.hasHeldWrites ?? false) {
+                        state = .closed
+                    }
                 }
             case .closed:
                 failHandshake(context: context, reason: "peer closed the connection during the handshake")

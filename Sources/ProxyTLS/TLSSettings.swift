@@ -27,15 +27,15 @@ public struct CertificateKeyFiles: Sendable, Equatable {
 /// The TLS the proxy offers its clients, named after MariaDB's `ssl_*` / `tls_version` server
 /// variables. ``TLSServerContext`` is built from it; the option parser fills it in.
 public struct TLSSettings: Sendable, Equatable {
-    public var certificatePath: String?        // ssl_cert, as set
-    public var privateKeyPath: String?         // ssl_key, as set
-    public var caPath: String?                 // ssl_ca
-    public var caDirectory: String?            // ssl_capath
-    public var crlPath: String?                // ssl_crl
-    public var crlDirectory: String?           // ssl_crlpath
-    public var cipher: String?                 // ssl_cipher
-    public var versions: Set<TLSProtocolVersion> = [.tls1_2, .tls1_3]   // tls_version
-    public var offered = true                  // ssl (skip_ssl turns TLS off)
+    public var certificatePath: String?  // ssl_cert, as set
+    public var privateKeyPath: String?  // ssl_key, as set
+    public var caPath: String?  // ssl_ca
+    public var caDirectory: String?  // ssl_capath
+    public var crlPath: String?  // ssl_crl
+    public var crlDirectory: String?  // ssl_crlpath
+    public var cipher: String?  // ssl_cipher
+    public var versions: Set<TLSProtocolVersion> = [.tls1_2, .tls1_3]  // tls_version
+    public var offered = true  // ssl (skip_ssl turns TLS off)
 
     public init() {}
 

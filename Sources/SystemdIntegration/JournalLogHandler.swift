@@ -112,7 +112,9 @@ public struct JournalLogHandler: LogHandler {
     /// Fallback when journald is unreachable: `<6>message KEY=value …` on stderr.
     private static func writeToStderr(_ fields: [String], level: Logger.Level) {
         let message = fields.first.map { String($0.dropFirst("MESSAGE=".count)) } ?? ""
-        let rest = fields.dropFirst().filter { !$0.hasPrefix("PRIORITY=") && !$0.hasPrefix("SYSLOG_IDENTIFIER=") && !$0.hasPrefix("CODE_") }
+        let rest = fields.dropFirst().filter {
+            !$0.hasPrefix("PRIORITY=") && !$0.hasPrefix("SYSLOG_IDENTIFIER=") && !$0.hasPrefix("CODE_")
+        }
         let text = (["<\(Journal.priority(for: level))>\(message)"] + Array(rest)).joined(separator: " ")
         let line = text.split(whereSeparator: \.isNewline).joined(separator: " ") + "\n"
         var bytes = Array(line.utf8)

@@ -43,7 +43,8 @@ public enum LogEscaping {
     }
 
     private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\\" || scalar == "\"" || isUnicodeControlOrSeparator(scalar)
+        scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\\" || scalar == "\""
+            || isUnicodeControlOrSeparator(scalar)
     }
 
     private static func isUnicodeControlOrSeparator(_ scalar: Unicode.Scalar) -> Bool {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AccessPolicy
 
 /// The policy file and the client's user name come from outside: nothing may trap.
@@ -63,7 +64,9 @@ struct FuzzTests {
     func mutations() {
         var rng = SplitMix64(seed: 7)
         let base = Array(Self.seed.unicodeScalars)
-        let inserts: [Unicode.Scalar] = ["'", "\"", "`", "\\", ";", "@", "%", "_", "/", "*", "-", "#", "\n", "\u{0}", "é", " ", ","]
+        let inserts: [Unicode.Scalar] = [
+            "'", "\"", "`", "\\", ";", "@", "%", "_", "/", "*", "-", "#", "\n", "\u{0}", "é", " ", ",",
+        ]
         for _ in 0..<3_000 {
             var scalars = base
             for _ in 0..<Int(1 + rng.next() % 6) {
@@ -101,15 +104,33 @@ struct FuzzTests {
         let many = (0..<2_000).map { "CREATE USER u\($0)@'10.\($0 % 256).%' REQUIRE SSL;" }.joined(separator: "\n")
         let policy = try AccessPolicy.parse(many, fileName: "big.sql")
         #expect(policy.rows.count == 2_000)
-        #expect(policy.match(user: "u1999", client: .tcp(ip: "10.207.1.1", resolvedHost: nil), skipNameResolve: true).summary == "'u1999'@'10.207.%'")
+        #expect(
+            policy.match(user: "u1999", client: .tcp(ip: "10.207.1.1", resolvedHost: nil), skipNameResolve: true)
+                .summary == "'u1999'@'10.207.%'"
+        )
         Self.exercise(String(repeating: "(", count: 50_000))
         Self.exercise(String(repeating: "'", count: 50_001))
         Self.exercise("CREATE USER a REQUIRE SUBJECT " + String(repeating: "'x' ", count: 5_000) + ";")
         Self.exercise(String(repeating: "/*", count: 10_000))
         Self.exercise("CREATE USER " + (0..<3_000).map { "u\($0)" }.joined(separator: ",") + ";")
         // A pathological host pattern and a long user name at match time.
-        let pathological = try AccessPolicy.parse("CREATE USER a@'\(String(repeating: "%a", count: 120))%b';", fileName: "p.sql")
-        #expect(pathological.match(user: "a", client: ClientIdentity(host: String(repeating: "a", count: 100_000), ip: nil), skipNameResolve: false) == .noMatchingRow)
-        #expect(pathological.match(user: String(repeating: "a", count: 100_000), client: .unixSocket(), skipNameResolve: false) == .notMentioned)
+        let pathological = try AccessPolicy.parse(
+            "CREATE USER a@'\(String(repeating: "%a", count: 120))%b';",
+            fileName: "p.sql"
+        )
+        #expect(
+            pathological.match(
+                user: "a",
+                client: ClientIdentity(host: String(repeating: "a", count: 100_000), ip: nil),
+                skipNameResolve: false
+            ) == .noMatchingRow
+        )
+        #expect(
+            pathological.match(
+                user: String(repeating: "a", count: 100_000),
+                client: .unixSocket(),
+                skipNameResolve: false
+            ) == .notMentioned
+        )
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AccessPolicy
 
 @Suite("Host patterns: compare_hostname, wild_case_compare, wild_compare, calc_ip")

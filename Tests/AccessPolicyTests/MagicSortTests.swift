@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AccessPolicy
 
 /// Row order is `acl_user_compare()` (sql/sql_acl.cc): strcmp(user), then
@@ -62,26 +63,33 @@ struct MagicSortTests {
     @Test("rows sort by user bytes first, anonymous rows first")
     func userFirst() throws {
         let policy = try compile("CREATE USER b@'%', ''@'%', a@'localhost', ''@localhost, 'B'@'1.2.3.4', a@'%';")
-        #expect(policy.accountNames == ["''@'localhost'", "''@'%'", "'B'@'1.2.3.4'", "'a'@'localhost'", "'a'@'%'", "'b'@'%'"])
+        #expect(
+            policy.accountNames == [
+                "''@'localhost'", "''@'%'", "'B'@'1.2.3.4'", "'a'@'localhost'", "'a'@'%'", "'b'@'%'",
+            ]
+        )
     }
 
     /// Each pair was created on MariaDB 10.11.19 for one user; `SELECT CURRENT_USER()` over
     /// TCP from 127.0.0.1 (skip_name_resolve) named the first host, i.e. it sorts first.
-    @Test("pairs whose winner was checked on the real server", arguments: [
-        ("%.0.0.1", "127.0.%"),          // equal L, K, M: smaller literal prefix P wins
-        ("%%", "%"),                     // equal magic: reverse byte order
-        ("_%", "%_"),                    // equal magic: '_' (0x5F) > '%' (0x25)
-        ("127.0.%", "%0.0.1"),           // smaller L wins
-        ("_27.0.0.1", "127.0.0._"),      // both M=1: P 0 < 8
-        ("127.0.0.1%", "127.0.0.%"),     // N 9 > 8, so L smaller
-        ("127.0.0.1/255.255.255.255", "127.0.0.1"),          // both exact: reverse strcmp
-        ("127.0.0.0/255.255.255.0", "127.0.0.0/255.0.0.0"),
-        ("%1", "1%"),
-        ("1__.0.0.1", "12_.0.0._"),
-        ("12_.0.0.1", "127.0.0.%"),      // any '_'-only pattern beats a '%' pattern
-        ("127.0.0.0/255.0.0.0", "127.0.0.%"),
-        ("%.%", "%"),
-    ])
+    @Test(
+        "pairs whose winner was checked on the real server",
+        arguments: [
+            ("%.0.0.1", "127.0.%"),  // equal L, K, M: smaller literal prefix P wins
+            ("%%", "%"),  // equal magic: reverse byte order
+            ("_%", "%_"),  // equal magic: '_' (0x5F) > '%' (0x25)
+            ("127.0.%", "%0.0.1"),  // smaller L wins
+            ("_27.0.0.1", "127.0.0._"),  // both M=1: P 0 < 8
+            ("127.0.0.1%", "127.0.0.%"),  // N 9 > 8, so L smaller
+            ("127.0.0.1/255.255.255.255", "127.0.0.1"),  // both exact: reverse strcmp
+            ("127.0.0.0/255.255.255.0", "127.0.0.0/255.0.0.0"),
+            ("%1", "1%"),
+            ("1__.0.0.1", "12_.0.0._"),
+            ("12_.0.0.1", "127.0.0.%"),  // any '_'-only pattern beats a '%' pattern
+            ("127.0.0.0/255.0.0.0", "127.0.0.%"),
+            ("%.%", "%"),
+        ]
+    )
     func verifiedPairs(first: String, second: String) throws {
         #expect(try hostOrder([second, first]) == [first, second])
         let policy = try compile("CREATE USER w@'\(second)', w@'\(first)';")
@@ -89,11 +97,14 @@ struct MagicSortTests {
     }
 
     /// Socket client (host "localhost"), checked on the server the same way.
-    @Test("pairs checked over the unix socket", arguments: [
-        ("localhos_", "127.0.0.%"), ("localhos_", "l%"), ("%ocalhost", "localhos%"),
-        ("l_calhost", "localhos_"), ("l%t", "lo%"), ("%l%o%c%a%l%h%o%s%t%", "l%h%t"),
-        ("_________", "%"),
-    ])
+    @Test(
+        "pairs checked over the unix socket",
+        arguments: [
+            ("localhos_", "127.0.0.%"), ("localhos_", "l%"), ("%ocalhost", "localhos%"),
+            ("l_calhost", "localhos_"), ("l%t", "lo%"), ("%l%o%c%a%l%h%o%s%t%", "l%h%t"),
+            ("_________", "%"),
+        ]
+    )
     func socketPairs(first: String, second: String) throws {
         let policy = try compile("CREATE USER w@'\(second)', w@'\(first)';")
         #expect(policy.match(user: "w", client: Client.socket, skipNameResolve: false).summary == "'w'@'\(first)'")

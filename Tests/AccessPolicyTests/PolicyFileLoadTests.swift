@@ -1,3 +1,7 @@
+import Testing
+
+@testable import AccessPolicy
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +9,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Testing
-@testable import AccessPolicy
 
 @Suite("load(path:): the convenience file loader")
 struct PolicyFileLoadTests {
@@ -48,7 +50,13 @@ struct PolicyFileLoadTests {
             _ = try AccessPolicy.load(path: invalid)
             Issue.record("expected an error")
         } catch {
-            #expect(error == PolicyParseError(location: SourceLocation(file: invalid, line: 0, column: 0), message: "the policy file is not valid UTF-8"))
+            #expect(
+                error
+                    == PolicyParseError(
+                        location: SourceLocation(file: invalid, line: 0, column: 0),
+                        message: "the policy file is not valid UTF-8"
+                    )
+            )
         }
     }
 

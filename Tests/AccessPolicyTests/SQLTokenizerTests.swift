@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AccessPolicy
 
 @Suite("SQL tokenizer: MariaDB's lexical rules")
@@ -88,10 +89,34 @@ struct SQLTokenizerTests {
 
     @Test("unterminated literals and comments are errors at their start")
     func unterminated() {
-        #expect(rejection("CREATE USER 'bob") == PolicyParseError(location: .init(file: "t.sql", line: 1, column: 13), message: "unterminated string literal: no closing '"))
-        #expect(rejection("CREATE USER \"bob") == PolicyParseError(location: .init(file: "t.sql", line: 1, column: 13), message: "unterminated string literal: no closing \""))
-        #expect(rejection("\n  CREATE USER `bob") == PolicyParseError(location: .init(file: "t.sql", line: 2, column: 15), message: "unterminated quoted identifier: no closing `"))
-        #expect(rejection("CREATE USER a; /* open") == PolicyParseError(location: .init(file: "t.sql", line: 1, column: 16), message: "unterminated comment: '/*' has no matching '*/'"))
+        #expect(
+            rejection("CREATE USER 'bob")
+                == PolicyParseError(
+                    location: .init(file: "t.sql", line: 1, column: 13),
+                    message: "unterminated string literal: no closing '"
+                )
+        )
+        #expect(
+            rejection("CREATE USER \"bob")
+                == PolicyParseError(
+                    location: .init(file: "t.sql", line: 1, column: 13),
+                    message: "unterminated string literal: no closing \""
+                )
+        )
+        #expect(
+            rejection("\n  CREATE USER `bob")
+                == PolicyParseError(
+                    location: .init(file: "t.sql", line: 2, column: 15),
+                    message: "unterminated quoted identifier: no closing `"
+                )
+        )
+        #expect(
+            rejection("CREATE USER a; /* open")
+                == PolicyParseError(
+                    location: .init(file: "t.sql", line: 1, column: 16),
+                    message: "unterminated comment: '/*' has no matching '*/'"
+                )
+        )
         #expect(rejection("CREATE USER 'a\\'") != nil)
     }
 }

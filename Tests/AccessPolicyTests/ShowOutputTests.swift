@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AccessPolicy
 
 /// Statements exactly as MariaDB 10.11.19 printed them (captured from a throwaway local server
@@ -9,11 +10,13 @@ struct ShowOutputTests {
     static let aliceRequirement = TLSRequirement.specified(
         cipher: "ECDHE-ECDSA-AES256-SHA384",
         issuer: "/C=FI/ST=Somewhere/L=City/ O=Some Company/CN=Peter Parker/emailAddress=p.parker@marvel.com",
-        subject: "/CN=alice/O=My Dom, Inc./C=US/ST=Oregon/L=Portland")
+        subject: "/CN=alice/O=My Dom, Inc./C=US/ST=Oregon/L=Portland"
+    )
 
     @Test("SHOW CREATE USER with ISSUER, SUBJECT and CIPHER (10.11 prints them in that order)")
     func showCreateUserSpecified() throws {
-        let text = "CREATE USER `alice`@`%` IDENTIFIED BY PASSWORD '*D821809F681A40A6E379B50D0463EFAE20BDD122' REQUIRE ISSUER \(Self.alice) SUBJECT '/CN=alice/O=My Dom, Inc./C=US/ST=Oregon/L=Portland' CIPHER 'ECDHE-ECDSA-AES256-SHA384'"
+        let text =
+            "CREATE USER `alice`@`%` IDENTIFIED BY PASSWORD '*D821809F681A40A6E379B50D0463EFAE20BDD122' REQUIRE ISSUER \(Self.alice) SUBJECT '/CN=alice/O=My Dom, Inc./C=US/ST=Oregon/L=Portland' CIPHER 'ECDHE-ECDSA-AES256-SHA384'"
         let policy = try compile(text)
         #expect(policy.requirement("alice", "%") == Self.aliceRequirement)
         #expect(policy.warnings.isEmpty)
@@ -23,7 +26,8 @@ struct ShowOutputTests {
 
     @Test("SHOW GRANTS of the same account")
     func showGrantsSpecified() throws {
-        let text = "GRANT USAGE ON *.* TO `alice`@`%` IDENTIFIED BY PASSWORD '*D821809F681A40A6E379B50D0463EFAE20BDD122' REQUIRE ISSUER \(Self.alice) SUBJECT '/CN=alice/O=My Dom, Inc./C=US/ST=Oregon/L=Portland' CIPHER 'ECDHE-ECDSA-AES256-SHA384'"
+        let text =
+            "GRANT USAGE ON *.* TO `alice`@`%` IDENTIFIED BY PASSWORD '*D821809F681A40A6E379B50D0463EFAE20BDD122' REQUIRE ISSUER \(Self.alice) SUBJECT '/CN=alice/O=My Dom, Inc./C=US/ST=Oregon/L=Portland' CIPHER 'ECDHE-ECDSA-AES256-SHA384'"
         let policy = try compile(text)
         #expect(policy.requirement("alice", "%") == Self.aliceRequirement)
         #expect(policy.warnings.isEmpty, "IDENTIFIED: a GRANT that creates is legitimate")
@@ -31,22 +35,26 @@ struct ShowOutputTests {
 
     @Test("REQUIRE SSL with a resource limit, both forms")
     func requireSSLWithLimit() throws {
-        let policy = try compile("""
+        let policy = try compile(
+            """
             CREATE USER `bob`@`localhost` IDENTIFIED BY PASSWORD '*B69027D44F6E5EDC07F1AEAD1477967B16F28227' REQUIRE SSL WITH MAX_USER_CONNECTIONS 5;
             GRANT USAGE ON *.* TO `bob`@`localhost` IDENTIFIED BY PASSWORD '*B69027D44F6E5EDC07F1AEAD1477967B16F28227' REQUIRE SSL WITH MAX_USER_CONNECTIONS 5;
-            """)
+            """
+        )
         #expect(policy.requirement("bob", "localhost") == .ssl)
         #expect(TLSRequirement.ssl.description == "REQUIRE SSL")
     }
 
     @Test("REQUIRE X509 and ISSUER + CIPHER without a password")
     func x509AndIssuerCipher() throws {
-        let policy = try compile("""
+        let policy = try compile(
+            """
             CREATE USER `c1`@`%` REQUIRE X509
             ;GRANT USAGE ON *.* TO `c1`@`%` REQUIRE X509;
             CREATE USER `c2`@`%` REQUIRE ISSUER '/CN=ca' CIPHER 'TLS_AES_256_GCM_SHA384';
             GRANT USAGE ON *.* TO `c2`@`%` REQUIRE ISSUER '/CN=ca' CIPHER 'TLS_AES_256_GCM_SHA384'
-            """)
+            """
+        )
         #expect(policy.requirement("c1", "%") == .x509)
         let c2 = TLSRequirement.specified(cipher: "TLS_AES_256_GCM_SHA384", issuer: "/CN=ca", subject: nil)
         #expect(policy.requirement("c2", "%") == c2)
@@ -56,13 +64,16 @@ struct ShowOutputTests {
     @Test("a non-ASCII subject in OpenSSL's \\xNN form round-trips through SHOW CREATE USER's quoting")
     func nonASCIISubjectRoundTrip() throws {
         // Created with: REQUIRE SUBJECT '/CN=J\\xC3\\xBCrgen/O=it''s "q"' PASSWORD EXPIRE INTERVAL 30 DAY ACCOUNT LOCK
-        let shown = #"CREATE USER `c3`@`%` REQUIRE SUBJECT '/CN=J\\xC3\\xBCrgen/O=it''s "q"' ACCOUNT LOCK PASSWORD EXPIRE INTERVAL 30 DAY"#
+        let shown =
+            #"CREATE USER `c3`@`%` REQUIRE SUBJECT '/CN=J\\xC3\\xBCrgen/O=it''s "q"' ACCOUNT LOCK PASSWORD EXPIRE INTERVAL 30 DAY"#
         let policy = try compile(shown)
         let expected = TLSRequirement.specified(cipher: nil, issuer: nil, subject: #"/CN=J\xC3\xBCrgen/O=it's "q""#)
         #expect(policy.requirement("c3", "%") == expected)
         #expect(expected.description == #"REQUIRE SUBJECT '/CN=J\\xC3\\xBCrgen/O=it''s "q"'"#)
         // The original statement gives the same account.
-        let original = try compile(#"CREATE USER 'c3'@'%' REQUIRE SUBJECT '/CN=J\\xC3\\xBCrgen/O=it''s "q"' PASSWORD EXPIRE INTERVAL 30 DAY ACCOUNT LOCK"#)
+        let original = try compile(
+            #"CREATE USER 'c3'@'%' REQUIRE SUBJECT '/CN=J\\xC3\\xBCrgen/O=it''s "q"' PASSWORD EXPIRE INTERVAL 30 DAY ACCOUNT LOCK"#
+        )
         #expect(original.requirement("c3", "%") == expected)
     }
 
@@ -77,21 +88,27 @@ struct ShowOutputTests {
     func bareRequire() throws {
         // After `CREATE USER c6 REQUIRE CIPHER ''` and a restart, SHOW CREATE USER and
         // mariadb-dump print exactly this (and the server lets TLS without a certificate in).
-        let policy = try compile("""
+        let policy = try compile(
+            """
             CREATE USER `c6`@`%` REQUIRE ;
             CREATE USER `c7`@`%` REQUIRE  WITH MAX_USER_CONNECTIONS 2;
             GRANT USAGE ON *.* TO `c8`@`%` REQUIRE
-            """)
+            """
+        )
         let empty = TLSRequirement.specified(cipher: nil, issuer: nil, subject: nil)
         #expect(policy.requirement("c6", "%") == empty)
         #expect(policy.requirement("c7", "%") == empty)
         #expect(policy.requirement("c8", "%") == empty)
-        #expect(policy.warnings.first == "t.sql:1:22: REQUIRE without an option (as SHOW CREATE USER prints empty ISSUER/SUBJECT/CIPHER values) is read as REQUIRE SUBJECT ''; MariaDB itself rejects this syntax")
+        #expect(
+            policy.warnings.first
+                == "t.sql:1:22: REQUIRE without an option (as SHOW CREATE USER prints empty ISSUER/SUBJECT/CIPHER values) is read as REQUIRE SUBJECT ''; MariaDB itself rejects this syntax"
+        )
     }
 
     @Test("CREATE USER lines of mariadb-dump --system=users")
     func mariadbDumpCreateUsers() throws {
-        let policy = try compile("""
+        let policy = try compile(
+            """
             /*M!999999\\- enable the sandbox mode */
             /*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;
             /*!40101 SET NAMES utf8mb4 */;
@@ -111,7 +128,8 @@ struct ShowOutputTests {
             /*M!100005 SET DEFAULT ROLE NONE FOR 'root'@'localhost' */;
             /*!80001 ALTER USER 'root'@'localhost' DEFAULT ROLE NONE */;
             GRANT USAGE ON *.* TO `c2`@`%` IDENTIFIED BY PASSWORD '*B69027D44F6E5EDC07F1AEAD1477967B16F28227' REQUIRE SSL WITH GRANT OPTION MAX_USER_CONNECTIONS 3;
-            """)
+            """
+        )
         #expect(policy.rows.count == 11)
         #expect(policy.requirement("c5", "%") == .specified(cipher: nil, issuer: nil, subject: "a\nb\tc\rde"))
         #expect(policy.requirement("c8", "%") == .specified(cipher: nil, issuer: #"dq"x"y'z"#, subject: nil))
@@ -122,7 +140,8 @@ struct ShowOutputTests {
 
     @Test("a full SHOW GRANTS listing: column, routine, role, proxy and default-role lines")
     func fullShowGrants() throws {
-        let policy = try compile("""
+        let policy = try compile(
+            """
             CREATE ROLE app_ro;
             GRANT USAGE ON *.* TO `app_ro`;
             GRANT SELECT ON `shop`.* TO `app_ro`;
@@ -142,17 +161,23 @@ struct ShowOutputTests {
             CREATE USER `mariadb.sys`@`localhost` ACCOUNT LOCK PASSWORD EXPIRE;
             GRANT USAGE ON *.* TO `mariadb.sys`@`localhost`;
             GRANT SELECT, DELETE ON `mysql`.`global_priv` TO `mariadb.sys`@`localhost`;
-            """)
+            """
+        )
         // The role and PUBLIC are not accounts; GRANT created root@localhost.
         #expect(policy.accountNames == ["'carol'@'10.0.%'", "'mariadb.sys'@'localhost'", "'root'@'localhost'"])
         #expect(policy.requirement("carol", "10.0.%") == .x509)
         #expect(policy.requirement("root", "localhost") == TLSRequirement.none)
-        #expect(policy.warnings == ["t.sql:15:32: GRANT creates account 'root'@'localhost' (MariaDB does so only without NO_AUTO_CREATE_USER, which its default sql_mode sets)"])
+        #expect(
+            policy.warnings == [
+                "t.sql:15:32: GRANT creates account 'root'@'localhost' (MariaDB does so only without NO_AUTO_CREATE_USER, which its default sql_mode sets)"
+            ]
+        )
     }
 
     @Test("the seed file config/accounts.sql")
     func seedFile() throws {
-        let policy = try compile("""
+        let policy = try compile(
+            """
             -- mariadb-tls-proxy accounts file: per-account TLS requirements in MariaDB's own SQL.
             CREATE USER 'alice'@'localhost'
               REQUIRE NONE;
@@ -167,12 +192,16 @@ struct ShowOutputTests {
             CREATE USER 'batch'@'10.0.%' REQUIRE X509;
             CREATE USER 'legacy_app'@'%' REQUIRE CIPHER 'ECDHE-RSA-AES256-GCM-SHA384';
             ALTER USER 'reporting'@'%' REQUIRE X509;
-            """)
-        #expect(policy.accountNames == ["'alice'@'localhost'", "'alice'@'%'", "'batch'@'10.0.%'", "'legacy_app'@'%'", "'reporting'@'%'"])
+            """
+        )
+        #expect(
+            policy.accountNames == [
+                "'alice'@'localhost'", "'alice'@'%'", "'batch'@'10.0.%'", "'legacy_app'@'%'", "'reporting'@'%'",
+            ]
+        )
         #expect(policy.requirement("alice", "%") == Self.aliceRequirement)
         #expect(policy.requirement("reporting", "%") == .x509)
         #expect(policy.row("reporting", "%")?.definedAt == SourceLocation(file: "t.sql", line: 14, column: 12))
         #expect(policy.warnings.isEmpty)
     }
 }
-

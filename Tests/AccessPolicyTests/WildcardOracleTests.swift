@@ -1,4 +1,5 @@
 import Testing
+
 @testable import AccessPolicy
 
 /// The matcher is iterative; MariaDB's `wild_case_compare()` (sql_acl.cc) and `wild_compare()`
@@ -12,7 +13,8 @@ struct WildcardOracleTests {
 
     /// wild_case_compare(system_charset_info, str, wildstr): 0 = match.
     static func serverCaseCompare(_ str: [UInt8], _ s0: Int, _ wild: [UInt8], _ w0: Int) -> Int {
-        var s = s0, w = w0
+        var s = s0
+        var w = w0
         while at(wild, w) != 0 {
             while at(wild, w) != 0 && at(wild, w) != many && at(wild, w) != one {
                 if at(wild, w) == prefix && at(wild, w + 1) != 0 { w += 1 }
@@ -51,7 +53,8 @@ struct WildcardOracleTests {
 
     /// wild_compare(str, wildstr, 0): 0 = match.
     static func serverCompare(_ str: [UInt8], _ s0: Int, _ wild: [UInt8], _ w0: Int) -> Int {
-        var s = s0, w = w0
+        var s = s0
+        var w = w0
         while at(wild, w) != 0 {
             while at(wild, w) != 0 && at(wild, w) != many && at(wild, w) != one {
                 if at(wild, w) == prefix && at(wild, w + 1) != 0 { w += 1 }
@@ -95,7 +98,9 @@ struct WildcardOracleTests {
         let textAlphabet: [UInt8] = [0x61, 0x62, 0x41, 0x42, 0x25, 0x5F, 0x5C, 0xC3, 0xA4, 0x2E]
         var disagreements: [String] = []
         for _ in 0..<40_000 {
-            let pattern = (0..<Int(rng.next() % 8)).map { _ in patternAlphabet[Int(rng.next() % UInt64(patternAlphabet.count))] }
+            let pattern = (0..<Int(rng.next() % 8)).map { _ in
+                patternAlphabet[Int(rng.next() % UInt64(patternAlphabet.count))]
+            }
             let text = (0..<Int(rng.next() % 8)).map { _ in textAlphabet[Int(rng.next() % UInt64(textAlphabet.count))] }
             let compiled = WildcardPattern(pattern)
             let folded = Self.serverCaseCompare(text, 0, pattern, 0) == 0

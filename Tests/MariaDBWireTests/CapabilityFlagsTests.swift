@@ -1,6 +1,7 @@
-import Testing
-@testable import MariaDBWire
 import NIOCore
+import Testing
+
+@testable import MariaDBWire
 
 @Suite struct CapabilityFlagsTests {
     @Test func flagValuesMatchMariaDBHeaders() {

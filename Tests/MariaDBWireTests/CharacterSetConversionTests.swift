@@ -8,8 +8,16 @@ import Testing
 /// sets MariaDB refuses as character_set_client are reported as refused.
 @Suite struct CharacterSetConversionTests {
     /// `serverDefault` (the greeting's collation) defaults to the client's own.
-    func convert(_ bytes: [UInt8], _ collation: UInt16?, serverDefault: UInt16? = nil) -> CharacterSetConversion.Conversion {
-        CharacterSetConversion.convertUsername(bytes, collation: collation, serverDefaultCollation: serverDefault ?? collation)
+    func convert(
+        _ bytes: [UInt8],
+        _ collation: UInt16?,
+        serverDefault: UInt16? = nil
+    ) -> CharacterSetConversion.Conversion {
+        CharacterSetConversion.convertUsername(
+            bytes,
+            collation: collation,
+            serverDefaultCollation: serverDefault ?? collation
+        )
     }
 
     /// One collation id per character set MariaDB 10.11 ships: each set's default collation
@@ -72,7 +80,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [(UInt16(35), "ucs2"), (54, "utf16"), (56, "utf16le"), (60, "utf32"), (90, "ucs2"), (1152, "ucs2")])
+    @Test(arguments: [
+        (UInt16(35), "ucs2"), (54, "utf16"), (56, "utf16le"), (60, "utf32"), (90, "ucs2"), (1152, "ucs2"),
+    ])
     func ucsFamilyIsRefused(collation: UInt16, name: String) {
         #expect(convert(ascii("alice"), collation) == .refusedCharacterSet(name))
     }
@@ -99,17 +109,17 @@ import Testing
     /// A backend with character_set_client_handshake OFF reads every name in its own set: beyond
     /// ASCII a name is exact only when both readings agree.
     @Test func nonASCIINamesMustReadTheSameInTheServersDefault() {
-        #expect(!convert(Array("é".utf8), 45, serverDefault: 8).isExact)    // utf8mb4 client, latin1 server
-        #expect(!convert([0xE9], 8, serverDefault: 45).isExact)             // latin1 client, utf8mb4 server
-        #expect(convert(Array("é".utf8), 45, serverDefault: 33) == .exact("é"))   // utf8mb4 and utf8mb3
+        #expect(!convert(Array("é".utf8), 45, serverDefault: 8).isExact)  // utf8mb4 client, latin1 server
+        #expect(!convert([0xE9], 8, serverDefault: 45).isExact)  // latin1 client, utf8mb4 server
+        #expect(convert(Array("é".utf8), 45, serverDefault: 33) == .exact("é"))  // utf8mb4 and utf8mb3
         #expect(convert(ascii("ab"), 45, serverDefault: 8) == .exact("ab"))
-        #expect(!convert(ascii("a|b"), 10, serverDefault: 8).isExact)       // swe7 client, latin1 server
-        #expect(!convert(ascii("a|b"), 8, serverDefault: 10).isExact)       // latin1 client, swe7 server
+        #expect(!convert(ascii("a|b"), 10, serverDefault: 8).isExact)  // swe7 client, latin1 server
+        #expect(!convert(ascii("a|b"), 8, serverDefault: 10).isExact)  // latin1 client, swe7 server
     }
 
     @Test func convertedNamesStopAtTheUsernameBuffer() {
         // USERNAME_LENGTH = 384 bytes of utf8mb3; whole characters only.
-        let long = String(repeating: "é", count: 200)    // 400 bytes
+        let long = String(repeating: "é", count: 200)  // 400 bytes
         #expect(convert(Array(long.utf8), 45) == .exact(String(repeating: "é", count: 192)))
         let latin1 = [UInt8](repeating: 0xE9, count: 200)
         #expect(convert(latin1, 8) == .exact(String(repeating: "é", count: 192)))
@@ -118,20 +128,34 @@ import Testing
     }
 
     @Test func handshakeResponseConvertsLatin1Names() throws {
-        var response = HandshakeResponse(capabilities: [.protocol41, .secureConnection, .pluginAuth], characterSet: 8, username: "x")
+        var response = HandshakeResponse(
+            capabilities: [.protocol41, .secureConnection, .pluginAuth],
+            characterSet: 8,
+            username: "x"
+        )
         response.usernameBytes = [0x6A, 0x6F, 0x73, 0xE9]
-        let decoded = try HandshakeResponse.decode(response.encode(), clientCapabilities: nil,
-                                                   serverCapabilities: [.protocol41, .secureConnection, .pluginAuth],
-                                                   serverDefaultCollation: 8)
+        let decoded = try HandshakeResponse.decode(
+            response.encode(),
+            clientCapabilities: nil,
+            serverCapabilities: [.protocol41, .secureConnection, .pluginAuth],
+            serverDefaultCollation: 8
+        )
         #expect(decoded.username == "josé")
         #expect(decoded.usernameIsExact)
         #expect(decoded.usernameBytes == [0x6A, 0x6F, 0x73, 0xE9])
     }
 
     @Test func handshakeResponseInUCS2IsRefused() throws {
-        let response = HandshakeResponse(capabilities: [.protocol41, .secureConnection], characterSet: 35, username: "alice")
-        let decoded = try HandshakeResponse.decode(response.encode(), clientCapabilities: nil,
-                                                   serverCapabilities: [.protocol41, .secureConnection])
+        let response = HandshakeResponse(
+            capabilities: [.protocol41, .secureConnection],
+            characterSet: 35,
+            username: "alice"
+        )
+        let decoded = try HandshakeResponse.decode(
+            response.encode(),
+            clientCapabilities: nil,
+            serverCapabilities: [.protocol41, .secureConnection]
+        )
         #expect(decoded.refusedCharacterSet == "ucs2")
         #expect(!decoded.usernameIsExact)
     }
@@ -140,12 +164,20 @@ import Testing
         // caps SECURE_CONNECTION only, max packet 0xFFFFFF, user "aä" in latin1: no id, so the
         // backend's global character_set_client decides, which the proxy cannot see.
         let packet: [UInt8] = [0x00, 0x80, 0xFF, 0xFF, 0xFF, 0x61, 0xE4, 0x00, 0x00]
-        let latin1Server = try HandshakeResponse.decode(buffer(packet), clientCapabilities: nil,
-                                                        serverCapabilities: [.secureConnection], serverDefaultCollation: 8)
+        let latin1Server = try HandshakeResponse.decode(
+            buffer(packet),
+            clientCapabilities: nil,
+            serverCapabilities: [.secureConnection],
+            serverDefaultCollation: 8
+        )
         #expect(!latin1Server.usernameIsExact)
         let ascii: [UInt8] = [0x00, 0x80, 0xFF, 0xFF, 0xFF, 0x61, 0x62, 0x00, 0x00]
-        let plain = try HandshakeResponse.decode(buffer(ascii), clientCapabilities: nil,
-                                                 serverCapabilities: [.secureConnection], serverDefaultCollation: 8)
+        let plain = try HandshakeResponse.decode(
+            buffer(ascii),
+            clientCapabilities: nil,
+            serverCapabilities: [.secureConnection],
+            serverDefaultCollation: 8
+        )
         #expect(plain.usernameIsExact && plain.username == "ab")
     }
 
@@ -160,7 +192,10 @@ import Testing
         let utf8 = try ChangeUserRequest.decode(payload, capabilities: [.secureConnection], serverDefaultCollation: 45)
         #expect(!utf8.usernameIsExact)
         let ascii = ByteBuffer(bytes: [0x11, 0x62, 0x00, 0x00, 0x00])
-        #expect(try ChangeUserRequest.decode(ascii, capabilities: [.secureConnection], serverDefaultCollation: 8).usernameIsExact)
+        #expect(
+            try ChangeUserRequest.decode(ascii, capabilities: [.secureConnection], serverDefaultCollation: 8)
+                .usernameIsExact
+        )
     }
 
     @Test func changeUserUsesThePacketCharacterSet() throws {
@@ -169,9 +204,16 @@ import Testing
         #expect(latin1.username == "josé")
         #expect(latin1.usernameIsExact)
         // On a utf8mb4 server without the character set handshake the same bytes are not 'josé'.
-        #expect(!(try ChangeUserRequest.decode(payload, capabilities: [.secureConnection], serverDefaultCollation: 45)).usernameIsExact)
+        #expect(
+            !(try ChangeUserRequest.decode(payload, capabilities: [.secureConnection], serverDefaultCollation: 45))
+                .usernameIsExact
+        )
         payload = ByteBuffer(bytes: [0x11, 0x6A, 0xE9, 0x00, 0x00, 0x00, 0x1A, 0x00])
-        let cp1250 = try ChangeUserRequest.decode(payload, capabilities: [.secureConnection], serverDefaultCollation: 45)
+        let cp1250 = try ChangeUserRequest.decode(
+            payload,
+            capabilities: [.secureConnection],
+            serverDefaultCollation: 45
+        )
         #expect(!cp1250.usernameIsExact)
         payload = ByteBuffer(bytes: [0x11, 0x61, 0x7C, 0x62, 0x00, 0x00, 0x00, 0x0A, 0x00])
         #expect(try ChangeUserRequest.decode(payload, capabilities: [.secureConnection]).username == "aöb")
@@ -182,7 +224,11 @@ import Testing
     @Test func changeUserNamesStopAt384BytesWithoutQuoteStripping() throws {
         let name = "'" + String(repeating: "é", count: 200) + "'"
         var payload = ByteBuffer(bytes: [0x11] + Array(name.utf8) + [0x00, 0x00, 0x00, 0x2D, 0x00])
-        let request = try ChangeUserRequest.decode(payload, capabilities: [.secureConnection], serverDefaultCollation: 45)
+        let request = try ChangeUserRequest.decode(
+            payload,
+            capabilities: [.secureConnection],
+            serverDefaultCollation: 45
+        )
         #expect(request.username == "'" + String(repeating: "é", count: 191))
         payload = ByteBuffer(bytes: [0x11] + Array("'q'".utf8) + [0x00, 0x00, 0x00, 0x2D, 0x00])
         #expect(try ChangeUserRequest.decode(payload, capabilities: [.secureConnection]).username == "'q'")

@@ -1,6 +1,7 @@
-import Testing
-@testable import MariaDBWire
 import NIOCore
+import Testing
+
+@testable import MariaDBWire
 
 @Suite struct ERRPacketTests {
     @Test func decodesWithSQLState() throws {
@@ -21,17 +22,24 @@ import NIOCore
     }
 
     @Test func roundTrips() throws {
-        for err in [MariaDBError.badHandshake(), MariaDBError.insecureTransport(), ERRPacket(code: 0, sqlState: nil, message: ""),
-                    ERRPacket(code: 1105, sqlState: "HY000", message: "ünïcode ✓")] {
+        for err in [
+            MariaDBError.badHandshake(), MariaDBError.insecureTransport(),
+            ERRPacket(code: 0, sqlState: nil, message: ""),
+            ERRPacket(code: 1105, sqlState: "HY000", message: "ünïcode ✓"),
+        ] {
             #expect(try ERRPacket.decode(err.encode()) == err)
         }
     }
 
     @Test func sqlStateIsAlwaysFiveBytes() {
         #expect(bytes(ERRPacket(code: 1, sqlState: "42", message: "m").encode()) == hex("ff 01 00") + ascii("#42000m"))
-        #expect(bytes(ERRPacket(code: 1, sqlState: "4200099", message: "m").encode()) == hex("ff 01 00") + ascii("#42000m"))
-        #expect(bytes(ERRPacket(code: 1, sqlState: "42000", message: "m").encode(includeSQLState: false))
-            == hex("ff 01 00") + ascii("m"))
+        #expect(
+            bytes(ERRPacket(code: 1, sqlState: "4200099", message: "m").encode()) == hex("ff 01 00") + ascii("#42000m")
+        )
+        #expect(
+            bytes(ERRPacket(code: 1, sqlState: "42000", message: "m").encode(includeSQLState: false))
+                == hex("ff 01 00") + ascii("m")
+        )
     }
 
     @Test func messageClippedTo511BytesOnACharacterBoundary() throws {

@@ -1,6 +1,7 @@
-import Testing
-@testable import MariaDBWire
 import NIOCore
+import Testing
+
+@testable import MariaDBWire
 
 /// Random and mutated inputs through every decoder: any outcome is fine except a trap.
 @Suite struct FuzzTests {
@@ -13,14 +14,26 @@ import NIOCore
         _ = ClientFirstPacket.capabilities(of: payload)
         _ = try? HandshakeResponse.decode(payload, clientCapabilities: nil, serverCapabilities: server)
         _ = try? HandshakeResponse.decode(payload, clientCapabilities: client, serverCapabilities: server)
-        _ = try? HandshakeResponse.decode(payload, clientCapabilities: nil, serverCapabilities: CapabilityFlags(rawValue: .max))
+        _ = try? HandshakeResponse.decode(
+            payload,
+            clientCapabilities: nil,
+            serverCapabilities: CapabilityFlags(rawValue: .max)
+        )
         // What the proxy checks is what the backend reads from the forwarded packet.
-        if let checked = try? HandshakeResponse.decode(payload, clientCapabilities: client, serverCapabilities: server,
-                                                       serverDefaultCollation: 8) {
+        if let checked = try? HandshakeResponse.decode(
+            payload,
+            clientCapabilities: client,
+            serverCapabilities: server,
+            serverDefaultCollation: 8
+        ) {
             let negotiated = client.intersection(server).subtracting([.ssl, .compress, .zstdCompression])
             let forwarded = checked.forwardedPayload(capabilities: negotiated)
-            let backend = try? HandshakeResponse.decode(forwarded, clientCapabilities: nil, serverCapabilities: server,
-                                                        serverDefaultCollation: 8)
+            let backend = try? HandshakeResponse.decode(
+                forwarded,
+                clientCapabilities: nil,
+                serverCapabilities: server,
+                serverDefaultCollation: 8
+            )
             #expect(backend?.usernameBytes == checked.usernameBytes)
             #expect(backend?.username == checked.username)
             #expect(backend?.authResponse == checked.authResponse)
@@ -60,10 +73,23 @@ import NIOCore
         let seeds: [[UInt8]] = [
             RealGreeting.payload,
             HandshakeResponseTests.fullPacket,
-            bytes(SSLRequest(capabilities: CapabilityFlags(lower: 0x01BE_AE8C, extended: 0x1D), maxPacketSize: 1 << 24,
-                             characterSet: 45).encode()),
-            bytes(OKPacket(affectedRows: 1000, lastInsertID: 1 << 40, statusFlags: 0x4002, warnings: 1,
-                           info: ascii("x"), sessionStateChanges: [1, 2]).encode(capabilities: [.protocol41, .sessionTrack])),
+            bytes(
+                SSLRequest(
+                    capabilities: CapabilityFlags(lower: 0x01BE_AE8C, extended: 0x1D),
+                    maxPacketSize: 1 << 24,
+                    characterSet: 45
+                ).encode()
+            ),
+            bytes(
+                OKPacket(
+                    affectedRows: 1000,
+                    lastInsertID: 1 << 40,
+                    statusFlags: 0x4002,
+                    warnings: 1,
+                    info: ascii("x"),
+                    sessionStateChanges: [1, 2]
+                ).encode(capabilities: [.protocol41, .sessionTrack])
+            ),
             bytes(MariaDBError.insecureTransport().encode()),
             [0xFE] + ascii("client_ed25519") + [0] + [UInt8](repeating: 3, count: 32),
         ]

@@ -16,8 +16,15 @@ import Testing
 
     /// Decode with the capabilities MariaDB parses with, then re-encode with the negotiated set minus
     /// SSL, as the login state machine forwards it.
-    func forward(_ payload: [UInt8], sslRequest: CapabilityFlags?) throws -> (checked: HandshakeResponse, forwarded: ByteBuffer) {
-        let checked = try HandshakeResponse.decode(buffer(payload), clientCapabilities: sslRequest, serverCapabilities: H.server)
+    func forward(
+        _ payload: [UInt8],
+        sslRequest: CapabilityFlags?
+    ) throws -> (checked: HandshakeResponse, forwarded: ByteBuffer) {
+        let checked = try HandshakeResponse.decode(
+            buffer(payload),
+            clientCapabilities: sslRequest,
+            serverCapabilities: H.server
+        )
         let negotiated = (sslRequest ?? checked.capabilities).intersection(H.server).subtracting([.ssl, .compress])
         return (checked, checked.forwardedPayload(capabilities: negotiated))
     }
@@ -33,9 +40,9 @@ import Testing
         let fourOneCaps = CapabilityFlags([.protocol41, .secureConnection, .transactions, .ssl])
         var packet = le16(UInt16(fourOneCaps.lowerWord & 0xFFFF)) + [0, 0, 0]
         packet += ascii("x509_twenty_three_chars")  // offsets 5..27
-        packet += ascii("ABCD")                     // offsets 28..31
-        packet += [0]                               // ends the user name
-        packet += [0]                               // auth response: 1-byte length 0
+        packet += ascii("ABCD")  // offsets 28..31
+        packet += [0]  // ends the user name
+        packet += [0]  // auth response: 1-byte length 0
         return packet
     }
 
@@ -50,8 +57,10 @@ import Testing
         #expect(backend.authResponse == checked.authResponse)
         #expect(!backend.capabilities.contains(.ssl))
         // Pre-4.1: caps(2), max packet(3), user NUL, 1-byte auth length; nothing else.
-        #expect(bytes(forwarded) == le16(UInt16(CapabilityFlags([.secureConnection, .transactions]).lowerWord))
-                + [0, 0, 0] + ascii("x509_twenty_three_charsABCD") + [0] + [0])
+        #expect(
+            bytes(forwarded) == le16(UInt16(CapabilityFlags([.secureConnection, .transactions]).lowerWord))
+                + [0, 0, 0] + ascii("x509_twenty_three_charsABCD") + [0] + [0]
+        )
     }
 
     @Test func a41SSLRequestKeepsThe41LayoutWhateverTheResponseClaims() throws {
@@ -76,8 +85,13 @@ import Testing
     }
 
     @Test func roundTripInPre41Layout() throws {
-        let packet = [0x8D, 0x00, 0x00, 0x00, 0x01] + ascii("bob") + [0] + ascii("abcdefgh") + [0] + ascii("test") + [0]
-        let decoded = try HandshakeResponse.decode(buffer(packet), clientCapabilities: nil, serverCapabilities: H.server)
+        let packet =
+            [0x8D, 0x00, 0x00, 0x00, 0x01] + ascii("bob") + [0] + ascii("abcdefgh") + [0] + ascii("test") + [0]
+        let decoded = try HandshakeResponse.decode(
+            buffer(packet),
+            clientCapabilities: nil,
+            serverCapabilities: H.server
+        )
         #expect(bytes(decoded.encode()) == packet)
         // Forwarded with the negotiated set: CLIENT_MYSQL is not advertised, so the word loses it.
         let (_, forwarded) = try forward(packet, sslRequest: nil)
@@ -107,8 +121,11 @@ import Testing
     @Test func lenencFlagWithoutSecureConnectionMeansNulTerminated() throws {
         // MariaDB reads the auth response NUL-terminated unless SECURE_CONNECTION is negotiated, whatever
         // PLUGIN_AUTH_LENENC_CLIENT_DATA says; the encoder must write it the same way.
-        let response = HandshakeResponse(capabilities: [.protocol41, .pluginAuthLenencClientData], username: "u",
-                                         authResponse: ascii("pw"))
+        let response = HandshakeResponse(
+            capabilities: [.protocol41, .pluginAuthLenencClientData],
+            username: "u",
+            authResponse: ascii("pw")
+        )
         #expect(Array(bytes(response.encode())[32...]) == ascii("u") + [0] + ascii("pw") + [0])
         #expect(try asBackend(response.encode()).authResponse == ascii("pw"))
     }
@@ -116,7 +133,8 @@ import Testing
     @Test func quotesAreStrippedAfterTheConversionBufferAndBeforeTheCharacterClip() throws {
         func name(_ raw: [UInt8], charset: UInt8 = 45) throws -> String {
             let packet = H.fixedPart([.protocol41, .secureConnection], charset: charset) + raw + [0] + [0]
-            return try HandshakeResponse.decode(buffer(packet), clientCapabilities: nil, serverCapabilities: H.server).username
+            return try HandshakeResponse.decode(buffer(packet), clientCapabilities: nil, serverCapabilities: H.server)
+                .username
         }
         // 402 bytes: the 384-byte buffer cuts the closing quote off, so no quotes are stripped;
         // then 128 characters remain, the opening quote first.
@@ -135,8 +153,11 @@ import Testing
             }
             if length >= 6 {
                 #expect(throws: WireError.self) {
-                    try HandshakeResponse.decode(buffer(packet), clientCapabilities: H.client.union(.ssl),
-                                                 serverCapabilities: H.server)
+                    try HandshakeResponse.decode(
+                        buffer(packet),
+                        clientCapabilities: H.client.union(.ssl),
+                        serverCapabilities: H.server
+                    )
                 }
             }
         }

@@ -1,6 +1,7 @@
-import Testing
-@testable import MariaDBWire
 import NIOCore
+import Testing
+
+@testable import MariaDBWire
 
 @Suite struct InitialHandshakeTests {
     @Test func decodesRealMariaDB1011Greeting() throws {
@@ -36,13 +37,17 @@ import NIOCore
         let reduced = greeting.capabilities.subtracting([.compress, .connectAttrs, .mariaDBProgress])
         let changed = bytes(greeting.payload(withCapabilities: reduced))
         var expected2 = original
-        expected2[RealGreeting.capabilityOffset] = 0xDE                 // 0xFE & ~0x20
-        expected2[RealGreeting.capabilityOffset + 5] = 0xAF             // 0xBF & ~0x10 (bit 20)
-        expected2[RealGreeting.capabilityOffset + 14] = 0x1C            // 0x1D & ~0x01
+        expected2[RealGreeting.capabilityOffset] = 0xDE  // 0xFE & ~0x20
+        expected2[RealGreeting.capabilityOffset + 5] = 0xAF  // 0xBF & ~0x10 (bit 20)
+        expected2[RealGreeting.capabilityOffset + 14] = 0x1C  // 0x1D & ~0x01
         #expect(changed == expected2)
         let differing = zip(changed, original).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
-        #expect(differing == [RealGreeting.capabilityOffset, RealGreeting.capabilityOffset + 5,
-                              RealGreeting.capabilityOffset + 14])
+        #expect(
+            differing == [
+                RealGreeting.capabilityOffset, RealGreeting.capabilityOffset + 5,
+                RealGreeting.capabilityOffset + 14,
+            ]
+        )
     }
 
     @Test func extendedBytesUntouchedWhenClientMySQLIsSet() throws {
@@ -66,10 +71,14 @@ import NIOCore
 
     @Test func memberwiseInitBuildsMariaDBLayout() throws {
         let built = InitialHandshake(
-            serverVersion: RealGreeting.version, connectionID: RealGreeting.connectionID,
+            serverVersion: RealGreeting.version,
+            connectionID: RealGreeting.connectionID,
             authPluginData: RealGreeting.scramble1 + RealGreeting.scramble2,
-            capabilities: RealGreeting.capabilities, characterSet: 45, statusFlags: 2,
-            authPluginName: "mysql_native_password")
+            capabilities: RealGreeting.capabilities,
+            characterSet: 45,
+            statusFlags: 2,
+            authPluginName: "mysql_native_password"
+        )
         #expect(bytes(built.rawPayload) == RealGreeting.payload)
         #expect(bytes(built.encode()) == RealGreeting.payload)
         #expect(try InitialHandshake.decode(built.rawPayload) == built)
@@ -77,18 +86,27 @@ import NIOCore
 
     @Test func roundTripsOtherShapes() throws {
         let ed25519 = InitialHandshake(
-            serverVersion: "11.8.6-MariaDB", connectionID: 0xDEAD_BEEF,
+            serverVersion: "11.8.6-MariaDB",
+            connectionID: 0xDEAD_BEEF,
             authPluginData: (0..<32).map { UInt8($0 + 40) },
-            capabilities: CapabilityFlags(lower: 0x81FF_FFFE, extended: 0x3D), characterSet: 0x21,
-            statusFlags: 0x4002, authPluginName: "client_ed25519")
+            capabilities: CapabilityFlags(lower: 0x81FF_FFFE, extended: 0x3D),
+            characterSet: 0x21,
+            statusFlags: 0x4002,
+            authPluginName: "client_ed25519"
+        )
         let decoded = try InitialHandshake.decode(ed25519.encode())
         #expect(decoded == ed25519)
         #expect(decoded.authPluginData.count == 32)
 
         let mysql = InitialHandshake(
-            serverVersion: "8.0.36", connectionID: 7, authPluginData: Array(repeating: 0x41, count: 20),
-            capabilities: CapabilityFlags(lower: 0xDFFF_FFFF), characterSet: 255, statusFlags: 2,
-            authPluginName: "caching_sha2_password")
+            serverVersion: "8.0.36",
+            connectionID: 7,
+            authPluginData: Array(repeating: 0x41, count: 20),
+            capabilities: CapabilityFlags(lower: 0xDFFF_FFFF),
+            characterSet: 255,
+            statusFlags: 2,
+            authPluginName: "caching_sha2_password"
+        )
         let mysqlDecoded = try InitialHandshake.decode(mysql.encode())
         #expect(mysqlDecoded.capabilities == CapabilityFlags(lower: 0xDFFF_FFFF))
         #expect(mysqlDecoded.authPluginName == "caching_sha2_password")

@@ -1,12 +1,15 @@
-import Testing
-@testable import MariaDBWire
 import NIOCore
+import Testing
+
+@testable import MariaDBWire
 
 @Suite struct LengthEncodedTests {
-    @Test(arguments: [
-        (UInt64(0), 1), (250, 1), (251, 3), (0xFFFF, 3), (0x1_0000, 4), (0xFF_FFFF, 4),
-        (0x100_0000, 9), (UInt64.max, 9),
-    ] as [(UInt64, Int)])
+    @Test(
+        arguments: [
+            (UInt64(0), 1), (250, 1), (251, 3), (0xFFFF, 3), (0x1_0000, 4), (0xFF_FFFF, 4),
+            (0x100_0000, 9), (UInt64.max, 9),
+        ] as [(UInt64, Int)]
+    )
     func integerRoundTrip(value: UInt64, encodedLength: Int) {
         var out = ByteBuffer()
         #expect(out.writeLengthEncodedInteger(value) == encodedLength)

@@ -1,6 +1,7 @@
-import Testing
-@testable import MariaDBWire
 import NIOCore
+import Testing
+
+@testable import MariaDBWire
 
 @Suite struct OKPacketTests {
     static let caps41: CapabilityFlags = [.protocol41, .secureConnection]
@@ -27,10 +28,26 @@ import NIOCore
 
     @Test func roundTrips() throws {
         let samples: [(OKPacket, CapabilityFlags)] = [
-            (OKPacket(affectedRows: 250, lastInsertID: 251, statusFlags: 0x22, warnings: 3, info: ascii("Rows matched: 1")), Self.caps41),
+            (
+                OKPacket(
+                    affectedRows: 250,
+                    lastInsertID: 251,
+                    statusFlags: 0x22,
+                    warnings: 3,
+                    info: ascii("Rows matched: 1")
+                ), Self.caps41
+            ),
             (OKPacket(affectedRows: 0x1_0000, lastInsertID: 0x100_0000, statusFlags: 2), []),
-            (OKPacket(affectedRows: .max, lastInsertID: 0xFFFF, statusFlags: 0x4002, warnings: 1,
-                      info: ascii("A1B2"), sessionStateChanges: [0, 1, 0]), Self.tracking),
+            (
+                OKPacket(
+                    affectedRows: .max,
+                    lastInsertID: 0xFFFF,
+                    statusFlags: 0x4002,
+                    warnings: 1,
+                    info: ascii("A1B2"),
+                    sessionStateChanges: [0, 1, 0]
+                ), Self.tracking
+            ),
             (OKPacket(statusFlags: 0x4002, info: [], sessionStateChanges: []), Self.tracking),
             (OKPacket(statusFlags: 2, info: [UInt8](repeating: 0x41, count: 300)), Self.tracking),
         ]
@@ -53,8 +70,16 @@ import NIOCore
     }
 
     @Test func everyTruncationThrows() throws {
-        let payload = bytes(OKPacket(affectedRows: 300, lastInsertID: 70000, statusFlags: 0x4002, warnings: 1,
-                                     info: ascii("info"), sessionStateChanges: [1, 2, 3]).encode(capabilities: Self.tracking))
+        let payload = bytes(
+            OKPacket(
+                affectedRows: 300,
+                lastInsertID: 70000,
+                statusFlags: 0x4002,
+                warnings: 1,
+                info: ascii("info"),
+                sessionStateChanges: [1, 2, 3]
+            ).encode(capabilities: Self.tracking)
+        )
         let infoStart = 1 + 3 + 4 + 2 + 2
         let stateStart = infoStart + 5
         for length in 0..<payload.count where length != infoStart && length != stateStart {
@@ -64,7 +89,9 @@ import NIOCore
         }
         // Cut exactly before the optional info, or before the state block: still a valid OK.
         #expect(try OKPacket.decode(buffer(Array(payload[..<infoStart])), capabilities: Self.tracking).info == [])
-        #expect(try OKPacket.decode(buffer(Array(payload[..<stateStart])), capabilities: Self.tracking)
-            .sessionStateChanges == nil)
+        #expect(
+            try OKPacket.decode(buffer(Array(payload[..<stateStart])), capabilities: Self.tracking)
+                .sessionStateChanges == nil
+        )
     }
 }

@@ -1,6 +1,7 @@
-import Testing
-@testable import MariaDBWire
 import NIOCore
+import Testing
+
+@testable import MariaDBWire
 
 @Suite struct PacketFramerTests {
     /// openssl s_client -starttls mysql sends this fixed SSLRequest (header + 32-byte payload).
@@ -39,7 +40,12 @@ import NIOCore
 
         // Exactly 0xFFFFFF bytes needs an empty terminating packet.
         var exact = ByteBuffer()
-        #expect(exact.writeMariaDBPacket(sequenceID: 0, payload: buffer([UInt8](repeating: 1, count: maxPacketPayloadLength))) == 2)
+        #expect(
+            exact.writeMariaDBPacket(
+                sequenceID: 0,
+                payload: buffer([UInt8](repeating: 1, count: maxPacketPayloadLength))
+            ) == 2
+        )
         #expect(exact.readableBytes == 4 + maxPacketPayloadLength + 4)
         #expect(bytes(exact.getSlice(at: 4 + maxPacketPayloadLength, length: 4)!) == [0, 0, 0, 1])
     }
@@ -82,7 +88,9 @@ import NIOCore
         var stream = ByteBuffer()
         var expected: [Packet] = []
         for index in 0..<200 {
-            let payload = (0..<Int.random(in: 0..<300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let payload = (0..<Int.random(in: 0..<300, using: &generator)).map { _ in
+                UInt8.random(in: 0...255, using: &generator)
+            }
             let packet = Packet(sequenceID: UInt8(truncatingIfNeeded: index), payload: buffer(payload))
             expected.append(packet)
             stream.writeMariaDBPacket(sequenceID: packet.sequenceID, payload: packet.payload)
@@ -145,8 +153,10 @@ import NIOCore
         // 500 packets fed in 1500-byte chunks: the buffer never drains, so the compaction path runs.
         var stream = ByteBuffer()
         for index in 0..<500 {
-            stream.writeMariaDBPacket(sequenceID: UInt8(truncatingIfNeeded: index),
-                                      payload: buffer([UInt8](repeating: UInt8(truncatingIfNeeded: index), count: 1000)))
+            stream.writeMariaDBPacket(
+                sequenceID: UInt8(truncatingIfNeeded: index),
+                payload: buffer([UInt8](repeating: UInt8(truncatingIfNeeded: index), count: 1000))
+            )
         }
         var framer = PacketFramer()
         var count = 0

@@ -1,6 +1,7 @@
-import Testing
-@testable import MariaDBWire
 import NIOCore
+import Testing
+
+@testable import MariaDBWire
 
 @Suite struct SSLRequestTests {
     static let opensslPayload = hex("85 ae 7f 00 00 00 00 01 21") + [UInt8](repeating: 0, count: 23)
@@ -11,7 +12,9 @@ import NIOCore
         #expect(ClientFirstPacket.requestsTLS(payload))
         let request = try SSLRequest.decode(payload)
         #expect(request.capabilities == CapabilityFlags(lower: 0x007F_AE85))
-        #expect(request.capabilities.isSuperset(of: [.clientMySQL, .ssl, .protocol41, .secureConnection, .transactions]))
+        #expect(
+            request.capabilities.isSuperset(of: [.clientMySQL, .ssl, .protocol41, .secureConnection, .transactions])
+        )
         #expect(request.maxPacketSize == 0x0100_0000)
         #expect(request.characterSet == 0x21)
         #expect(bytes(request.encode()) == Self.opensslPayload)
@@ -20,8 +23,10 @@ import NIOCore
 
     @Test func roundTripWithMariaDBExtendedCapabilities() throws {
         let request = SSLRequest(
-            capabilities: CapabilityFlags(lower: 0x01BE_AE8C, extended: 0x1D), maxPacketSize: 0x4000_0000,
-            characterSet: 45)
+            capabilities: CapabilityFlags(lower: 0x01BE_AE8C, extended: 0x1D),
+            maxPacketSize: 0x4000_0000,
+            characterSet: 45
+        )
         let encoded = request.encode()
         #expect(encoded.readableBytes == 32)
         #expect(bytes(encoded).suffix(4) == [0x1D, 0, 0, 0])
@@ -52,8 +57,11 @@ import NIOCore
 
     @Test func handshakeResponseWithoutSSLIsNotATLSRequest() {
         let response = HandshakeResponse(
-            capabilities: [.protocol41, .secureConnection, .pluginAuth], username: "root",
-            authResponse: Array(repeating: 1, count: 20), authPluginName: "mysql_native_password")
+            capabilities: [.protocol41, .secureConnection, .pluginAuth],
+            username: "root",
+            authResponse: Array(repeating: 1, count: 20),
+            authPluginName: "mysql_native_password"
+        )
         let payload = response.encode()
         #expect(!ClientFirstPacket.requestsTLS(payload))
         #expect(throws: WireError.malformed("ssl request: CLIENT_SSL not set")) { try SSLRequest.decode(payload) }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MariaDBWire
 
 @Suite struct SequenceMapperTests {

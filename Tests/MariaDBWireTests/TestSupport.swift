@@ -1,4 +1,5 @@
 import NIOCore
+
 @testable import MariaDBWire
 
 /// Bytes from a hex string such as "20 00 00 01 85 ae"; whitespace is ignored.
@@ -54,11 +55,11 @@ enum RealGreeting {
         [0x0A] + ascii(version) + [0x00]
             + le32(connectionID)
             + scramble1 + [0x00]
-            + [0xFE, 0xF7]          // capabilities, low 16
-            + [0x2D]                // utf8mb4_general_ci
-            + [0x02, 0x00]          // SERVER_STATUS_AUTOCOMMIT
-            + [0xBF, 0x81]          // capabilities, high 16
-            + [0x15]                // 21 bytes of auth data
+            + [0xFE, 0xF7]  // capabilities, low 16
+            + [0x2D]  // utf8mb4_general_ci
+            + [0x02, 0x00]  // SERVER_STATUS_AUTOCOMMIT
+            + [0xBF, 0x81]  // capabilities, high 16
+            + [0x15]  // 21 bytes of auth data
             + [UInt8](repeating: 0, count: 6)
             + [0x1D, 0x00, 0x00, 0x00]  // MariaDB extended capabilities
             + scramble2 + [0x00]

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ProxyConfiguration
 
 /// backend_ssl*: parsing, the verification default (ON with a CA, as documented), the one-file
@@ -16,21 +17,29 @@ struct BackendTLSOptionTests {
         #expect(try settings("backend_ssl = ON\nbackend_ssl_ca = /ca.pem").backendTLS.verifiesServerCertificate)
         #expect(try settings("backend_ssl = ON\nbackend_ssl_capath = /cas").backendTLS.verifiesServerCertificate)
         #expect(try !settings("backend_ssl = ON").backendTLS.verifiesServerCertificate)
-        #expect(try !settings("backend_ssl = ON\nbackend_ssl_ca = /ca.pem\nbackend_ssl_verify_server_cert = OFF")
-            .backendTLS.verifiesServerCertificate)
-        #expect(try settings("backend_ssl = ON\nbackend_ssl_verify_server_cert = ON").backendTLS.verifiesServerCertificate)
-        #expect(try settings("backend_ssl = ON\nbackend_ssl_ca = /ca.pem", ["--skip-backend-ssl-verify-server-cert"])
-            .backendTLS.verifyServerCertificate == false)
+        #expect(
+            try !settings("backend_ssl = ON\nbackend_ssl_ca = /ca.pem\nbackend_ssl_verify_server_cert = OFF")
+                .backendTLS.verifiesServerCertificate
+        )
+        #expect(
+            try settings("backend_ssl = ON\nbackend_ssl_verify_server_cert = ON").backendTLS.verifiesServerCertificate
+        )
+        #expect(
+            try settings("backend_ssl = ON\nbackend_ssl_ca = /ca.pem", ["--skip-backend-ssl-verify-server-cert"])
+                .backendTLS.verifyServerCertificate == false
+        )
     }
 
     @Test func allOptionsParse() throws {
-        let s = try settings("""
+        let s = try settings(
+            """
             backend-ssl
             backend_ssl_ca = /ca.pem
             backend_ssl_capath = /cas
             backend_ssl_cert = /c.pem
             backend_ssl_key = /k.pem
-            """).backendTLS
+            """
+        ).backendTLS
         #expect(s.isEnabled)
         #expect(s.caPath == "/ca.pem")
         #expect(s.caDirectory == "/cas")
@@ -39,8 +48,14 @@ struct BackendTLSOptionTests {
     }
 
     @Test func oneFileHoldsCertificateAndKey() throws {
-        #expect(try settings("backend_ssl = ON\nbackend_ssl_cert = /both.pem").backendTLS.certificateAndKey?.key == "/both.pem")
-        #expect(try settings("backend_ssl = ON\nbackend_ssl_key = /both.pem").backendTLS.certificateAndKey?.certificate == "/both.pem")
+        #expect(
+            try settings("backend_ssl = ON\nbackend_ssl_cert = /both.pem").backendTLS.certificateAndKey?.key
+                == "/both.pem"
+        )
+        #expect(
+            try settings("backend_ssl = ON\nbackend_ssl_key = /both.pem").backendTLS.certificateAndKey?.certificate
+                == "/both.pem"
+        )
     }
 
     @Test func warnings() throws {
@@ -48,6 +63,9 @@ struct BackendTLSOptionTests {
         #expect(ignored.contains("/t/my.cnf:3: backend_ssl_ca is ignored because backend_ssl is OFF"))
         let unverified = try run("[mariadb-tls-proxy]\nbackend_host = db\nbackend_ssl = ON\n").warnings
         #expect(unverified.contains { $0.contains("without backend_ssl_verify_server_cert") })
-        #expect(try run("[mariadb-tls-proxy]\nbackend_host = db\nbackend_ssl = ON\nbackend_ssl_ca = /ca.pem\n").warnings.isEmpty)
+        #expect(
+            try run("[mariadb-tls-proxy]\nbackend_host = db\nbackend_ssl = ON\nbackend_ssl_ca = /ca.pem\n").warnings
+                .isEmpty
+        )
     }
 }

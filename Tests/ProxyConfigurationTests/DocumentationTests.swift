@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ProxyConfiguration
 
 /// Keeps `--help`, the example option file and `docs/configuration.md` in step with the option table.
@@ -48,14 +49,27 @@ struct DocumentationTests {
     @Test func realFileSystemAccess() throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("proxy-config-\(UInt64.random(in: 0...UInt64.max))")
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("conf.d"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("conf.d"),
+            withIntermediateDirectories: true
+        )
         defer { try? FileManager.default.removeItem(at: directory) }
         let main = directory.appendingPathComponent("main.cnf")
-        try "[mariadb-tls-proxy]\nbackend_host = db\n!includedir conf.d\n".write(to: main, atomically: true, encoding: .utf8)
+        try "[mariadb-tls-proxy]\nbackend_host = db\n!includedir conf.d\n".write(
+            to: main,
+            atomically: true,
+            encoding: .utf8
+        )
         try "[mariadb-tls-proxy]\nport = 4000\n".write(
-            to: directory.appendingPathComponent("conf.d/a.cnf"), atomically: true, encoding: .utf8)
+            to: directory.appendingPathComponent("conf.d/a.cnf"),
+            atomically: true,
+            encoding: .utf8
+        )
         try "[mariadb-tls-proxy]\nport = 5000\n".write(
-            to: directory.appendingPathComponent("conf.d/b.cnf"), atomically: true, encoding: .utf8)
+            to: directory.appendingPathComponent("conf.d/b.cnf"),
+            atomically: true,
+            encoding: .utf8
+        )
 
         guard case .run(let settings, _) = try ProxyCommandLine.parse(["--defaults-file=\(main.path)"]) else {
             Issue.record("expected a run request")
@@ -69,7 +83,11 @@ struct DocumentationTests {
             try ProxyCommandLine.defaultReadFile(directory.path)
         }
         #expect(throws: OptionFileAccessError.notFound(missing)) { try ProxyCommandLine.defaultListDirectory(missing) }
-        #expect(try ProxyCommandLine.defaultListDirectory(directory.appendingPathComponent("conf.d").path).sorted() == ["a.cnf", "b.cnf"])
+        #expect(
+            try ProxyCommandLine.defaultListDirectory(directory.appendingPathComponent("conf.d").path).sorted() == [
+                "a.cnf", "b.cnf",
+            ]
+        )
     }
 
     @Test func foundationNotFoundErrorsAreRecognised() {

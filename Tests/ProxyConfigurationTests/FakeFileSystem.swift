@@ -24,7 +24,7 @@ struct FakeFileSystem {
             .map { String($0.dropFirst(prefix.count)) }
             .filter { !$0.contains("/") }
         guard !names.isEmpty || directories.contains(directory) else { throw OptionFileAccessError.notFound(directory) }
-        return names.shuffled()   // the reader must sort, whatever order the system returns
+        return names.shuffled()  // the reader must sort, whatever order the system returns
     }
 
     func parse(_ arguments: [String]) throws(ConfigurationError) -> ParsedCommandLine {
@@ -37,7 +37,9 @@ let cnfPath = "/t/my.cnf"
 
 /// Parses `cnf` as `--defaults-file` plus `arguments`; returns settings and warnings.
 func run(
-    _ cnf: String, _ arguments: [String] = [], extraFiles: [String: String] = [:]
+    _ cnf: String,
+    _ arguments: [String] = [],
+    extraFiles: [String: String] = [:]
 ) throws(ConfigurationError) -> (settings: ProxySettings, warnings: [String]) {
     var fileSystem = FakeFileSystem(extraFiles)
     fileSystem.files[cnfPath] = cnf

@@ -18,7 +18,10 @@ import Testing
 
     /// The shipped unit must stop restarting on exactly the statuses a restart cannot fix.
     @Test func serviceUnitPreventsRestartsOnConfigurationErrors() throws {
-        let unit = try String(contentsOf: Self.repositoryRoot.appending(path: "systemd/mariadb-tls-proxy.service"), encoding: .utf8)
+        let unit = try String(
+            contentsOf: Self.repositoryRoot.appending(path: "systemd/mariadb-tls-proxy.service"),
+            encoding: .utf8
+        )
         let prevented = unit.split(separator: "\n")
             .filter { $0.hasPrefix("RestartPreventExitStatus=") }
             .flatMap { $0.dropFirst("RestartPreventExitStatus=".count).split(separator: " ") }
@@ -36,7 +39,10 @@ import Testing
     }
 
     @Test func versionLineNamesProgramVersionAndOpenSSL() {
-        #expect(Program.versionLine(openSSL: "OpenSSL 3.0.13 30 Jan 2024") == "mariadb-tls-proxy \(Program.version) (OpenSSL 3.0.13 30 Jan 2024)")
+        #expect(
+            Program.versionLine(openSSL: "OpenSSL 3.0.13 30 Jan 2024")
+                == "mariadb-tls-proxy \(Program.version) (OpenSSL 3.0.13 30 Jan 2024)"
+        )
     }
 
     static let repositoryRoot = URL(fileURLWithPath: #filePath)

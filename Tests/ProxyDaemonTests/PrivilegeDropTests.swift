@@ -30,7 +30,10 @@ import Testing
             try PrivilegeDrop.resolve("no-such-user-xyz", effectiveUID: 0)
         }
         #expect(PrivilegeDrop.Failure.unknownUser("x").description == "option 'user': no such user 'x'")
-        #expect(PrivilegeDrop.Failure.failed("setuid", EPERM).description == "option 'user': setuid failed: Operation not permitted")
+        #expect(
+            PrivilegeDrop.Failure.failed("setuid", EPERM).description
+                == "option 'user': setuid failed: Operation not permitted"
+        )
     }
 
     @Test func theServingIdentityIsTheSwitchedUserWithItsGroups() throws {

@@ -45,8 +45,10 @@ import Testing
         let counters = ReloadCounters(factory: TestMetrics())
         counters.recordReload(succeeded: true)
         counters.recordReload(succeeded: false)
-        #expect(ServiceStatus.line(openConnections: 12, counters: counters, tlsContext: nil)
-            == "12 connections; reloads: 1 ok, 1 failed")
+        #expect(
+            ServiceStatus.line(openConnections: 12, counters: counters, tlsContext: nil)
+                == "12 connections; reloads: 1 ok, 1 failed"
+        )
         #expect(ServiceStatus.certificateSummary(nil) == "")
     }
 
@@ -55,9 +57,16 @@ import Testing
         let tls = try #require(snapshot.tlsContext)
         let certificate = try #require(tls.certificate)
         let notAfter = try #require(certificate.notAfter)
-        let line = ServiceStatus.line(openConnections: 0, counters: ReloadCounters(factory: TestMetrics()), tlsContext: tls)
-        #expect(line == "0 connections; reloads: 0 ok, 0 failed; certificate \(certificate.subject) (serial \(certificate.serial)) expires "
-            + notAfter.formatted(Date.ISO8601FormatStyle()))
+        let line = ServiceStatus.line(
+            openConnections: 0,
+            counters: ReloadCounters(factory: TestMetrics()),
+            tlsContext: tls
+        )
+        #expect(
+            line
+                == "0 connections; reloads: 0 ok, 0 failed; certificate \(certificate.subject) (serial \(certificate.serial)) expires "
+                + notAfter.formatted(Date.ISO8601FormatStyle())
+        )
         #expect(line.hasSuffix("Z"))
     }
 }

@@ -13,7 +13,10 @@ import Testing
 
     @Test func aValidConfigurationLoads() throws {
         let outcome = ReloadService.load(
-            arguments: ["--no-defaults", "--backend-host=127.0.0.1", "--skip-ssl"], runningAs: 1000, userOption: nil)
+            arguments: ["--no-defaults", "--backend-host=127.0.0.1", "--skip-ssl"],
+            runningAs: 1000,
+            userOption: nil
+        )
         guard case .success(let snapshot, let warnings) = outcome else {
             Issue.record("expected success, got \(outcome)")
             return
@@ -27,40 +30,66 @@ import Testing
         let directory = try DaemonFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appending(path: "proxy.cnf")
-        try "[mariadb-tls-proxy]\nbackend_host = 127.0.0.1\nno_such_option = 1\n".write(to: file, atomically: true, encoding: .utf8)
+        try "[mariadb-tls-proxy]\nbackend_host = 127.0.0.1\nno_such_option = 1\n".write(
+            to: file,
+            atomically: true,
+            encoding: .utf8
+        )
 
-        let message = failureMessage(ReloadService.load(arguments: ["--defaults-file=\(file.path)"], runningAs: 1000, userOption: nil))
+        let message = failureMessage(
+            ReloadService.load(arguments: ["--defaults-file=\(file.path)"], runningAs: 1000, userOption: nil)
+        )
         #expect(message?.hasPrefix("Failed to reload the option file: ") == true, "\(message ?? "success")")
         #expect(message?.contains("no_such_option") == true)
     }
 
     @Test func aCommandLineThatNoLongerRunsFailsTheReload() {
-        #expect(failureMessage(ReloadService.load(arguments: ["--version"], runningAs: 1000, userOption: nil))
-            == "Failed to reload: the command line no longer asks to run")
+        #expect(
+            failureMessage(ReloadService.load(arguments: ["--version"], runningAs: 1000, userOption: nil))
+                == "Failed to reload: the command line no longer asks to run"
+        )
     }
 
     @Test func aBackendSocketAsRootFailsTheReload() {
-        let message = failureMessage(ReloadService.load(
-            arguments: ["--no-defaults", "--backend-socket=/nonexistent/mysqld.sock"], runningAs: 0, userOption: nil))
-        #expect(message?.hasPrefix("Failed to reload: backend_socket '/nonexistent/mysqld.sock': the proxy would run as root") == true,
-                "\(message ?? "success")")
+        let message = failureMessage(
+            ReloadService.load(
+                arguments: ["--no-defaults", "--backend-socket=/nonexistent/mysqld.sock"],
+                runningAs: 0,
+                userOption: nil
+            )
+        )
+        #expect(
+            message?.hasPrefix(
+                "Failed to reload: backend_socket '/nonexistent/mysqld.sock': the proxy would run as root"
+            ) == true,
+            "\(message ?? "success")"
+        )
     }
 
     @Test func aMissingCertificateFailsTheReload() {
-        let message = failureMessage(ReloadService.load(
-            arguments: ["--no-defaults", "--backend-host=127.0.0.1", "--ssl-cert=/nonexistent/cert.pem", "--ssl-key=/nonexistent/key.pem"],
-            runningAs: 1000, userOption: nil))
+        let message = failureMessage(
+            ReloadService.load(
+                arguments: [
+                    "--no-defaults", "--backend-host=127.0.0.1", "--ssl-cert=/nonexistent/cert.pem",
+                    "--ssl-key=/nonexistent/key.pem",
+                ],
+                runningAs: 1000,
+                userOption: nil
+            )
+        )
         #expect(message?.contains("ssl_cert") == true, "\(message ?? "success")")
     }
 
     @Test func readyLineFields() throws {
         let plain = try DaemonFixtures.snapshot(["--skip-ssl", "--require-secure-transport=OFF"])
-        #expect(Daemon.readyMetadata(addresses: ["127.0.0.1:3307", "/run/p.sock"], snapshot: plain) == [
-            "listen": "127.0.0.1:3307, /run/p.sock",
-            "backend": "\(plain.settings.backend)",
-            "require_secure_transport": "OFF",
-            "version": "\(Program.version)",
-        ])
+        #expect(
+            Daemon.readyMetadata(addresses: ["127.0.0.1:3307", "/run/p.sock"], snapshot: plain) == [
+                "listen": "127.0.0.1:3307, /run/p.sock",
+                "backend": "\(plain.settings.backend)",
+                "require_secure_transport": "OFF",
+                "version": "\(Program.version)",
+            ]
+        )
 
         let tls = try DaemonFixtures.snapshot([])
         let metadata = Daemon.readyMetadata(addresses: ["127.0.0.1:3307"], snapshot: tls)

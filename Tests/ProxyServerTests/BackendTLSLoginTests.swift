@@ -14,16 +14,28 @@ import Testing
     typealias T = ClientLoginStateMachineTests
 
     func machine(backendTLS: Bool = true) -> Machine {
-        var m = Machine(configuration: .init(transport: .tcp, requireSecureTransport: false, tlsAvailable: true, backendTLS: backendTLS))
+        var m = Machine(
+            configuration: .init(
+                transport: .tcp,
+                requireSecureTransport: false,
+                tlsAvailable: true,
+                backendTLS: backendTLS
+            )
+        )
         _ = m.clientIdentified(.tcp(ip: "127.0.0.1", resolvedHost: nil))
         return m
     }
 
     static func greeting(offersTLS: Bool) -> Packet {
         let greeting = InitialHandshake(
-            serverVersion: "5.5.5-10.11.19-MariaDB", connectionID: 7, authPluginData: Array(1...20),
+            serverVersion: "5.5.5-10.11.19-MariaDB",
+            connectionID: 7,
+            authPluginData: Array(1...20),
             capabilities: offersTLS ? T.backendCapabilities.union(.ssl) : T.backendCapabilities,
-            characterSet: 45, statusFlags: 2, authPluginName: "mysql_native_password")
+            characterSet: 45,
+            statusFlags: 2,
+            authPluginName: "mysql_native_password"
+        )
         return Packet(sequenceID: 0, payload: greeting.encode())
     }
 
@@ -53,7 +65,11 @@ import Testing
         #expect(decoded.characterSet == 45)
         let response = try #require(toBackend(actions).first)
         #expect(response.sequenceID == 2)
-        let forwarded = try HandshakeResponse.decode(response.payload, clientCapabilities: nil, serverCapabilities: T.backendCapabilities.union(.ssl))
+        let forwarded = try HandshakeResponse.decode(
+            response.payload,
+            clientCapabilities: nil,
+            serverCapabilities: T.backendCapabilities.union(.ssl)
+        )
         #expect(forwarded.username == "app")
         #expect(forwarded.capabilities.contains(.ssl))
 
@@ -62,9 +78,14 @@ import Testing
         authSwitch.writeBytes(Array("mysql_native_password".utf8) + [0] + Array(repeating: 1, count: 20) + [0])
         let switched = m.backendPacketReceived(Packet(sequenceID: 3, payload: authSwitch), rules: .init())
         #expect(toClient(switched).first?.sequenceID == 2)
-        let reply = m.clientPacketReceived(Packet(sequenceID: 3, payload: ByteBuffer(bytes: Array(repeating: 2, count: 20))))
+        let reply = m.clientPacketReceived(
+            Packet(sequenceID: 3, payload: ByteBuffer(bytes: Array(repeating: 2, count: 20)))
+        )
         #expect(toBackend(reply).first?.sequenceID == 4)
-        let ok = m.backendPacketReceived(Packet(sequenceID: 5, payload: ByteBuffer(bytes: [0, 0, 0, 2, 0, 0, 0])), rules: .init())
+        let ok = m.backendPacketReceived(
+            Packet(sequenceID: 5, payload: ByteBuffer(bytes: [0, 0, 0, 2, 0, 0, 0])),
+            rules: .init()
+        )
         #expect(toClient(ok).first?.sequenceID == 4)
         #expect(m.isRelaying)
     }
@@ -82,7 +103,10 @@ import Testing
         #expect(request.sequenceID == 1)
         #expect(toBackend(actions).first?.sequenceID == 2)
         // Both legs had one SSLRequest: the backend's OK at 3 is the client's 3.
-        let ok = m.backendPacketReceived(Packet(sequenceID: 3, payload: ByteBuffer(bytes: [0, 0, 0, 2, 0, 0, 0])), rules: .init())
+        let ok = m.backendPacketReceived(
+            Packet(sequenceID: 3, payload: ByteBuffer(bytes: [0, 0, 0, 2, 0, 0, 0])),
+            rules: .init()
+        )
         #expect(toClient(ok).first?.sequenceID == 3)
     }
 

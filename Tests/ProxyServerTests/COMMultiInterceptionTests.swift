@@ -20,22 +20,38 @@ import Testing
 
     /// mariadb_stmt_execute_direct("SELECT ?", one int): COM_STMT_PREPARE, then COM_STMT_EXECUTE with
     /// statement id -1 (the statement just prepared), no cursor, iteration count 1, one LONG parameter.
-    static let executeDirect: [UInt8] = T.packet(0, [CommandByte.multi]
-        + subCommand(CommandByte.stmtPrepare, Array("SELECT ?".utf8))
-        + subCommand(CommandByte.stmtExecute, [0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x01, 0x00, 0x00, 0x00,
-                                               0x00, 0x01, 0x03, 0x00, 0x2A, 0x00, 0x00, 0x00]))
+    static let executeDirect: [UInt8] = T.packet(
+        0,
+        [CommandByte.multi]
+            + subCommand(CommandByte.stmtPrepare, Array("SELECT ?".utf8))
+            + subCommand(
+                CommandByte.stmtExecute,
+                [
+                    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x01, 0x00, 0x00, 0x00,
+                    0x00, 0x01, 0x03, 0x00, 0x2A, 0x00, 0x00, 0x00,
+                ]
+            )
+    )
 
     /// A COM_MULTI carrying a COM_QUERY and then a COM_CHANGE_USER to another account
     /// (user NUL, empty auth, no db, utf8mb4, mysql_native_password).
-    static let changeUserInside: [UInt8] = T.packet(0, [CommandByte.multi]
-        + subCommand(CommandByte.query, Array("SELECT 1".utf8))
-        + subCommand(CommandByte.changeUser, Array("x509user".utf8) + [0, 0, 0, 45, 0]
-                     + Array("mysql_native_password".utf8) + [0]))
+    static let changeUserInside: [UInt8] = T.packet(
+        0,
+        [CommandByte.multi]
+            + subCommand(CommandByte.query, Array("SELECT 1".utf8))
+            + subCommand(
+                CommandByte.changeUser,
+                Array("x509user".utf8) + [0, 0, 0, 45, 0]
+                    + Array("mysql_native_password".utf8) + [0]
+            )
+    )
 
     @Test func trackerReportsCOMMultiAsHeld() {
         var tracker = CommandBoundaryTracker()
-        #expect(tracker.scan(ByteBuffer(bytes: T.query + Self.executeDirect))
-                == .held(offset: T.query.count, command: CommandByte.multi))
+        #expect(
+            tracker.scan(ByteBuffer(bytes: T.query + Self.executeDirect))
+                == .held(offset: T.query.count, command: CommandByte.multi)
+        )
     }
 
     @Test func executeDirectIsHeldWholeNotForwarded() {
@@ -63,7 +79,10 @@ import Testing
     }
 
     @Test func oversizedCOMMultiClosesTheSession() {
-        let big = T.packet(0, [CommandByte.multi] + Self.subCommand(CommandByte.query, Array(repeating: 0x41, count: 2000)))
+        let big = T.packet(
+            0,
+            [CommandByte.multi] + Self.subCommand(CommandByte.query, Array(repeating: 0x41, count: 2000))
+        )
         let (forwarded, held, results) = ChangeUserInterceptorTests.runWithCommands([big], limit: 1000)
         #expect(forwarded.isEmpty)
         #expect(held.isEmpty)

@@ -10,14 +10,20 @@ import Testing
 
     static let stream = T.query + T.changeUser + T.query + T.packet(0, [0x0E]) + T.changeUser
 
-    func run(_ chunks: [[UInt8]], limit: Int = 1 << 20) -> (forwarded: [UInt8], held: [[UInt8]], results: [ChangeUserInterceptor.Result]) {
+    func run(
+        _ chunks: [[UInt8]],
+        limit: Int = 1 << 20
+    ) -> (forwarded: [UInt8], held: [[UInt8]], results: [ChangeUserInterceptor.Result]) {
         let (forwarded, held, results) = Self.runWithCommands(chunks, limit: limit)
         return (forwarded, held.map(\.packet), results)
     }
 
     /// Feeds `chunks` as separate reads; returns the forwarded bytes, the held packets with their
     /// command bytes, and each read's result.
-    static func runWithCommands(_ chunks: [[UInt8]], limit: Int = 1 << 20)
+    static func runWithCommands(
+        _ chunks: [[UInt8]],
+        limit: Int = 1 << 20
+    )
         -> (forwarded: [UInt8], held: [(command: UInt8, packet: [UInt8])], results: [ChangeUserInterceptor.Result])
     {
         var interceptor = ChangeUserInterceptor(limit: limit)
@@ -25,11 +31,16 @@ import Testing
         var held: [(command: UInt8, packet: [UInt8])] = []
         var results: [ChangeUserInterceptor.Result] = []
         for chunk in chunks {
-            results.append(interceptor.feed(
-                ByteBuffer(bytes: chunk),
-                forward: { forwarded += Array($0.readableBytesView) },
-                held: { command, packet in held.append((command, Array(packet.readableBytesView))); return true }
-            ))
+            results.append(
+                interceptor.feed(
+                    ByteBuffer(bytes: chunk),
+                    forward: { forwarded += Array($0.readableBytesView) },
+                    held: { command, packet in
+                        held.append((command, Array(packet.readableBytesView)))
+                        return true
+                    }
+                )
+            )
         }
         return (forwarded, held, results)
     }
@@ -74,7 +85,10 @@ import Testing
                 let result = interceptor.feed(
                     ByteBuffer(bytes: bytes),
                     forward: { forwarded += Array($0.readableBytesView) },
-                    held: { _, packet in held.append(Array(packet.readableBytesView)); return false }
+                    held: { _, packet in
+                        held.append(Array(packet.readableBytesView))
+                        return false
+                    }
                 )
                 paused = result == .paused
             }

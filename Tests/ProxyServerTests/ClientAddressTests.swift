@@ -54,7 +54,10 @@ import Testing
     }
 
     @Test func confirmedNameIsUsed() {
-        let dns = resolver(reverse: ["192.0.2.7": "db1.example.com"], forward: ["db1.example.com": ["192.0.2.9", "192.0.2.7"]])
+        let dns = resolver(
+            reverse: ["192.0.2.7": "db1.example.com"],
+            forward: ["db1.example.com": ["192.0.2.9", "192.0.2.7"]]
+        )
         #expect(ClientAddress.resolveHostName(ip: "192.0.2.7", resolver: dns) == "db1.example.com")
     }
 
@@ -62,7 +65,8 @@ import Testing
         // The attacker controls the PTR record and the forward zone of evil.example.
         let dns = resolver(
             reverse: ["192.0.2.7": "10.0.0.evil.example"],
-            forward: ["10.0.0.evil.example": ["192.0.2.7"]])
+            forward: ["10.0.0.evil.example": ["192.0.2.7"]]
+        )
         #expect(ClientAddress.resolveHostName(ip: "192.0.2.7", resolver: dns) == nil)
     }
 
@@ -82,8 +86,15 @@ import Testing
 
     @Test func loopbackNeverAsksTheResolver() {
         let dns = ClientAddress.Resolver(
-            reverse: { _ in Issue.record("reverse lookup for loopback"); return nil },
-            forward: { _ in Issue.record("forward lookup for loopback"); return [] })
+            reverse: { _ in
+                Issue.record("reverse lookup for loopback")
+                return nil
+            },
+            forward: { _ in
+                Issue.record("forward lookup for loopback")
+                return []
+            }
+        )
         #expect(ClientAddress.resolveHostName(ip: "127.0.0.1", resolver: dns) == "localhost")
     }
 

@@ -34,7 +34,12 @@ import Testing
         return Packet(sequenceID: 0, payload: greeting.encode())
     }
 
-    static func response(caps: CapabilityFlags = clientCapabilities, password: Bool = true, seq: UInt8, authResponse: [UInt8]? = nil) -> Packet {
+    static func response(
+        caps: CapabilityFlags = clientCapabilities,
+        password: Bool = true,
+        seq: UInt8,
+        authResponse: [UInt8]? = nil
+    ) -> Packet {
         let response = HandshakeResponse(
             capabilities: caps,
             username: "app",
@@ -45,13 +50,30 @@ import Testing
     }
 
     static func sslRequest() -> Packet {
-        Packet(sequenceID: 1, payload: SSLRequest(capabilities: clientCapabilities.union(.ssl), maxPacketSize: 1 << 24, characterSet: 45).encode())
+        Packet(
+            sequenceID: 1,
+            payload: SSLRequest(capabilities: clientCapabilities.union(.ssl), maxPacketSize: 1 << 24, characterSet: 45)
+                .encode()
+        )
     }
 
-    static let facts = TLSFacts(version: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", peerSubject: nil, peerIssuer: nil, verifyResult: 0, sessionReused: false)
+    static let facts = TLSFacts(
+        version: "TLSv1.3",
+        cipher: "TLS_AES_256_GCM_SHA384",
+        peerSubject: nil,
+        peerIssuer: nil,
+        verifyResult: 0,
+        sessionReused: false
+    )
 
     func machine(transport: ClientTransport = .tcp, requireSecureTransport: Bool = false, tls: Bool = true) -> Machine {
-        var m = Machine(configuration: .init(transport: transport, requireSecureTransport: requireSecureTransport, tlsAvailable: tls))
+        var m = Machine(
+            configuration: .init(
+                transport: transport,
+                requireSecureTransport: requireSecureTransport,
+                tlsAvailable: tls
+            )
+        )
         _ = m.clientIdentified(transport == .tcp ? .tcp(ip: "127.0.0.1", resolvedHost: nil) : .unixSocket())
         return m
     }
@@ -110,7 +132,10 @@ import Testing
         let forwarded = try #require(sentToBackend(actions).first)
         #expect(forwarded.sequenceID == 1)
         // Backend's OK at seq 2 reaches the client at seq 2, and the relay starts.
-        let final = m.backendPacketReceived(Packet(sequenceID: 2, payload: ByteBuffer(bytes: [0, 0, 0, 2, 0, 0, 0])), rules: .init())
+        let final = m.backendPacketReceived(
+            Packet(sequenceID: 2, payload: ByteBuffer(bytes: [0, 0, 0, 2, 0, 0, 0])),
+            rules: .init()
+        )
         #expect(sentToClient(final).first?.sequenceID == 2)
         #expect(final.contains(.startRelaying))
         #expect(m.outcome == .relayed)
@@ -122,7 +147,10 @@ import Testing
         _ = m.backendGreetingReceived(Self.greeting())
         let start = m.clientPacketReceived(Self.sslRequest())
         #expect(start.count == 1)
-        guard case .startTLS(let failure) = start[0] else { Issue.record("expected startTLS"); return }
+        guard case .startTLS(let failure) = start[0] else {
+            Issue.record("expected startTLS")
+            return
+        }
         #expect(failure.sequenceID == 2)
         #expect(try ERRPacket.decode(failure.payload).code == 1043)
         #expect(!m.wantsClientPacket)
@@ -130,15 +158,28 @@ import Testing
         let forwarded = try #require(sentToBackend(m.clientPacketReceived(Self.response(seq: 2))).first)
         #expect(forwarded.sequenceID == 1)
         // CLIENT_SSL never reaches the plaintext backend.
-        let rewritten = try HandshakeResponse.decode(forwarded.payload, clientCapabilities: nil, serverCapabilities: Self.backendCapabilities)
+        let rewritten = try HandshakeResponse.decode(
+            forwarded.payload,
+            clientCapabilities: nil,
+            serverCapabilities: Self.backendCapabilities
+        )
         #expect(!rewritten.capabilities.contains(.ssl))
         #expect(rewritten.username == "app")
         // AuthSwitch from the backend at seq 2 → client seq 3; client reply seq 4 → backend seq 3.
         var switchPayload = ByteBuffer(bytes: [0xFE])
         switchPayload.writeString("client_ed25519\0")
         switchPayload.writeBytes(Array(repeating: 1, count: 32))
-        #expect(sentToClient(m.backendPacketReceived(Packet(sequenceID: 2, payload: switchPayload), rules: .init())).first?.sequenceID == 3)
-        #expect(sentToBackend(m.clientPacketReceived(Packet(sequenceID: 4, payload: ByteBuffer(bytes: Array(repeating: 2, count: 64))))).first?.sequenceID == 3)
+        #expect(
+            sentToClient(m.backendPacketReceived(Packet(sequenceID: 2, payload: switchPayload), rules: .init())).first?
+                .sequenceID == 3
+        )
+        #expect(
+            sentToBackend(
+                m.clientPacketReceived(
+                    Packet(sequenceID: 4, payload: ByteBuffer(bytes: Array(repeating: 2, count: 64)))
+                )
+            ).first?.sequenceID == 3
+        )
         let err = MariaDBError.accessDenied(user: "app", host: "localhost", usingPassword: true)
         let final = m.backendPacketReceived(Packet(sequenceID: 4, payload: err.encode()), rules: .init())
         #expect(sentToClient(final).first?.sequenceID == 5)
@@ -156,7 +197,10 @@ import Testing
         let decoded = try ERRPacket.decode(err.payload)
         #expect(decoded.code == 3159)
         #expect(decoded.sqlState == "08004")
-        #expect(decoded.message == "Connections using insecure transport are prohibited while --require_secure_transport=ON.")
+        #expect(
+            decoded.message
+                == "Connections using insecure transport are prohibited while --require_secure_transport=ON."
+        )
         #expect(actions.last == .close)
         #expect(m.username == nil)
     }
@@ -178,8 +222,15 @@ import Testing
     @Test func compressionIsClearedEvenIfTheClientAsksForIt() throws {
         var m = machine()
         _ = m.backendGreetingReceived(Self.greeting())
-        let forwarded = try #require(sentToBackend(m.clientPacketReceived(Self.response(caps: Self.clientCapabilities.union(.compress), seq: 1))).first)
-        let rewritten = try HandshakeResponse.decode(forwarded.payload, clientCapabilities: nil, serverCapabilities: Self.backendCapabilities)
+        let forwarded = try #require(
+            sentToBackend(m.clientPacketReceived(Self.response(caps: Self.clientCapabilities.union(.compress), seq: 1)))
+                .first
+        )
+        let rewritten = try HandshakeResponse.decode(
+            forwarded.payload,
+            clientCapabilities: nil,
+            serverCapabilities: Self.backendCapabilities
+        )
         #expect(!rewritten.capabilities.contains(.compress))
     }
 
@@ -248,7 +299,13 @@ import Testing
         switchPayload.writeBytes(Array(repeating: 1, count: 21))
         _ = m.backendPacketReceived(Packet(sequenceID: 2, payload: switchPayload), rules: .init())
         #expect(m.wantsClientPacket)
-        #expect(sentToBackend(m.clientPacketReceived(Packet(sequenceID: 3, payload: ByteBuffer(bytes: Array(repeating: 7, count: 20))))).first?.sequenceID == 3)
+        #expect(
+            sentToBackend(
+                m.clientPacketReceived(
+                    Packet(sequenceID: 3, payload: ByteBuffer(bytes: Array(repeating: 7, count: 20)))
+                )
+            ).first?.sequenceID == 3
+        )
         #expect(!m.wantsClientPacket)
     }
 

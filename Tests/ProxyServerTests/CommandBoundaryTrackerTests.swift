@@ -95,13 +95,19 @@ import Testing
         var tracker = CommandBoundaryTracker()
         // COM_PING, then a stray seq-2 packet (the server would close), then a change-user: found.
         let stream = Self.packet(0, [0x0E]) + Self.packet(2, [0x41]) + Self.changeUser
-        #expect(tracker.scan(ByteBuffer(bytes: stream)) == .held(offset: stream.count - Self.changeUser.count, command: 0x11))
+        #expect(
+            tracker.scan(ByteBuffer(bytes: stream))
+                == .held(offset: stream.count - Self.changeUser.count, command: 0x11)
+        )
     }
 
     @Test func continuationPacketsOfALargeQueryAreNotAFile() {
         var tracker = CommandBoundaryTracker()
         let full = [UInt8(0xFF), 0xFF, 0xFF, 0x00, 0x03] + Array(repeating: UInt8(0x20), count: 0xFF_FFFF - 1)
         let stream = full + Self.packet(1, [0x20, 0x20]) + Self.changeUser
-        #expect(tracker.scan(ByteBuffer(bytes: stream)) == .held(offset: stream.count - Self.changeUser.count, command: 0x11))
+        #expect(
+            tracker.scan(ByteBuffer(bytes: stream))
+                == .held(offset: stream.count - Self.changeUser.count, command: 0x11)
+        )
     }
 }

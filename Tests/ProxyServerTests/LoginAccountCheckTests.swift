@@ -41,7 +41,10 @@ import Testing
     @Test func wrongPasswordIsAnsweredByTheBackendWhateverTheAccountRequires() throws {
         var m = loggingIn()
         let backendErr = MariaDBError.accessDenied(user: "app", host: "localhost", usingPassword: true)
-        let actions = m.backendPacketReceived(Packet(sequenceID: 2, payload: backendErr.encode()), rules: try Self.rules(Self.requireX509))
+        let actions = m.backendPacketReceived(
+            Packet(sequenceID: 2, payload: backendErr.encode()),
+            rules: try Self.rules(Self.requireX509)
+        )
         #expect(T().sentToClient(actions) == [Packet(sequenceID: 2, payload: backendErr.encode())])
         #expect(T().sentToBackend(actions).isEmpty)
         #expect(actions.last == .close)
@@ -49,7 +52,10 @@ import Testing
 
     @Test func acceptedLoginOfARefusedAccountBecomes1045AndTheBackendSessionEnds() throws {
         var m = loggingIn()
-        let actions = m.backendPacketReceived(Packet(sequenceID: 2, payload: Self.okPayload), rules: try Self.rules(Self.requireX509))
+        let actions = m.backendPacketReceived(
+            Packet(sequenceID: 2, payload: Self.okPayload),
+            rules: try Self.rules(Self.requireX509)
+        )
         let answer = try #require(T().sentToClient(actions).first)
         #expect(answer.sequenceID == 2)
         let err = try ERRPacket.decode(answer.payload)
@@ -73,27 +79,46 @@ import Testing
     @Test func theAccountsCurrentAtTheOKDecide() throws {
         // Accepted while the accounts said REQUIRE NONE, checked when the OK comes under REQUIRE X509.
         var m = loggingIn()
-        let actions = m.backendPacketReceived(Packet(sequenceID: 2, payload: Self.okPayload), rules: try Self.rules(Self.requireX509))
+        let actions = m.backendPacketReceived(
+            Packet(sequenceID: 2, payload: Self.okPayload),
+            rules: try Self.rules(Self.requireX509)
+        )
         #expect(actions.last == .close)
         var allowed = loggingIn()
-        #expect(allowed.backendPacketReceived(Packet(sequenceID: 2, payload: Self.okPayload), rules: try Self.rules(Self.requireNone)).contains(.startRelaying))
+        #expect(
+            allowed.backendPacketReceived(
+                Packet(sequenceID: 2, payload: Self.okPayload),
+                rules: try Self.rules(Self.requireNone)
+            ).contains(.startRelaying)
+        )
     }
 
     func relaying() throws -> Machine {
         var m = loggingIn()
-        #expect(m.backendPacketReceived(Packet(sequenceID: 2, payload: Self.okPayload), rules: try Self.rules(Self.requireNone)).contains(.startRelaying))
+        #expect(
+            m.backendPacketReceived(
+                Packet(sequenceID: 2, payload: Self.okPayload),
+                rules: try Self.rules(Self.requireNone)
+            ).contains(.startRelaying)
+        )
         return m
     }
 
     static func changeUser(_ user: String) -> ByteBuffer {
-        ChangeUserRequest(username: user, authResponse: Array(repeating: 1, count: 20), characterSet: 45, authPluginName: "mysql_native_password")
-            .encode(capabilities: T.clientCapabilities)
+        ChangeUserRequest(
+            username: user,
+            authResponse: Array(repeating: 1, count: 20),
+            characterSet: 45,
+            authPluginName: "mysql_native_password"
+        )
+        .encode(capabilities: T.clientCapabilities)
     }
 
     @Test func changeOfUserIsCheckedAgainstTheRulesPassedNow() throws {
         var m = try relaying()
         #expect(m.changeUserRequested(Self.changeUser("app"), rules: try Self.rules(Self.requireNone)) == .forward)
-        guard case .refuse = m.changeUserRequested(Self.changeUser("app"), rules: try Self.rules(Self.requireX509)) else {
+        guard case .refuse = m.changeUserRequested(Self.changeUser("app"), rules: try Self.rules(Self.requireX509))
+        else {
             Issue.record("a change to an account that now requires X509 must be refused")
             return
         }
@@ -110,7 +135,12 @@ import Testing
             #expect(try ERRPacket.decode(answer.payload).code == 1045)
         }
         // Even an allowed account: MariaDB answers every change after three failures with 1047.
-        guard case .refuseAndClose(let last) = m.changeUserRequested(Self.changeUser("app"), rules: try Self.rules(Self.requireNone)) else {
+        guard
+            case .refuseAndClose(let last) = m.changeUserRequested(
+                Self.changeUser("app"),
+                rules: try Self.rules(Self.requireNone)
+            )
+        else {
             Issue.record("the fourth change must close the session")
             return
         }

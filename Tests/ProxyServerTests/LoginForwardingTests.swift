@@ -27,9 +27,14 @@ import Testing
     /// A backend greeting with the given default collation (the server's default character set).
     static func greeting(collation: UInt8 = 45, extra: CapabilityFlags = []) -> Packet {
         let greeting = InitialHandshake(
-            serverVersion: "5.5.5-10.5.27-MariaDB", connectionID: 7, authPluginData: Array(1...20),
-            capabilities: T.backendCapabilities.union(extra), characterSet: collation, statusFlags: 2,
-            authPluginName: "mysql_native_password")
+            serverVersion: "5.5.5-10.5.27-MariaDB",
+            connectionID: 7,
+            authPluginData: Array(1...20),
+            capabilities: T.backendCapabilities.union(extra),
+            characterSet: collation,
+            statusFlags: 2,
+            authPluginName: "mysql_native_password"
+        )
         return Packet(sequenceID: 0, payload: greeting.encode())
     }
 
@@ -101,8 +106,13 @@ import Testing
         let sent = try InitialHandshake.decode(try #require(sentToClient(greeting).first).payload)
         #expect(!sent.capabilities.contains(.mariaDBComMulti))
         // Nor forwarded when a client asks for it anyway.
-        let forwarded = try #require(sentToBackend(m.clientPacketReceived(
-            T.response(caps: T.clientCapabilities.union(.mariaDBComMulti), seq: 1))).first)
+        let forwarded = try #require(
+            sentToBackend(
+                m.clientPacketReceived(
+                    T.response(caps: T.clientCapabilities.union(.mariaDBComMulti), seq: 1)
+                )
+            ).first
+        )
         #expect(!(try asBackend(forwarded)).capabilities.contains(.mariaDBComMulti))
     }
 
@@ -126,7 +136,7 @@ import Testing
         _ = m.backendGreetingReceived(Self.greeting())
         let response = HandshakeResponse(capabilities: T.clientCapabilities, characterSet: 10, username: "a|b")
         _ = m.clientPacketReceived(Packet(sequenceID: 1, payload: response.encode()))
-        let actions = backendAccepts(&m)   // 'aöb' needs X509
+        let actions = backendAccepts(&m)  // 'aöb' needs X509
         #expect(try ERRPacket.decode(try #require(sentToClient(actions).first).payload).code == 1045)
     }
 
@@ -155,7 +165,10 @@ import Testing
         }
         // 'a|b' in ASCII is the same in every set the backend may use.
         var m = try relayingMachine(serverCollation: 8)
-        #expect(m.changeUserRequested(ByteBuffer(bytes: [0x11, 0x61, 0x7C, 0x62, 0x00, 0x00, 0x00]), rules: Self.rules) == .forward)
+        #expect(
+            m.changeUserRequested(ByteBuffer(bytes: [0x11, 0x61, 0x7C, 0x62, 0x00, 0x00, 0x00]), rules: Self.rules)
+                == .forward
+        )
     }
 
     @Test func changeUserInUTF16IsRefusedWith1231() throws {

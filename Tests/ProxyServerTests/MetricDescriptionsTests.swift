@@ -1,9 +1,9 @@
 import Metrics
 import Prometheus
+import ProxyTLS
 import Testing
 
 @testable import ProxyServer
-import ProxyTLS
 
 /// Every metric has a `# HELP` line, from the one table, whichever swift-metrics type made it.
 @Suite struct MetricDescriptionsTests {

@@ -19,7 +19,10 @@ import Testing
 
     @Test func aLoginTheAccountsFileRefusesIsRelayedAndItsReasonKept() throws {
         var m = Checks().loggingIn()
-        let actions = m.backendPacketReceived(Packet(sequenceID: 2, payload: Checks.okPayload), rules: try Self.auditRules(Checks.requireX509))
+        let actions = m.backendPacketReceived(
+            Packet(sequenceID: 2, payload: Checks.okPayload),
+            rules: try Self.auditRules(Checks.requireX509)
+        )
         #expect(actions.contains(.startRelaying))
         #expect(T().sentToClient(actions) == [Packet(sequenceID: 2, payload: Checks.okPayload)])
         #expect(m.outcome == .relayed)
@@ -31,7 +34,10 @@ import Testing
 
     @Test func strictAccountsAndChangesOfUserAreAuditedToo() throws {
         var m = Checks().loggingIn()
-        _ = m.backendPacketReceived(Packet(sequenceID: 2, payload: Checks.okPayload), rules: try Self.auditRules("CREATE USER 'other'@'%';", strict: true))
+        _ = m.backendPacketReceived(
+            Packet(sequenceID: 2, payload: Checks.okPayload),
+            rules: try Self.auditRules("CREATE USER 'other'@'%';", strict: true)
+        )
         #expect(m.isRelaying)
         let strictReason = m.takeAuditedRefusal()
         #expect(strictReason?.contains("strict_accounts") == true)
@@ -44,7 +50,10 @@ import Testing
 
     @Test func anAllowedLoginLeavesNothingToReport() throws {
         var m = Checks().loggingIn()
-        _ = m.backendPacketReceived(Packet(sequenceID: 2, payload: Checks.okPayload), rules: try Self.auditRules(Checks.requireNone))
+        _ = m.backendPacketReceived(
+            Packet(sequenceID: 2, payload: Checks.okPayload),
+            rules: try Self.auditRules(Checks.requireNone)
+        )
         #expect(m.isRelaying)
         let reason = m.takeAuditedRefusal()
         #expect(reason == nil)

@@ -18,12 +18,21 @@ import Testing
 
     static func machine(tls: Bool = false, proxyHeader: Bool = false, bufferLimit: Int = 1 << 20) -> Machine {
         Machine(
-            configuration: .init(backendName: "127.0.0.1:3306", connectTimeoutSeconds: 10, sendsProxyHeader: proxyHeader,
-                                 loginBufferLimit: bufferLimit),
-            login: ClientLoginStateMachine(configuration: .init(transport: .tcp, requireSecureTransport: false, tlsAvailable: tls)))
+            configuration: .init(
+                backendName: "127.0.0.1:3306",
+                connectTimeoutSeconds: 10,
+                sendsProxyHeader: proxyHeader,
+                loginBufferLimit: bufferLimit
+            ),
+            login: ClientLoginStateMachine(
+                configuration: .init(transport: .tcp, requireSecureTransport: false, tlsAvailable: tls)
+            )
+        )
     }
 
-    static func wire(_ packet: Packet) -> ByteBuffer { encodePacket(sequenceID: packet.sequenceID, payload: packet.payload) }
+    static func wire(_ packet: Packet) -> ByteBuffer {
+        encodePacket(sequenceID: packet.sequenceID, payload: packet.payload)
+    }
     static func rules() -> ClientLoginStateMachine.AccountRules { .init() }
 
     static func steps(_ action: Machine.Action) -> [Machine.LoginStep] {
@@ -45,7 +54,8 @@ import Testing
         case .tlsHandshaking: "tlsHandshaking"
         case .relaying(let relay): relay.refusal == nil ? "relaying" : "relaying, refusal pending"
         case .clientHalfClosed: "clientHalfClosed"
-        case .closing(let closing): "closing(client \(closing.clientOpen ? "open" : "closed"), backend \(closing.backend))"
+        case .closing(let closing):
+            "closing(client \(closing.clientOpen ? "open" : "closed"), backend \(closing.backend))"
         case .closed: "closed"
         case .modifying: "modifying"
         }
@@ -84,7 +94,10 @@ import Testing
         #expect(Self.phase(m) == "loggingIn")
         let forwarded = m.clientRead(Self.wire(L.response(seq: 1)))
         #expect(Self.steps(forwarded).count == 1)
-        let ok = m.backendRead(Self.wire(Packet(sequenceID: 2, payload: ByteBuffer(bytes: Self.okPayload))), rules: Self.rules)
+        let ok = m.backendRead(
+            Self.wire(Packet(sequenceID: 2, payload: ByteBuffer(bytes: Self.okPayload))),
+            rules: Self.rules
+        )
         #expect(Self.steps(ok).last == .startRelaying(fromClient: ByteBuffer(), fromBackend: ByteBuffer()))
         #expect(Self.phase(m) == "relaying")
         #expect(m.isRelaying)
@@ -99,8 +112,13 @@ import Testing
         var fromBackend = Self.wire(Packet(sequenceID: 2, payload: ByteBuffer(bytes: Self.okPayload)))
         fromBackend.writeBytes([1, 0, 0, 1, 0xFB])
         let ok = m.backendRead(fromBackend, rules: Self.rules)
-        #expect(Self.steps(ok).last == .startRelaying(
-            fromClient: ByteBuffer(bytes: CommandBoundaryTrackerTests.query), fromBackend: ByteBuffer(bytes: [1, 0, 0, 1, 0xFB])))
+        #expect(
+            Self.steps(ok).last
+                == .startRelaying(
+                    fromClient: ByteBuffer(bytes: CommandBoundaryTrackerTests.query),
+                    fromBackend: ByteBuffer(bytes: [1, 0, 0, 1, 0xFB])
+                )
+        )
     }
 
     @Test func anSSLRequestStartsTLSWithTheBytesBehindIt() {
@@ -150,7 +168,11 @@ import Testing
         _ = m.backendConnected(seenAs: nil)
         let reason = "backend 127.0.0.1:3306: no greeting within connect_timeout (10s)"
         let steps = Self.steps(m.loginTimeoutFired())
-        #expect(steps.prefix(2) == [.backendReachable(false), .warnAboutBackend(message: "the backend sent no greeting", reason: reason)])
+        #expect(
+            steps.prefix(2) == [
+                .backendReachable(false), .warnAboutBackend(message: "the backend sent no greeting", reason: reason),
+            ]
+        )
         #expect(m.outcome == .backendFailed(reason))
         #expect(Self.phase(m) == "closing(client open, backend open)")
     }
@@ -242,8 +264,12 @@ import Testing
         _ = m.backendConnected(seenAs: nil)
         let steps = Self.steps(m.channelClosed(.backend))
         #expect(steps.first == .backendReachable(false))
-        #expect(m.outcome == .backendFailed(
-            "backend 127.0.0.1:3306 closed the connection during login (is the proxy in its proxy_protocol_networks?)"))
+        #expect(
+            m.outcome
+                == .backendFailed(
+                    "backend 127.0.0.1:3306 closed the connection during login (is the proxy in its proxy_protocol_networks?)"
+                )
+        )
     }
 
     @Test func theClientLeavingTheTLSHandshakeIsAFailedHandshake() {
@@ -275,80 +301,5 @@ import Testing
         _ = m.clientActive()
         _ = m.channelClosed(.client)
         #expect(m.clientIdentified(Self.client) == .none)
-    }
-
-    // MARK: - Backpressure
-
-    @Test func aBackendThatCannotTakeMoreStopsClientReadsOnly() {
-        var m = Self.relaying()
-        #expect(m.writabilityChanged(.backend, isWritable: false) == .none)
-        #expect(!m.mayRead(from: .client))
-        #expect(m.mayRead(from: .backend))
-        #expect(m.writabilityChanged(.backend, isWritable: true) == .resumeReading(client: true, backend: false))
-        #expect(m.mayRead(from: .client))
-    }
-
-    @Test func aClientThatCannotTakeMoreStopsReadsOnBothSides() {
-        var m = Self.relaying()
-        _ = m.writabilityChanged(.client, isWritable: false)
-        #expect(!m.mayRead(from: .client))
-        #expect(!m.mayRead(from: .backend))
-        #expect(m.writabilityChanged(.client, isWritable: true) == .resumeReading(client: true, backend: true))
-    }
-
-    @Test func readsAreNotHeldDuringTheLogin() {
-        var m = Self.greeted()
-        _ = m.writabilityChanged(.backend, isWritable: false)
-        _ = m.writabilityChanged(.client, isWritable: false)
-        #expect(m.mayRead(from: .client))
-        #expect(m.mayRead(from: .backend))
-    }
-
-    // MARK: - The COM_CHANGE_USER pause
-
-    @Test func theClientsStreamAndEOFWaitBehindARefusedChangeOfUser() {
-        var m = Self.relaying()
-        let answer = Packet(sequenceID: 1, payload: ByteBuffer(bytes: [0xFF]))
-        let paused = m.changeUserRefused(answer: answer, thenClose: false)
-        #expect(paused)
-        #expect(!m.mayRead(from: .client))
-        #expect(m.clientRead(ByteBuffer(bytes: [1, 2])) == .none)
-        #expect(m.clientRead(ByteBuffer(bytes: [3])) == .none)
-        #expect(m.inputClosed(.client) == .none)
-        #expect(m.refusalDelayElapsed() == .answerRefusal(answer, then: .resume(heldBytes: ByteBuffer(bytes: [1, 2, 3]), clientInputEnded: true)))
-        #expect(Self.phase(m) == "relaying")
-        #expect(m.inputClosed(.client) == .shutdownOutput(.backend))
-    }
-
-    @Test func theLastRefusalClosesTheSession() {
-        var m = Self.relaying()
-        let answer = Packet(sequenceID: 1, payload: ByteBuffer(bytes: [0xFF]))
-        let paused = m.changeUserRefused(answer: answer, thenClose: true)
-        #expect(paused)
-        #expect(m.refusalDelayElapsed() == .answerRefusal(answer, then: .close))
-        #expect(Self.phase(m) == "closing(client open, backend open)")
-    }
-
-    @Test func aPauseEndingAfterTheClientLeftDoesNothing() {
-        var m = Self.relaying()
-        let answer = Packet(sequenceID: 1, payload: ByteBuffer(bytes: [0xFF]))
-        let paused = m.changeUserRefused(answer: answer, thenClose: false)
-        #expect(paused)
-        _ = m.channelClosed(.client)
-        #expect(m.refusalDelayElapsed() == .none)
-        let pausedWhileClosing = m.changeUserRefused(answer: answer, thenClose: false)
-        #expect(!pausedWhileClosing)
-    }
-
-    @Test func anOversizedHeldCommandClosesBothNow() {
-        var m = Self.relaying()
-        #expect(m.relayFailed() == .close(client: .now, backend: .now))
-        #expect(m.relayFailed() == .none)
-    }
-
-    @Test func flushesFollowReadBatchesOnlyInTheRelay() {
-        #expect(Self.greeted().readComplete(.client) == .none)
-        #expect(Self.relaying().readComplete(.client) == .flush(.backend))
-        #expect(Self.relaying().readComplete(.backend) == .flush(.client))
     }
 }

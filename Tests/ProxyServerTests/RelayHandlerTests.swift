@@ -42,9 +42,16 @@ final class EmbeddedConnection {
         let loop = self.loop
         let backendHead = NIOLoopBound(self.backendHead, eventLoop: loop)
         let environment = ConnectionEnvironment(
-            id: 1, transport: .tcp, settings: settings, tlsContext: nil, backendTLSContext: nil,
-            currentRules: { .init() }, handshakeGate: HandshakeGate(limit: 1),
-            nameResolverPool: NIOThreadPool(numberOfThreads: 1), logger: Logger(label: "test"))
+            id: 1,
+            transport: .tcp,
+            settings: settings,
+            tlsContext: nil,
+            backendTLSContext: nil,
+            currentRules: { .init() },
+            handshakeGate: HandshakeGate(limit: 1),
+            nameResolverPool: NIOThreadPool(numberOfThreads: 1),
+            logger: Logger(label: "test")
+        )
         let connector = BackendConnector { _, _, initialize in
             let channel = EmbeddedChannel(loop: loop)
             do {
@@ -63,7 +70,9 @@ final class EmbeddedConnection {
         loop.run()
     }
 
-    static func wire(_ packet: Packet) -> ByteBuffer { encodePacket(sequenceID: packet.sequenceID, payload: packet.payload) }
+    static func wire(_ packet: Packet) -> ByteBuffer {
+        encodePacket(sequenceID: packet.sequenceID, payload: packet.payload)
+    }
 
     /// Backend greeting, client login, backend OK: the connection is in the relay.
     func logIn() throws {
@@ -176,7 +185,9 @@ final class EmbeddedConnection {
         let c = try EmbeddedConnection(settings: settings)
         c.loop.advanceTime(by: .seconds(3))
         let err = try #require(try c.client.readOutbound(as: ByteBuffer.self))
-        let expected = MariaDBError.backendUnavailable("backend 127.0.0.1:3306: no greeting within connect_timeout (3s)")
+        let expected = MariaDBError.backendUnavailable(
+            "backend 127.0.0.1:3306: no greeting within connect_timeout (3s)"
+        )
         #expect(err == encodePacket(sequenceID: 0, payload: expected.encode(includeSQLState: false)))
         c.loop.run()
         #expect(!c.client.isActive)

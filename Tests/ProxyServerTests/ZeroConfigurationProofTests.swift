@@ -26,14 +26,25 @@ import Testing
     static let parsecProof = "C3465A28973D5D7C4FA15B79CAC9BC8F16A7CBD1F468F3AFB17B8347F233E616"
 
     static func credential(_ sql: String) throws -> [UInt8] {
-        try #require(try AccessPolicy.parse("CREATE USER a IDENTIFIED \(sql);", fileName: "t.sql").rows.first?.credentials.first?.salt)
+        try #require(
+            try AccessPolicy.parse("CREATE USER a IDENTIFIED \(sql);", fileName: "t.sql").rows.first?.credentials.first?
+                .salt
+        )
     }
 
     @Test func knownAnswers() throws {
         #expect(Self.certificateSHA256.prefix(4) == [0x03, 0xD6, 0x6D, 0xD0])
-        let native = ZeroConfigurationProof.info(salt: try Self.credential("BY PASSWORD '\(Self.nativeHash)'"), scramble: Self.scramble, certificateSHA256: Self.certificateSHA256)
+        let native = ZeroConfigurationProof.info(
+            salt: try Self.credential("BY PASSWORD '\(Self.nativeHash)'"),
+            scramble: Self.scramble,
+            certificateSHA256: Self.certificateSHA256
+        )
         #expect(native == [0x01] + Array(Self.nativeProof.utf8))
-        let parsec = ZeroConfigurationProof.info(salt: try Self.credential("VIA parsec USING '\(Self.parsec)'"), scramble: Self.scramble, certificateSHA256: Self.certificateSHA256)
+        let parsec = ZeroConfigurationProof.info(
+            salt: try Self.credential("VIA parsec USING '\(Self.parsec)'"),
+            scramble: Self.scramble,
+            certificateSHA256: Self.certificateSHA256
+        )
         #expect(parsec == [0x01] + Array(Self.parsecProof.utf8))
     }
 
@@ -47,14 +58,17 @@ import Testing
         #expect(out == ByteBuffer(bytes: [0x00, 0x00, 0xFC, 0x2C, 0x01, 0x02, 0x00, 0x01, 0x00, 0x41] + Self.info))
         // An OK with no info at all gains one.
         let bare = ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00])
-        #expect(ZeroConfigurationProof.replacingInfo(in: bare, with: Self.info, capabilities: caps)
-            == ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x41] + Self.info))
+        #expect(
+            ZeroConfigurationProof.replacingInfo(in: bare, with: Self.info, capabilities: caps)
+                == ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x41] + Self.info)
+        )
     }
 
     @Test func okWithSessionStateKeepsTheBlockAfterTheNewInfo() throws {
         let caps: CapabilityFlags = [.protocol41, .sessionTrack]
         // SESSION_TRACK_SYSTEM_VARIABLES: autocommit = ON.
-        let state: [UInt8] = [0x00, 0x0E, 0x0A] + Array("autocommit".utf8) + [0x02, UInt8(ascii: "O"), UInt8(ascii: "N")]
+        let state: [UInt8] =
+            [0x00, 0x0E, 0x0A] + Array("autocommit".utf8) + [0x02, UInt8(ascii: "O"), UInt8(ascii: "N")]
         var payload = ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x02, 0x40, 0x00, 0x00])
         payload.writeInteger(UInt8(0))  // empty info, present because SESSION_STATE_CHANGED
         payload.writeInteger(UInt8(state.count))
@@ -73,14 +87,26 @@ import Testing
         // Trailing bytes the decoder does not read: the proxy would lose them, so it does not rewrite.
         let payload = ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, UInt8(ascii: "x"), 0x99])
         #expect(ZeroConfigurationProof.replacingInfo(in: payload, with: Self.info, capabilities: [.protocol41]) == nil)
-        #expect(ZeroConfigurationProof.replacingInfo(in: ByteBuffer(bytes: [0x00, 0x00]), with: Self.info, capabilities: [.protocol41]) == nil)
+        #expect(
+            ZeroConfigurationProof.replacingInfo(
+                in: ByteBuffer(bytes: [0x00, 0x00]),
+                with: Self.info,
+                capabilities: [.protocol41]
+            ) == nil
+        )
     }
 
     // MARK: In the login
 
     static let facts = TLSFacts(
-        version: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", peerSubject: nil, peerIssuer: nil, verifyResult: 0, sessionReused: false,
-        serverCertificateSHA256: certificateSHA256)
+        version: "TLSv1.3",
+        cipher: "TLS_AES_256_GCM_SHA384",
+        peerSubject: nil,
+        peerIssuer: nil,
+        verifyResult: 0,
+        sessionReused: false,
+        serverCertificateSHA256: certificateSHA256
+    )
     static let backendOK = ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00])
 
     func rules(_ sql: String, audit: Bool = false) throws -> Machine.AccountRules {
@@ -96,8 +122,14 @@ import Testing
         return zip(stage1, mask).map { $0 ^ $1 }
     }
 
-    func loginOK(tls: Bool = true, accounts sql: String, switches: [String] = [], facts: TLSFacts = Self.facts, audit: Bool = false,
-                 password: String = "secret") throws -> Packet {
+    func loginOK(
+        tls: Bool = true,
+        accounts sql: String,
+        switches: [String] = [],
+        facts: TLSFacts = Self.facts,
+        audit: Bool = false,
+        password: String = "secret"
+    ) throws -> Packet {
         let login = Login()
         var m = login.machine()
         _ = m.backendGreetingReceived(Login.greeting())
@@ -113,12 +145,24 @@ import Testing
             var payload = ByteBuffer(bytes: [0xFE])
             payload.writeString("\(plugin)\0")
             payload.writeBytes(Array(repeating: 7, count: 20))
-            let toClient = try #require(login.sentToClient(m.backendPacketReceived(Packet(sequenceID: backendSeq, payload: payload), rules: try rules(sql, audit: audit))).first)
-            let answer = plugin == "mysql_native_password" ? Self.nativeAnswer(password, scramble: Array(repeating: 7, count: 20)) : [1, 2, 3]
+            let toClient = try #require(
+                login.sentToClient(
+                    m.backendPacketReceived(
+                        Packet(sequenceID: backendSeq, payload: payload),
+                        rules: try rules(sql, audit: audit)
+                    )
+                ).first
+            )
+            let answer =
+                plugin == "mysql_native_password"
+                ? Self.nativeAnswer(password, scramble: Array(repeating: 7, count: 20)) : [1, 2, 3]
             _ = m.clientPacketReceived(Packet(sequenceID: toClient.sequenceID &+ 1, payload: ByteBuffer(bytes: answer)))
             backendSeq &+= 2
         }
-        let actions = m.backendPacketReceived(Packet(sequenceID: backendSeq, payload: Self.backendOK), rules: try rules(sql, audit: audit))
+        let actions = m.backendPacketReceived(
+            Packet(sequenceID: backendSeq, payload: Self.backendOK),
+            rules: try rules(sql, audit: audit)
+        )
         #expect(actions.contains(.startRelaying))
         return try #require(login.sentToClient(actions).first)
     }
@@ -132,25 +176,38 @@ import Testing
     }
 
     @Test func multiPluginAccountUsesThePluginThatFinished() throws {
-        let sql = "CREATE USER app IDENTIFIED VIA ed25519 USING '\(Self.ed25519Key)' OR mysql_native_password USING '\(Self.nativeHash)';"
+        let sql =
+            "CREATE USER app IDENTIFIED VIA ed25519 USING '\(Self.ed25519Key)' OR mysql_native_password USING '\(Self.nativeHash)';"
         // ed25519 first (switch to client_ed25519), which fails, then native (switch back): native's proof.
-        #expect(try loginOK(accounts: sql, switches: ["client_ed25519", "mysql_native_password"]).payload == Self.proof)
+        #expect(
+            try loginOK(accounts: sql, switches: ["client_ed25519", "mysql_native_password"]).payload == Self.proof
+        )
         // ed25519 succeeded: the ed25519 key's proof.
         let ed = try loginOK(accounts: sql, switches: ["client_ed25519"])
         let key = Array(UInt8(100)...UInt8(131))
-        let edInfo = ZeroConfigurationProof.info(salt: key, scramble: Self.scramble, certificateSHA256: Self.certificateSHA256)
+        let edInfo = ZeroConfigurationProof.info(
+            salt: key,
+            scramble: Self.scramble,
+            certificateSHA256: Self.certificateSHA256
+        )
         #expect(ed.payload == ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x41] + edInfo))
     }
 
-    @Test("no proof: plaintext client, unknown/passwordless/plaintext-given credential, unknown account, ambiguous or unhashable plugin", arguments: [
-        (true, "CREATE USER app;", [String]()),
-        (true, "CREATE USER app IDENTIFIED BY 'secret';", []),
-        (true, "CREATE USER other IDENTIFIED BY PASSWORD '\(nativeHash)';", []),
-        (true, "CREATE USER app IDENTIFIED VIA unix_socket OR mysql_native_password USING '\(nativeHash)';", []),
-        (true, "CREATE USER app IDENTIFIED VIA pam USING 'x' OR mysql_native_password USING '\(nativeHash)';", ["dialog"]),
-        (true, "CREATE USER app IDENTIFIED VIA ed25519 USING '\(ed25519Key)';", ["mysql_native_password"]),
-        (false, "CREATE USER app IDENTIFIED BY PASSWORD '\(nativeHash)';", []),
-    ])
+    @Test(
+        "no proof: plaintext client, unknown/passwordless/plaintext-given credential, unknown account, ambiguous or unhashable plugin",
+        arguments: [
+            (true, "CREATE USER app;", [String]()),
+            (true, "CREATE USER app IDENTIFIED BY 'secret';", []),
+            (true, "CREATE USER other IDENTIFIED BY PASSWORD '\(nativeHash)';", []),
+            (true, "CREATE USER app IDENTIFIED VIA unix_socket OR mysql_native_password USING '\(nativeHash)';", []),
+            (
+                true, "CREATE USER app IDENTIFIED VIA pam USING 'x' OR mysql_native_password USING '\(nativeHash)';",
+                ["dialog"]
+            ),
+            (true, "CREATE USER app IDENTIFIED VIA ed25519 USING '\(ed25519Key)';", ["mysql_native_password"]),
+            (false, "CREATE USER app IDENTIFIED BY PASSWORD '\(nativeHash)';", []),
+        ]
+    )
     func noProof(tls: Bool, sql: String, switches: [String]) throws {
         #expect(try loginOK(tls: tls, accounts: sql, switches: switches).payload == Self.backendOK)
     }
@@ -174,7 +231,17 @@ import Testing
     }
 
     @Test func withoutTheServedCertificatesFingerprintNoProof() throws {
-        let facts = TLSFacts(version: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", peerSubject: nil, peerIssuer: nil, verifyResult: 0, sessionReused: false)
-        #expect(try loginOK(accounts: "CREATE USER app IDENTIFIED BY PASSWORD '\(Self.nativeHash)';", facts: facts).payload == Self.backendOK)
+        let facts = TLSFacts(
+            version: "TLSv1.3",
+            cipher: "TLS_AES_256_GCM_SHA384",
+            peerSubject: nil,
+            peerIssuer: nil,
+            verifyResult: 0,
+            sessionReused: false
+        )
+        #expect(
+            try loginOK(accounts: "CREATE USER app IDENTIFIED BY PASSWORD '\(Self.nativeHash)';", facts: facts).payload
+                == Self.backendOK
+        )
     }
 }

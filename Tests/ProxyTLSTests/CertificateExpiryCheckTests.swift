@@ -6,9 +6,19 @@ import Testing
     let now = Date(timeIntervalSince1970: 1_800_000_000)
     let day: TimeInterval = 86_400
 
-    func certificate(validFor lifetime: TimeInterval, remaining: TimeInterval, role: CertificateValidity.Role = .server) -> CertificateValidity {
+    func certificate(
+        validFor lifetime: TimeInterval,
+        remaining: TimeInterval,
+        role: CertificateValidity.Role = .server
+    ) -> CertificateValidity {
         let notAfter = now.addingTimeInterval(remaining)
-        return CertificateValidity(role: role, subject: "/CN=db", serial: "01", notBefore: notAfter.addingTimeInterval(-lifetime), notAfter: notAfter)
+        return CertificateValidity(
+            role: role,
+            subject: "/CN=db",
+            serial: "01",
+            notBefore: notAfter.addingTimeInterval(-lifetime),
+            notAfter: notAfter
+        )
     }
 
     @Test func aYearLongCertificateIsReportedInsideTheConfiguredWindow() {
@@ -30,22 +40,37 @@ import Testing
         let sixDays = certificate(validFor: 6 * day, remaining: 2 * day)
         #expect(CertificateExpiryCheck.findings([sixDays], now: now, warningDays: 30).isEmpty)
         let sixDaysLate = certificate(validFor: 6 * day, remaining: 30 * 3_600)
-        #expect(CertificateExpiryCheck.findings([sixDaysLate], now: now, warningDays: 30).first?.message == "the TLS certificate expires in 1 day")
+        #expect(
+            CertificateExpiryCheck.findings([sixDaysLate], now: now, warningDays: 30).first?.message
+                == "the TLS certificate expires in 1 day"
+        )
     }
 
     @Test func expiredAndNotYetValidCertificatesAreReportedWhateverTheWindow() {
         let expired = certificate(validFor: 90 * day, remaining: -1, role: .ca)
-        let future = CertificateValidity(role: .server, subject: "/CN=x", serial: "02", notBefore: now.addingTimeInterval(day), notAfter: now.addingTimeInterval(90 * day))
+        let future = CertificateValidity(
+            role: .server,
+            subject: "/CN=x",
+            serial: "02",
+            notBefore: now.addingTimeInterval(day),
+            notAfter: now.addingTimeInterval(90 * day)
+        )
         let findings = CertificateExpiryCheck.findings([expired, future], now: now, warningDays: 0)
         #expect(findings == [.expired(expired), .notYetValid(future)])
-        #expect(findings.map { $0.isError } == [false, true], "an expired CA is a warning, the server's own certificate an error")
+        #expect(
+            findings.map { $0.isError } == [false, true],
+            "an expired CA is a warning, the server's own certificate an error"
+        )
         #expect(findings.first?.message == "a CA certificate in ssl_ca has expired")
     }
 
     @Test func zeroDaysReportsOnlyExpiredCertificates() {
         let soon = certificate(validFor: 398 * day, remaining: 3_600)
         #expect(CertificateExpiryCheck.findings([soon], now: now, warningDays: 0).isEmpty)
-        #expect(CertificateExpiryCheck.findings([soon], now: now, warningDays: 1).first?.message == "the TLS certificate expires in 1 hour")
+        #expect(
+            CertificateExpiryCheck.findings([soon], now: now, warningDays: 1).first?.message
+                == "the TLS certificate expires in 1 hour"
+        )
     }
 
     @Test func theWindowIsAQuarterOfTheLifetimeAtMost() {

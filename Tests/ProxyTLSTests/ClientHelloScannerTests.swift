@@ -7,7 +7,8 @@ import Testing
 @Suite struct ClientHelloScannerTests {
     /// One handshake record holding a ClientHello message of `bodyLength` bytes.
     private func hello(bodyLength: Int, recordSplit: Int? = nil) -> [UInt8] {
-        let message: [UInt8] = [1, UInt8(bodyLength >> 16), UInt8((bodyLength >> 8) & 0xFF), UInt8(bodyLength & 0xFF)]
+        let message: [UInt8] =
+            [1, UInt8(bodyLength >> 16), UInt8((bodyLength >> 8) & 0xFF), UInt8(bodyLength & 0xFF)]
             + [UInt8](repeating: 0xAB, count: bodyLength)
         let chunks: [ArraySlice<UInt8>]
         if let split = recordSplit {

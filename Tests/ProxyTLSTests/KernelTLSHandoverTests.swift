@@ -1,13 +1,24 @@
-@testable import ProxyTLS
 import Testing
+
+@testable import ProxyTLS
 
 /// The decision: hand over only when every byte and every sequence number is accounted for.
 @Suite struct KernelTLSHandoverTests {
     static let exact = KernelTLSHandover(
-        protocolVersion: 0x0304, cipherProtocolID: 0x1301, maxFragmentLengthNegotiated: false, disqualified: false,
-        clientSecret: [UInt8](repeating: 1, count: 32), serverSecret: [UInt8](repeating: 2, count: 32),
-        recordsRead: 1, recordsWritten: 3, unreadCiphertext: 0, opensslHasPending: false, unsentCiphertext: false,
-        channelBufferedBytes: 0, pendingWrites: false)
+        protocolVersion: 0x0304,
+        cipherProtocolID: 0x1301,
+        maxFragmentLengthNegotiated: false,
+        disqualified: false,
+        clientSecret: [UInt8](repeating: 1, count: 32),
+        serverSecret: [UInt8](repeating: 2, count: 32),
+        recordsRead: 1,
+        recordsWritten: 3,
+        unreadCiphertext: 0,
+        opensslHasPending: false,
+        unsentCiphertext: false,
+        channelBufferedBytes: 0,
+        pendingWrites: false
+    )
 
     func reason(_ change: (inout KernelTLSHandover) -> Void) -> String? {
         var state = Self.exact
@@ -23,7 +34,12 @@ import Testing
         }
         #expect(Array(transmit.bytes[32..<40]) == [0, 0, 0, 0, 0, 0, 0, 3])
         #expect(Array(receive.bytes[32..<40]) == [0, 0, 0, 0, 0, 0, 0, 1])
-        let serverKeys = try #require(KernelTLSKeySchedule.trafficKeys(secret: Self.exact.serverSecret, cipher: KernelTLSCipher.tls13(protocolID: 0x1301)!))
+        let serverKeys = try #require(
+            KernelTLSKeySchedule.trafficKeys(
+                secret: Self.exact.serverSecret,
+                cipher: KernelTLSCipher.tls13(protocolID: 0x1301)!
+            )
+        )
         #expect(Array(transmit.bytes[12..<28]) == serverKeys.key)
         #expect(Array(receive.bytes[12..<28]) != serverKeys.key)
     }

@@ -1,5 +1,6 @@
-@testable import ProxyTLS
 import Testing
+
+@testable import ProxyTLS
 
 /// TLS 1.3 traffic secret → record key and IV, against RFC 8448 §3 (Simple 1-RTT Handshake).
 @Suite struct KernelTLSKeyScheduleTests {
@@ -17,8 +18,12 @@ import Testing
     let aes128 = KernelTLSCipher.tls13(protocolID: 0x1301)!
 
     @Test func hkdfLabelIsLengthThenPrefixedLabelThenEmptyContext() {
-        #expect(KernelTLSKeySchedule.hkdfLabel("key", length: 16) == [0x00, 0x10, 0x09] + Array("tls13 key".utf8) + [0x00])
-        #expect(KernelTLSKeySchedule.hkdfLabel("iv", length: 12) == [0x00, 0x0C, 0x08] + Array("tls13 iv".utf8) + [0x00])
+        #expect(
+            KernelTLSKeySchedule.hkdfLabel("key", length: 16) == [0x00, 0x10, 0x09] + Array("tls13 key".utf8) + [0x00]
+        )
+        #expect(
+            KernelTLSKeySchedule.hkdfLabel("iv", length: 12) == [0x00, 0x0C, 0x08] + Array("tls13 iv".utf8) + [0x00]
+        )
     }
 
     @Test func serverApplicationTrafficSecretGivesRFC8448Keys() throws {
@@ -44,7 +49,10 @@ import Testing
 
     @Test func aSecretOfTheWrongLengthForTheSuiteGivesNoKeys() {
         let sha256Secret = [UInt8](repeating: 1, count: 32)
-        #expect(KernelTLSKeySchedule.trafficKeys(secret: sha256Secret, cipher: KernelTLSCipher.tls13(protocolID: 0x1302)!) == nil)
+        #expect(
+            KernelTLSKeySchedule.trafficKeys(secret: sha256Secret, cipher: KernelTLSCipher.tls13(protocolID: 0x1302)!)
+                == nil
+        )
     }
 
     @Test func onlyTheSuitesTheKernelRunsAreTaken() {

@@ -1,8 +1,9 @@
 import COpenSSL
 import NIOCore
 import ProxyConfiguration
-@testable import ProxyTLS
 import Testing
+
+@testable import ProxyTLS
 
 /// The handover's sequence numbers and keys against a real session: an OpenSSL client in memory
 /// talks TLS 1.3 to the proxy's own server connection (ByteBufferBIO), then a record sealed with
@@ -147,7 +148,9 @@ import Testing
         exchange(first)
         let ticket = try #require(SSL_get1_session(first.client.ssl))
         defer { SSL_SESSION_free(ticket) }
-        let second = try Session(suites: "TLS_AES_128_GCM_SHA256", context: context) { _ = SSL_set_session($0.ssl, ticket) }
+        let second = try Session(suites: "TLS_AES_128_GCM_SHA256", context: context) {
+            _ = SSL_set_session($0.ssl, ticket)
+        }
         exchange(second)
         #expect(SSL_session_reused(second.server.ssl) == 1)
         let state = second.handover()

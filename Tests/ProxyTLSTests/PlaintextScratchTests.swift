@@ -14,7 +14,7 @@ import Testing
         first.writeString("plaintext")
         let storage = address(first)
         PlaintextScratch.giveBack(first)
-        first = ByteBuffer()   // the pipeline let go of it
+        first = ByteBuffer()  // the pipeline let go of it
 
         // A fresh buffer would have the 1 KiB asked for; the reused one keeps its 4 KiB.
         var second = PlaintextScratch.take(minimumCapacity: 1024, allocator: ByteBufferAllocator())

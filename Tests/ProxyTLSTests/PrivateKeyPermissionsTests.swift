@@ -7,7 +7,13 @@ import Testing
     let rootService = PrivateKeyPermissions.ServiceIdentity(uid: 0, groups: [0])
 
     func warning(owner: uid_t, group: gid_t, mode: UInt32, service: PrivateKeyPermissions.ServiceIdentity) -> String? {
-        PrivateKeyPermissions.warning(path: "/k.pem", owner: owner, group: group, mode: 0o100000 | mode, service: service)
+        PrivateKeyPermissions.warning(
+            path: "/k.pem",
+            owner: owner,
+            group: group,
+            mode: 0o100000 | mode,
+            service: service
+        )
     }
 
     @Test func ownedByTheServiceUserWithMode600IsAccepted() {

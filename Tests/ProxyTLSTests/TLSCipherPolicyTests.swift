@@ -10,11 +10,17 @@ import Testing
     static let allSuites = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256"
 
     /// The facts of a handshake between `client` and a server with `settings`.
-    private func negotiate(_ client: MemoryTLSClient, _ configure: (inout TLSSettings) -> Void = { _ in }) throws -> TLSFacts? {
+    private func negotiate(
+        _ client: MemoryTLSClient,
+        _ configure: (inout TLSSettings) -> Void = { _ in }
+    ) throws -> TLSFacts? {
         let recorder = InboundRecorder()
         let channel = EmbeddedChannel()
-        let handler = TLSServerHandler(context: try TestCertificate.serverContext(configure), initialCiphertext: nil,
-                                       plaintextAfterHandshakeFailure: nil)
+        let handler = TLSServerHandler(
+            context: try TestCertificate.serverContext(configure),
+            initialCiphertext: nil,
+            plaintextAfterHandshakeFailure: nil
+        )
         try channel.pipeline.syncOperations.addHandlers([handler, recorder])
         try converse(client, with: channel)
         _ = try? channel.finish(acceptAlreadyClosed: true)
@@ -37,8 +43,13 @@ import Testing
     @Test func aTLS13SslCipherSetsTheSuitesAndKeepsTheDefaultTLS12List() throws {
         let suite = try negotiate(MemoryTLSClient(suites: Self.allSuites)) { $0.cipher = "TLS_AES_256_GCM_SHA384" }
         #expect(suite?.cipher == "TLS_AES_256_GCM_SHA384")
-        let tls12 = try negotiate(MemoryTLSClient(maximumVersion: TLS1_2_VERSION)) { $0.cipher = "TLS_AES_256_GCM_SHA384" }
-        #expect(tls12?.cipher == "ECDHE-ECDSA-AES256-GCM-SHA384", "MariaDB sets the TLS 1.2 list only when no TLS 1.3 suite was taken")
+        let tls12 = try negotiate(MemoryTLSClient(maximumVersion: TLS1_2_VERSION)) {
+            $0.cipher = "TLS_AES_256_GCM_SHA384"
+        }
+        #expect(
+            tls12?.cipher == "ECDHE-ECDSA-AES256-GCM-SHA384",
+            "MariaDB sets the TLS 1.2 list only when no TLS 1.3 suite was taken"
+        )
     }
 
     @Test func aTLS12SslCipherSetsTheListAndKeepsTheDefaultSuites() throws {
@@ -51,7 +62,9 @@ import Testing
     }
 
     @Test func anUnknownSslCipherIsAnError() {
-        #expect(throws: TLSConfigurationError.self) { try TestCertificate.serverContext { $0.cipher = "NO-SUCH-CIPHER" } }
+        #expect(throws: TLSConfigurationError.self) {
+            try TestCertificate.serverContext { $0.cipher = "NO-SUCH-CIPHER" }
+        }
     }
 
     @Test func tlsVersionLimitsTheProtocol() throws {

@@ -17,8 +17,11 @@ import Testing
             var backend = BackendTLSSettings()
             backend.isEnabled = true
             let clientHandler = TLSClientHandler(context: try TLSClientContext(settings: backend), host: "localhost")
-            let serverHandler = TLSServerHandler(context: try TestCertificate.serverContext(), initialCiphertext: nil,
-                                                 plaintextAfterHandshakeFailure: nil)
+            let serverHandler = TLSServerHandler(
+                context: try TestCertificate.serverContext(),
+                initialCiphertext: nil,
+                plaintextAfterHandshakeFailure: nil
+            )
             try server.pipeline.syncOperations.addHandlers([serverHandler, serverRecorder])
             try client.pipeline.syncOperations.addHandlers([clientHandler, clientRecorder])
         }

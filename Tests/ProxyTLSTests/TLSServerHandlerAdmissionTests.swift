@@ -18,7 +18,11 @@ import Testing
         var requests: [Request] = []
         var released: [UInt64] = []
 
-        func requestSlot(on eventLoop: EventLoop, continuing: Bool, whenGranted: @escaping @Sendable () -> Void) -> (ticket: UInt64, grantedNow: Bool) {
+        func requestSlot(
+            on eventLoop: EventLoop,
+            continuing: Bool,
+            whenGranted: @escaping @Sendable () -> Void
+        ) -> (ticket: UInt64, grantedNow: Bool) {
             let ticket = UInt64(requests.count + 1)
             requests.append(Request(ticket: ticket, continuing: continuing, whenGranted: whenGranted))
             return (ticket, false)
@@ -45,8 +49,12 @@ import Testing
         let admission = ManualAdmission()
         let recorder = CompletionRecorder()
         let channel = EmbeddedChannel()
-        let handler = TLSServerHandler(context: try Self.serverContext(), initialCiphertext: nil,
-                                       plaintextAfterHandshakeFailure: nil, admission: admission)
+        let handler = TLSServerHandler(
+            context: try Self.serverContext(),
+            initialCiphertext: nil,
+            plaintextAfterHandshakeFailure: nil,
+            admission: admission
+        )
         try channel.pipeline.syncOperations.addHandlers([handler, recorder])
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 3306)).wait()
         return (channel, admission, recorder)

@@ -9,11 +9,15 @@ import Testing
 @Suite struct TLSServerHandlerTests {
     static let badHandshakeAnswer = ByteBuffer(string: "ERR 1043")
 
-    private func setUp(_ configure: (inout TLSSettings) -> Void = { _ in }) throws -> (EmbeddedChannel, InboundRecorder) {
+    private func setUp(_ configure: (inout TLSSettings) -> Void = { _ in }) throws -> (EmbeddedChannel, InboundRecorder)
+    {
         let recorder = InboundRecorder()
         let channel = EmbeddedChannel()
-        let handler = TLSServerHandler(context: try TestCertificate.serverContext(configure), initialCiphertext: nil,
-                                       plaintextAfterHandshakeFailure: Self.badHandshakeAnswer)
+        let handler = TLSServerHandler(
+            context: try TestCertificate.serverContext(configure),
+            initialCiphertext: nil,
+            plaintextAfterHandshakeFailure: Self.badHandshakeAnswer
+        )
         try channel.pipeline.syncOperations.addHandlers([handler, recorder])
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 3306)).wait()
         return (channel, recorder)

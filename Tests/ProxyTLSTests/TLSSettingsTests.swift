@@ -34,7 +34,9 @@ import Testing
         var backend = BackendTLSSettings()
         #expect(backend.certificateAndKey == nil)
         backend.privateKeyPath = "/tls/client.pem"
-        #expect(backend.certificateAndKey == CertificateKeyFiles(certificate: "/tls/client.pem", key: "/tls/client.pem"))
+        #expect(
+            backend.certificateAndKey == CertificateKeyFiles(certificate: "/tls/client.pem", key: "/tls/client.pem")
+        )
     }
 
     @Test func theBackendCertificateIsVerifiedWhenACAIsConfigured() {

@@ -56,7 +56,9 @@ struct EnvironmentTests {
             let lines = reloading.split(separator: "\n")
             #expect(lines.count == 2)
             #expect(lines.first == "RELOADING=1")
-            let stamp = try #require(lines.last.flatMap { $0.hasPrefix("MONOTONIC_USEC=") ? UInt64($0.dropFirst(15)) : nil })
+            let stamp = try #require(
+                lines.last.flatMap { $0.hasPrefix("MONOTONIC_USEC=") ? UInt64($0.dropFirst(15)) : nil }
+            )
             #expect(stamp >= before && stamp <= SystemdNotifier.monotonicMicroseconds())
 
             SystemdNotifier.readyAfterReload(status: "reloaded")
@@ -174,8 +176,12 @@ struct EnvironmentTests {
             setenv("LISTEN_PID", "\(getpid())", 1)
             setenv("LISTEN_FDNAMES", "mariadb-tls-proxy.socket", 1)
             let sockets = SocketActivation.inheritedSockets()
-            guard sockets == [InheritedSocket(fileDescriptor: 3, name: "mariadb-tls-proxy.socket", kind: .other)] else { exit(3) }
-            guard getenv("LISTEN_FDS") == nil, getenv("LISTEN_PID") == nil, getenv("LISTEN_FDNAMES") == nil else { exit(4) }
+            guard sockets == [InheritedSocket(fileDescriptor: 3, name: "mariadb-tls-proxy.socket", kind: .other)] else {
+                exit(3)
+            }
+            guard getenv("LISTEN_FDS") == nil, getenv("LISTEN_PID") == nil, getenv("LISTEN_FDNAMES") == nil else {
+                exit(4)
+            }
             guard SocketActivation.inheritedSockets().isEmpty else { exit(5) }
             exit(0)
         }
@@ -205,6 +211,9 @@ struct EnvironmentTests {
         #expect(logger.logLevel == .info)
         #expect(logger[metadataKey: "conn"] == "1")
         logger.debug("filtered out")
-        logger.info("journal handler test", metadata: ["client": "127.0.0.1:1", "tls": "TLSv1.3/TLS_AES_128_GCM_SHA256"])
+        logger.info(
+            "journal handler test",
+            metadata: ["client": "127.0.0.1:1", "tls": "TLSv1.3/TLS_AES_128_GCM_SHA256"]
+        )
     }
 }

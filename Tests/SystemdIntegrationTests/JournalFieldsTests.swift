@@ -6,10 +6,19 @@ import Testing
 /// `Journal.fields` is pure: these run in parallel with everything else.
 @Suite("Journal fields")
 struct JournalFieldsTests {
-    private func fields(_ metadata: Logger.Metadata, level: Logger.Level = .info, message: String = "connection closed") -> [String] {
+    private func fields(
+        _ metadata: Logger.Metadata,
+        level: Logger.Level = .info,
+        message: String = "connection closed"
+    ) -> [String] {
         Journal.fields(
-            message: message, level: level, metadata: metadata,
-            source: "ProxyServer", file: "ProxyServer/ConnectionLogLine.swift", function: "emit(to:)", line: 39
+            message: message,
+            level: level,
+            metadata: metadata,
+            source: "ProxyServer",
+            file: "ProxyServer/ConnectionLogLine.swift",
+            function: "emit(to:)",
+            line: 39
         )
     }
 
@@ -23,7 +32,8 @@ struct JournalFieldsTests {
                 "CODE_LINE=39",
                 "CODE_FUNC=emit(to:)",
                 "CODE_MODULE=ProxyServer",
-            ])
+            ]
+        )
     }
 
     @Test(arguments: [
@@ -67,7 +77,8 @@ struct JournalFieldsTests {
                 "TLS_VERSION=TLSv1.3",
                 "TRANSPORT=tcp",
                 "USER_NAME=app",
-            ])
+            ]
+        )
     }
 
     @Test func outcomeKindIsItsOwnFieldNotParsedFromTheOutcome() {
@@ -100,8 +111,15 @@ struct JournalFieldsTests {
     }
 
     @Test func explicitTLSVersionMetadataWinsOverTheSplit() {
-        let extra = fields(["tls": "TLSv1.2/ECDHE-RSA-AES128-GCM-SHA256", "tls_version": "TLSv1.2,TLSv1.3"]).dropFirst(7)
-        #expect(Array(extra) == ["CIPHER=ECDHE-RSA-AES128-GCM-SHA256", "TLS=TLSv1.2/ECDHE-RSA-AES128-GCM-SHA256", "TLS_VERSION=TLSv1.2,TLSv1.3"])
+        let extra = fields(["tls": "TLSv1.2/ECDHE-RSA-AES128-GCM-SHA256", "tls_version": "TLSv1.2,TLSv1.3"]).dropFirst(
+            7
+        )
+        #expect(
+            Array(extra) == [
+                "CIPHER=ECDHE-RSA-AES128-GCM-SHA256", "TLS=TLSv1.2/ECDHE-RSA-AES128-GCM-SHA256",
+                "TLS_VERSION=TLSv1.2,TLSv1.3",
+            ]
+        )
     }
 
     @Test(arguments: [
@@ -145,7 +163,10 @@ struct JournalFieldsTests {
     }
 
     @Test func valuesKeepNewlinesAndStructuredMetadataIsRendered() {
-        let all = fields(["error": "line one\nline two", "list": ["a", "b"], "count": .stringConvertible(3)], message: "multi\nline")
+        let all = fields(
+            ["error": "line one\nline two", "list": ["a", "b"], "count": .stringConvertible(3)],
+            message: "multi\nline"
+        )
         #expect(all.first == "MESSAGE=multi\nline")
         #expect(all.contains("ERROR=line one\nline two"))
         #expect(all.contains("COUNT=3"))

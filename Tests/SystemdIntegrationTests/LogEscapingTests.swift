@@ -50,9 +50,14 @@ struct LogEscapingTests {
 
     @Test func journalMessageAndFieldsAreEscaped() {
         let fields = JournalLogHandler.escapedFields(
-            message: "connection closed\nfake line", level: .info,
+            message: "connection closed\nfake line",
+            level: .info,
             metadata: ["user": "x\nMESSAGE=forged", "client": "192.0.2.7:50942", "outcome": "relayed"],
-            source: "ProxyServer", file: "f.swift", function: "f()", line: 1)
+            source: "ProxyServer",
+            file: "f.swift",
+            function: "f()",
+            line: 1
+        )
         #expect(fields.first == "MESSAGE=connection closed\\nfake line")
         #expect(fields.contains("USER_NAME=x\\nMESSAGE=forged"))
         #expect(fields.contains("CLIENT_IP=192.0.2.7"))

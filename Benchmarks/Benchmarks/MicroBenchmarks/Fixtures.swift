@@ -82,7 +82,8 @@ enum Fixtures {
             return (state >> 33) % bound
         }
         return (0..<64).map { index in
-            let id = 1 + next(1_000_000), table = 1 + next(16)
+            let id = 1 + next(1_000_000)
+            let table = 1 + next(16)
             switch index % 16 {
             case 10: return "SELECT c FROM sbtest\(table) WHERE id BETWEEN \(id) AND \(id + 99)"
             case 11: return "SELECT SUM(k) FROM sbtest\(table) WHERE id BETWEEN \(id) AND \(id + 99)"
@@ -221,13 +222,22 @@ enum Fixtures {
 
     /// TLS 1.3 with the application's certificate (satisfies the 'app'@'10.20.%' row).
     static let appTLS = TLSFacts(
-        version: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384",
-        peerSubject: "/C=FI/O=Example/OU=Apps/CN=app", peerIssuer: "/C=FI/O=Example/CN=Example Issuing CA",
-        verifyResult: 0, sessionReused: false)
+        version: "TLSv1.3",
+        cipher: "TLS_AES_256_GCM_SHA384",
+        peerSubject: "/C=FI/O=Example/OU=Apps/CN=app",
+        peerIssuer: "/C=FI/O=Example/CN=Example Issuing CA",
+        verifyResult: 0,
+        sessionReused: false
+    )
 
     static let appSecurity = ConnectionSecurity(
-        isTLS: true, cipher: appTLS.cipher, peerCertificatePresented: true, verifyResultIsOK: true,
-        peerSubject: appTLS.peerSubject, peerIssuer: appTLS.peerIssuer)
+        isTLS: true,
+        cipher: appTLS.cipher,
+        peerCertificatePresented: true,
+        verifyResultIsOK: true,
+        peerSubject: appTLS.peerSubject,
+        peerIssuer: appTLS.peerIssuer
+    )
 
     // MARK: - Login
 
@@ -247,10 +257,18 @@ enum Fixtures {
     /// state machine as ProxyConnection does (SSLRequest, TLS, HandshakeResponse, backend OK).
     /// Returns the machine, relaying (or, if something refused, not: callers check once).
     static func tlsLogin(rules: ClientLoginStateMachine.AccountRules = rules) -> ClientLoginStateMachine {
-        var login = ClientLoginStateMachine(configuration: .init(
-            transport: .tcp, requireSecureTransport: true, tlsAvailable: true))
+        var login = ClientLoginStateMachine(
+            configuration: .init(
+                transport: .tcp,
+                requireSecureTransport: true,
+                tlsAvailable: true
+            )
+        )
         var pending = login.clientIdentified(appClient)
-        pending += login.backendPacketReceived(Packet(sequenceID: 0, payload: ByteBuffer(bytes: greeting)), rules: rules)
+        pending += login.backendPacketReceived(
+            Packet(sequenceID: 0, payload: ByteBuffer(bytes: greeting)),
+            rules: rules
+        )
         var clientPackets = [
             Packet(sequenceID: 1, payload: ByteBuffer(bytes: sslRequest)),
             Packet(sequenceID: 2, payload: ByteBuffer(bytes: handshakeResponse)),
@@ -262,7 +280,9 @@ enum Fixtures {
                 case .sendToClient, .startRelaying, .startBackendTLS: break
                 case .sendToBackend(let forwarded):
                     pending += login.backendPacketReceived(
-                        Packet(sequenceID: forwarded.sequenceID &+ 1, payload: ByteBuffer(bytes: ok)), rules: rules)
+                        Packet(sequenceID: forwarded.sequenceID &+ 1, payload: ByteBuffer(bytes: ok)),
+                        rules: rules
+                    )
                 case .startTLS: pending += login.tlsEstablished(appTLS)
                 case .close: closed = true
                 }
@@ -283,7 +303,11 @@ struct RelaySession {
 
     /// One client read; `forward` gets what goes to the backend, `changeUser` each held packet and
     /// whether it was allowed.
-    mutating func read(_ buffer: ByteBuffer, forward: (ByteBuffer) -> Void, changeUser: (ByteBuffer, Bool) -> Void) -> ChangeUserInterceptor.Result {
+    mutating func read(
+        _ buffer: ByteBuffer,
+        forward: (ByteBuffer) -> Void,
+        changeUser: (ByteBuffer, Bool) -> Void
+    ) -> ChangeUserInterceptor.Result {
         var login = self.login
         defer { self.login = login }
         return interceptor.feed(buffer, forward: forward) { command, packet in

@@ -70,8 +70,16 @@ let benchmarks: @Sendable () -> Void = {
         var relay = RelaySession()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            blackHole(relay.read(
-                Fixtures.queryStream, forward: { blackHole($0) }, changeUser: { blackHole($0); blackHole($1) }))
+            blackHole(
+                relay.read(
+                    Fixtures.queryStream,
+                    forward: { blackHole($0) },
+                    changeUser: {
+                        blackHole($0)
+                        blackHole($1)
+                    }
+                )
+            )
         }
     }
 
@@ -80,8 +88,16 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             for read in Fixtures.queryPackets {
-                blackHole(relay.read(
-                    read, forward: { blackHole($0) }, changeUser: { blackHole($0); blackHole($1) }))
+                blackHole(
+                    relay.read(
+                        read,
+                        forward: { blackHole($0) },
+                        changeUser: {
+                            blackHole($0)
+                            blackHole($1)
+                        }
+                    )
+                )
             }
         }
     }
@@ -91,8 +107,16 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             for read in Fixtures.bigQueryReads {
-                blackHole(relay.read(
-                    read, forward: { blackHole($0) }, changeUser: { blackHole($0); blackHole($1) }))
+                blackHole(
+                    relay.read(
+                        read,
+                        forward: { blackHole($0) },
+                        changeUser: {
+                            blackHole($0)
+                            blackHole($1)
+                        }
+                    )
+                )
             }
         }
     }
@@ -101,8 +125,16 @@ let benchmarks: @Sendable () -> Void = {
         var relay = RelaySession()
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            blackHole(relay.read(
-                Fixtures.changeUserRead, forward: { blackHole($0) }, changeUser: { blackHole($0); blackHole($1) }))
+            blackHole(
+                relay.read(
+                    Fixtures.changeUserRead,
+                    forward: { blackHole($0) },
+                    changeUser: {
+                        blackHole($0)
+                        blackHole($1)
+                    }
+                )
+            )
         }
     }
 
@@ -115,7 +147,9 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("Policy: match + evaluate app@10.20.99.7 (wildcard row)", configuration: kilo) { benchmark in
-        let policy = Fixtures.policy, client = Fixtures.appClient, security = Fixtures.appSecurity
+        let policy = Fixtures.policy
+        let client = Fixtures.appClient
+        let security = Fixtures.appSecurity
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             if case .matched(let row) = policy.match(user: "app", client: client, skipNameResolve: true) {
@@ -125,7 +159,8 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("Policy: match + evaluate unlisted user (anonymous row)", configuration: kilo) { benchmark in
-        let policy = Fixtures.policy, security = Fixtures.appSecurity
+        let policy = Fixtures.policy
+        let security = Fixtures.appSecurity
         let client = ClientIdentity.tcp(ip: "10.99.1.2", resolvedHost: nil)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
@@ -151,10 +186,13 @@ let benchmarks: @Sendable () -> Void = {
     precondition(allowed == true, "the benchmark COM_CHANGE_USER is not intercepted and allowed")
     let appDecision = Fixtures.policy.match(user: "app", client: Fixtures.appClient, skipNameResolve: true)
     guard case .matched(let appRow) = appDecision, appRow.account.host == "10.20.%",
-          appRow.requirement.evaluate(Fixtures.appSecurity) == .allow
+        appRow.requirement.evaluate(Fixtures.appSecurity) == .allow
     else { preconditionFailure("app@10.20.99.7 does not match 'app'@'10.20.%' and pass: \(appDecision)") }
     let anonymous = Fixtures.policy.match(
-        user: "report_writer", client: .tcp(ip: "10.99.1.2", resolvedHost: nil), skipNameResolve: true)
+        user: "report_writer",
+        client: .tcp(ip: "10.99.1.2", resolvedHost: nil),
+        skipNameResolve: true
+    )
     guard case .matched(let anonymousRow) = anonymous, anonymousRow.account.user.isEmpty
     else { preconditionFailure("report_writer@10.99.1.2 does not match the anonymous row: \(anonymous)") }
 }

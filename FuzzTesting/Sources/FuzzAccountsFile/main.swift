@@ -28,11 +28,20 @@ let securities: [ConnectionSecurity] = [
     .plaintext,
     ConnectionSecurity(isTLS: true, cipher: "TLS_AES_256_GCM_SHA384"),
     ConnectionSecurity(
-        isTLS: true, cipher: "ECDHE-RSA-AES256-GCM-SHA384", peerCertificatePresented: true,
-        peerSubject: "/C=FI/O=Example/CN=client", peerIssuer: "/C=FI/O=Example/CN=Example CA"),
+        isTLS: true,
+        cipher: "ECDHE-RSA-AES256-GCM-SHA384",
+        peerCertificatePresented: true,
+        peerSubject: "/C=FI/O=Example/CN=client",
+        peerIssuer: "/C=FI/O=Example/CN=Example CA"
+    ),
     ConnectionSecurity(
-        isTLS: true, cipher: "TLS_AES_128_GCM_SHA256", peerCertificatePresented: true, verifyResultIsOK: false,
-        peerSubject: "/CN=client", peerIssuer: "/CN=Example CA"),
+        isTLS: true,
+        cipher: "TLS_AES_128_GCM_SHA256",
+        peerCertificatePresented: true,
+        verifyResultIsOK: false,
+        peerSubject: "/CN=client",
+        peerIssuer: "/CN=Example CA"
+    ),
 ]
 
 /// The bytes MariaDB compares: up to the first NUL.
@@ -60,11 +69,18 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     for user in users {
         for identity in identities {
             for skipNameResolve in [true, false] {
-                guard case .matched(let row) = policy.match(user: user, client: identity, skipNameResolve: skipNameResolve)
+                guard
+                    case .matched(let row) = policy.match(
+                        user: user,
+                        client: identity,
+                        skipNameResolve: skipNameResolve
+                    )
                 else { continue }
                 let rowUser = Array(row.account.user.utf8)
-                fuzzCheck(rowUser.isEmpty || rowUser == cString(user),
-                          "user '\(user)' matched the row of \(row.account)")
+                fuzzCheck(
+                    rowUser.isEmpty || rowUser == cString(user),
+                    "user '\(user)' matched the row of \(row.account)"
+                )
                 for security in securities { _ = row.requirement.evaluate(security) }
             }
         }
@@ -74,8 +90,10 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let statement = "CREATE USER 'roundtrip'@'%' \(row.requirement);"
         do {
             let again = try AccessPolicy.parse(statement, fileName: "roundtrip.sql")
-            fuzzCheck(again.rows.first?.requirement == row.requirement,
-                      "\(statement) reads back as \(again.rows.first.map { "\($0.requirement)" } ?? "nothing"), not \(row.requirement)")
+            fuzzCheck(
+                again.rows.first?.requirement == row.requirement,
+                "\(statement) reads back as \(again.rows.first.map { "\($0.requirement)" } ?? "nothing"), not \(row.requirement)"
+            )
         } catch {
             fuzzCheck(false, "\(statement) does not parse: \(error)")
         }

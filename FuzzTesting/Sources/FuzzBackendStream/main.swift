@@ -36,10 +36,21 @@ struct Login {
     var interceptor: ChangeUserInterceptor
     let rules: ClientLoginStateMachine.AccountRules
 
-    init(transport: ClientTransport, requireSecureTransport: Bool, tlsAvailable: Bool,
-         policy: AccessPolicy?, strictAccounts: Bool, changeUserLimit: Int = 1 << 20) {
-        machine = ClientLoginStateMachine(configuration: .init(
-            transport: transport, requireSecureTransport: requireSecureTransport, tlsAvailable: tlsAvailable))
+    init(
+        transport: ClientTransport,
+        requireSecureTransport: Bool,
+        tlsAvailable: Bool,
+        policy: AccessPolicy?,
+        strictAccounts: Bool,
+        changeUserLimit: Int = 1 << 20
+    ) {
+        machine = ClientLoginStateMachine(
+            configuration: .init(
+                transport: transport,
+                requireSecureTransport: requireSecureTransport,
+                tlsAvailable: tlsAvailable
+            )
+        )
         interceptor = ChangeUserInterceptor(limit: changeUserLimit)
         rules = .init(policy: policy, strictAccounts: strictAccounts)
     }
@@ -53,7 +64,9 @@ struct Login {
     /// does not pause.
     /// - Returns: false when the interceptor refuses an oversized held packet (the session closes).
     mutating func relayFromClient(
-        _ buffer: ByteBuffer, forward: (ByteBuffer) -> Void, changeUser: (ByteBuffer, _ refusal: Packet?) -> Void
+        _ buffer: ByteBuffer,
+        forward: (ByteBuffer) -> Void,
+        changeUser: (ByteBuffer, _ refusal: Packet?) -> Void
     ) -> Bool {
         var machine = self.machine
         defer { self.machine = machine }
@@ -94,13 +107,26 @@ func checkProxyHeader(_ bytes: [UInt8]) {
     let family: UInt8
     switch bytes[0] % 4 {
     case 0:
-        addresses = .tcp4(source: Array(bytes[1..<5]), sourcePort: ports.0, destination: Array(bytes[5..<9]), destinationPort: ports.1)
+        addresses = .tcp4(
+            source: Array(bytes[1..<5]),
+            sourcePort: ports.0,
+            destination: Array(bytes[5..<9]),
+            destinationPort: ports.1
+        )
         family = 0x11
     case 1:
-        addresses = .tcp6(source: Array(bytes[1..<17]), sourcePort: ports.0, destination: Array(bytes[17..<33]), destinationPort: ports.1)
+        addresses = .tcp6(
+            source: Array(bytes[1..<17]),
+            sourcePort: ports.0,
+            destination: Array(bytes[17..<33]),
+            destinationPort: ports.1
+        )
         family = 0x21
     case 2:
-        addresses = .unix(source: String(decoding: bytes[1..<17], as: UTF8.self), destination: String(decoding: bytes[17..<33], as: UTF8.self))
+        addresses = .unix(
+            source: String(decoding: bytes[1..<17], as: UTF8.self),
+            destination: String(decoding: bytes[17..<33], as: UTF8.self)
+        )
         family = 0x31
     default:
         addresses = .unknown
@@ -108,13 +134,18 @@ func checkProxyHeader(_ bytes: [UInt8]) {
     }
     // v1: one printable line MariaDB reads with sscanf("PROXY %s %s %s %d %d") within 256 bytes.
     let v1 = ProxyProtocolHeader.encode(addresses, version: .v1)
-    fuzzCheck(v1.count <= 107 && v1.suffix(2) == [0x0D, 0x0A] && v1.dropLast(2).allSatisfy { $0 >= 0x20 && $0 < 0x7F },
-              "PROXY v1 header is not one short printable line: \(v1)")
+    fuzzCheck(
+        v1.count <= 107 && v1.suffix(2) == [0x0D, 0x0A] && v1.dropLast(2).allSatisfy { $0 >= 0x20 && $0 < 0x7F },
+        "PROXY v1 header is not one short printable line: \(v1)"
+    )
     let fields = String(decoding: v1.dropLast(2), as: UTF8.self).split(separator: " ", omittingEmptySubsequences: false)
     switch addresses {
     case .tcp4, .tcp6:
-        fuzzCheck(fields.count == 6 && fields[1] == (family == 0x11 ? "TCP4" : "TCP6")
-                  && fields[4] == "\(ports.0)" && fields[5] == "\(ports.1)", "PROXY v1 fields: \(fields)")
+        fuzzCheck(
+            fields.count == 6 && fields[1] == (family == 0x11 ? "TCP4" : "TCP6")
+                && fields[4] == "\(ports.0)" && fields[5] == "\(ports.1)",
+            "PROXY v1 fields: \(fields)"
+        )
     case .unix, .unknown:
         fuzzCheck(fields == ["PROXY", "UNKNOWN"], "PROXY v1 without an IP family must be UNKNOWN: \(fields)")
     }
@@ -146,7 +177,8 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         requireSecureTransport: false,
         tlsAvailable: tlsAvailable,
         policy: options & 0x04 != 0 ? samplePolicy : nil,
-        strictAccounts: options & 0x40 != 0)
+        strictAccounts: options & 0x40 != 0
+    )
     let identity = sampleIdentity(unixSocket: unixSocket)
 
     var framer = PacketFramer()
@@ -169,10 +201,17 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             switch effect {
             case .sendToClient(let sent): lastSequenceToClient = sent.sequenceID
             case .sendToBackend, .startBackendTLS, .startRelaying: break
-            case .startTLS: pending += login.machine.tlsEstablished(TLSFacts(
-                version: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256",
-                peerSubject: options & 0x80 != 0 ? "/CN=client" : nil, peerIssuer: options & 0x80 != 0 ? "/CN=Example CA" : nil,
-                verifyResult: 0, sessionReused: false))
+            case .startTLS:
+                pending += login.machine.tlsEstablished(
+                    TLSFacts(
+                        version: "TLSv1.3",
+                        cipher: "TLS_AES_128_GCM_SHA256",
+                        peerSubject: options & 0x80 != 0 ? "/CN=client" : nil,
+                        peerIssuer: options & 0x80 != 0 ? "/CN=Example CA" : nil,
+                        verifyResult: 0,
+                        sessionReused: false
+                    )
+                )
             case .close: closed = true
             }
         }
@@ -193,7 +232,9 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 step = .authReplies
             case .authReplies:
                 let sequenceID = lastSequenceToClient &+ (options & 0x10 != 0 ? 2 : 1)
-                pending = login.machine.clientPacketReceived(packet(sequenceID, clientPackets % 2 == 0 ? nativeReply : ed25519Reply))
+                pending = login.machine.clientPacketReceived(
+                    packet(sequenceID, clientPackets % 2 == 0 ? nativeReply : ed25519Reply)
+                )
             }
             continue
         }
@@ -217,7 +258,10 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 
     fuzzTrace("login: \(login.machine.outcome)\(login.machine.isRelaying ? ", relaying" : "")")
     if closed {
-        var silent = login.machine.backendPacketReceived(packet(2, [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00]), rules: login.rules)
+        var silent = login.machine.backendPacketReceived(
+            packet(2, [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00]),
+            rules: login.rules
+        )
         silent += login.machine.clientPacketReceived(packet(lastSequenceToClient &+ 1, nativeReply))
         silent += login.machine.clientProtocolError("after close") + login.machine.backendFailed("after close")
         fuzzCheck(silent.isEmpty, "closed machine still acts: \(silent)")
@@ -230,7 +274,8 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let open = login.relayFromClient(
         ByteBuffer(bytes: changeUserPacket + pingPacket),
         forward: { recorder.forwarded += $0.readableBytesView },
-        changeUser: { buffer, _ in recorder.intercepted.append(Array(buffer.readableBytesView)) })
+        changeUser: { buffer, _ in recorder.intercepted.append(Array(buffer.readableBytesView)) }
+    )
     fuzzCheck(open, "the default COM_CHANGE_USER size cap refused a real packet")
     fuzzCheck(recorder.intercepted == [changeUserPacket], "the relay did not intercept the COM_CHANGE_USER whole")
     fuzzCheck(recorder.forwarded == pingPacket, "the relay changed the command after COM_CHANGE_USER")

@@ -41,10 +41,21 @@ struct Login {
     var interceptor: ChangeUserInterceptor
     let rules: ClientLoginStateMachine.AccountRules
 
-    init(transport: ClientTransport, requireSecureTransport: Bool, tlsAvailable: Bool,
-         policy: AccessPolicy?, strictAccounts: Bool, changeUserLimit: Int = 1 << 20) {
-        machine = ClientLoginStateMachine(configuration: .init(
-            transport: transport, requireSecureTransport: requireSecureTransport, tlsAvailable: tlsAvailable))
+    init(
+        transport: ClientTransport,
+        requireSecureTransport: Bool,
+        tlsAvailable: Bool,
+        policy: AccessPolicy?,
+        strictAccounts: Bool,
+        changeUserLimit: Int = 1 << 20
+    ) {
+        machine = ClientLoginStateMachine(
+            configuration: .init(
+                transport: transport,
+                requireSecureTransport: requireSecureTransport,
+                tlsAvailable: tlsAvailable
+            )
+        )
         interceptor = ChangeUserInterceptor(limit: changeUserLimit)
         rules = .init(policy: policy, strictAccounts: strictAccounts)
     }
@@ -58,7 +69,9 @@ struct Login {
     /// does not pause.
     /// - Returns: false when the interceptor refuses an oversized held packet (the session closes).
     mutating func relayFromClient(
-        _ buffer: ByteBuffer, forward: (ByteBuffer) -> Void, changeUser: (ByteBuffer, _ refusal: Packet?) -> Void
+        _ buffer: ByteBuffer,
+        forward: (ByteBuffer) -> Void,
+        changeUser: (ByteBuffer, _ refusal: Packet?) -> Void
     ) -> Bool {
         var machine = self.machine
         defer { self.machine = machine }
@@ -94,9 +107,13 @@ let accessDenied: [UInt8] = [0xFF, 0x15, 0x04] + Array("#28000Access denied for 
 
 func tlsFacts(clientCertificate: Bool) -> TLSFacts {
     TLSFacts(
-        version: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384",
-        peerSubject: clientCertificate ? "/CN=client" : nil, peerIssuer: clientCertificate ? "/CN=Example CA" : nil,
-        verifyResult: 0, sessionReused: false)
+        version: "TLSv1.3",
+        cipher: "TLS_AES_256_GCM_SHA384",
+        peerSubject: clientCertificate ? "/CN=client" : nil,
+        peerIssuer: clientCertificate ? "/CN=Example CA" : nil,
+        verifyResult: 0,
+        sessionReused: false
+    )
 }
 
 /// What the relay did with its input.
@@ -141,7 +158,8 @@ func relay(_ login: inout Login, _ input: [UInt8], readSize: Int) -> RelayTrace 
                 } else {
                     recorder.trace.toBackend += bytes
                 }
-            })
+            }
+        )
         offset = end
         if !open {
             recorder.trace.oversized = true
@@ -157,17 +175,24 @@ let heldCommands: Set<UInt8> = [CommandByte.changeUser, CommandByte.multi]
 let unknownCommand = wireBytes(Packet(sequenceID: 1, payload: MariaDBError.unknownCommand().encode()))
 
 func checkRelay(_ trace: RelayTrace, input: [UInt8], limit: Int) {
-    fuzzCheck(trace.emitted.count <= input.count && trace.emitted[...] == input[..<trace.emitted.count],
-              "relay output is not a prefix of its input")
+    fuzzCheck(
+        trace.emitted.count <= input.count && trace.emitted[...] == input[..<trace.emitted.count],
+        "relay output is not a prefix of its input"
+    )
     for packet in trace.changeUsers {
         let length = packet.count >= 4 ? Int(packet[0]) | Int(packet[1]) << 8 | Int(packet[2]) << 16 : -1
-        fuzzCheck(packet.count >= 5 && length == packet.count - 4 && packet[3] == 0 && heldCommands.contains(packet[4]),
-                  "intercepted packet is not one whole COM_CHANGE_USER or COM_MULTI: \(packet.prefix(8))")
+        fuzzCheck(
+            packet.count >= 5 && length == packet.count - 4 && packet[3] == 0 && heldCommands.contains(packet[4]),
+            "intercepted packet is not one whole COM_CHANGE_USER or COM_MULTI: \(packet.prefix(8))"
+        )
         fuzzCheck(packet.count <= limit, "intercepted packet above the size cap")
     }
     fuzzCheck(trace.comMultiAnswers.allSatisfy { $0 == unknownCommand }, "COM_MULTI not answered with 1047 at seq 1")
     for answer in trace.refusals {
-        fuzzCheck(answer.count > 4 && answer[3] == 1 && answer[4] == 0xFF, "refusal is not an ERR packet with sequence id 1")
+        fuzzCheck(
+            answer.count > 4 && answer[3] == 1 && answer[4] == 0xFF,
+            "refusal is not an ERR packet with sequence id 1"
+        )
     }
     guard !trace.oversized else { return }
     // Held back at the end: at most a split header (< 5 bytes), or one incomplete COM_CHANGE_USER.
@@ -175,15 +200,18 @@ func checkRelay(_ trace: RelayTrace, input: [UInt8], limit: Int) {
     if tail.count >= 5 {
         let start = tail.startIndex
         let length = Int(tail[start]) | Int(tail[start + 1]) << 8 | Int(tail[start + 2]) << 16
-        fuzzCheck(tail[start + 3] == 0 && heldCommands.contains(tail[start + 4]) && tail.count < 4 + length,
-                  "relay holds back \(tail.count) bytes that are not an incomplete COM_CHANGE_USER or COM_MULTI")
+        fuzzCheck(
+            tail[start + 3] == 0 && heldCommands.contains(tail[start + 4]) && tail.count < 4 + length,
+            "relay holds back \(tail.count) bytes that are not an incomplete COM_CHANGE_USER or COM_MULTI"
+        )
     }
 }
 
 func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzInput(data, size)
     guard input.count >= 2 else { return 0 }
-    let options = input[0], options2 = input[1]
+    let options = input[0]
+    let options2 = input[1]
     let unixSocket = options & 0x04 != 0
     let requireSecureTransport = options & 0x02 != 0
     var tlsStarted = false
@@ -194,7 +222,8 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         tlsAvailable: options & 0x01 != 0,
         policy: options & 0x08 != 0 ? samplePolicy : nil,
         strictAccounts: options & 0x10 != 0,
-        changeUserLimit: changeUserLimit)
+        changeUserLimit: changeUserLimit
+    )
     let identity = sampleIdentity(unixSocket: unixSocket)
 
     var pending: [ClientLoginStateMachine.Action]
@@ -223,17 +252,24 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 break
             case .sendToBackend(let forwarded):
                 // require_secure_transport: a TCP client's credentials never travel unencrypted.
-                fuzzCheck(!(requireSecureTransport && !unixSocket && !tlsStarted),
-                          "HandshakeResponse forwarded from a plaintext TCP client under require_secure_transport")
+                fuzzCheck(
+                    !(requireSecureTransport && !unixSocket && !tlsStarted),
+                    "HandshakeResponse forwarded from a plaintext TCP client under require_secure_transport"
+                )
                 if !loginForwarded {
                     // The backend, which sees no SSLRequest, must read the user the policy checked.
                     loginForwarded = true
                     let backendView = try? HandshakeResponse.decode(
-                        forwarded.payload, clientCapabilities: nil, serverCapabilities: backendGreeting.capabilities,
-                        serverDefaultCollation: UInt16(backendGreeting.characterSet))
+                        forwarded.payload,
+                        clientCapabilities: nil,
+                        serverCapabilities: backendGreeting.capabilities,
+                        serverDefaultCollation: UInt16(backendGreeting.characterSet)
+                    )
                     fuzzCheck(backendView != nil, "the backend cannot parse the forwarded HandshakeResponse")
-                    fuzzCheck(backendView?.username == login.machine.username,
-                              "forwarded user \(backendView?.username ?? "-") is not the checked \(login.machine.username ?? "-")")
+                    fuzzCheck(
+                        backendView?.username == login.machine.username,
+                        "forwarded user \(backendView?.username ?? "-") is not the checked \(login.machine.username ?? "-")"
+                    )
                 }
                 // The backend answers what the proxy forwards: auth round trips, then OK or ERR.
                 let reply: [UInt8]
@@ -243,7 +279,10 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 } else {
                     reply = options & 0x80 != 0 ? accessDenied : okPayload
                 }
-                pending += login.machine.backendPacketReceived(packet(forwarded.sequenceID &+ 1, reply), rules: login.rules)
+                pending += login.machine.backendPacketReceived(
+                    packet(forwarded.sequenceID &+ 1, reply),
+                    rules: login.rules
+                )
             case .startTLS:
                 tlsStarted = true
                 pending += login.machine.tlsEstablished(tlsFacts(clientCertificate: options & 0x40 != 0))
@@ -280,7 +319,9 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let readSize = Int((options2 >> 2) & 0x1F)
     var oneRead = login
     let trace = relay(&login, relayInput, readSize: readSize)
-    fuzzTrace("relay: \(relayInput.count) bytes in, \(trace.toBackend.count) to the backend, \(trace.changeUsers.count - trace.comMultiAnswers.count) COM_CHANGE_USER (\(trace.refusals.count) refused), \(trace.comMultiAnswers.count) COM_MULTI\(trace.oversized ? ", oversized" : "")")
+    fuzzTrace(
+        "relay: \(relayInput.count) bytes in, \(trace.toBackend.count) to the backend, \(trace.changeUsers.count - trace.comMultiAnswers.count) COM_CHANGE_USER (\(trace.refusals.count) refused), \(trace.comMultiAnswers.count) COM_MULTI\(trace.oversized ? ", oversized" : "")"
+    )
     checkRelay(trace, input: relayInput, limit: changeUserLimit)
     if readSize != 0 {
         let reference = relay(&oneRead, relayInput, readSize: 0)

@@ -34,31 +34,35 @@ func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let text = fileText(input)
 
     var reads = 0
-    let asFile = Result { () throws(ConfigurationError) in try ProxyCommandLine.parseWithWarnings(
-        ["--defaults-file=\(mainFile)"],
-        readFile: { path in
-            reads += 1
-            guard reads <= 32 else { throw OptionFileAccessError.notFound(path) }
-            if path == mainFile { return text }
-            if path.contains("missing") { throw OptionFileAccessError.notFound(path) }
-            if path.contains("locked") { throw OptionFileAccessError.unreadable(path, "permission denied") }
-            if path.hasSuffix(".cnf"), path.split(separator: "/").last?.hasPrefix("nest") == true {
-                return "[mariadb-tls-proxy]\n!include nest/nest.cnf\n"
+    let asFile = Result { () throws(ConfigurationError) in
+        try ProxyCommandLine.parseWithWarnings(
+            ["--defaults-file=\(mainFile)"],
+            readFile: { path in
+                reads += 1
+                guard reads <= 32 else { throw OptionFileAccessError.notFound(path) }
+                if path == mainFile { return text }
+                if path.contains("missing") { throw OptionFileAccessError.notFound(path) }
+                if path.contains("locked") { throw OptionFileAccessError.unreadable(path, "permission denied") }
+                if path.hasSuffix(".cnf"), path.split(separator: "/").last?.hasPrefix("nest") == true {
+                    return "[mariadb-tls-proxy]\n!include nest/nest.cnf\n"
+                }
+                return includedFile
+            },
+            listDirectory: { path in
+                guard path.hasPrefix("/") else { throw OptionFileAccessError.notFound(path) }
+                return ["20-b.cnf", "10-a.cnf", "README", "x.cnf.bak"]
             }
-            return includedFile
-        },
-        listDirectory: { path in
-            guard path.hasPrefix("/") else { throw OptionFileAccessError.notFound(path) }
-            return ["20-b.cnf", "10-a.cnf", "README", "x.cnf.bak"]
-        })
+        )
     }
     fuzzTrace("as option file: \(asFile)")
 
     let arguments = input.split(separator: 0, omittingEmptySubsequences: false).map { fileText($0) }
-    let asArguments = Result { () throws(ConfigurationError) in try ProxyCommandLine.parseWithWarnings(
-        arguments,
-        readFile: { _ in standardFile },
-        listDirectory: { path in throw OptionFileAccessError.notFound(path) })
+    let asArguments = Result { () throws(ConfigurationError) in
+        try ProxyCommandLine.parseWithWarnings(
+            arguments,
+            readFile: { _ in standardFile },
+            listDirectory: { path in throw OptionFileAccessError.notFound(path) }
+        )
     }
     fuzzTrace("as arguments \(arguments.count): \(asArguments)")
     return 0
