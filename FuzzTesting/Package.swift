@@ -37,13 +37,24 @@ let package = Package(
         .target(name: "CLibFuzzer"),
         // Shared helpers: byte decoding, captured packets, the sample policy.
         .target(name: "FuzzSupport", dependencies: [project("MariaDBWire"), project("AccessPolicy"), nioCore]),
+        // One connection without channels (the login machine and the relay's interceptor), for the stream targets.
+        .target(
+            name: "FuzzConnection",
+            dependencies: [project("MariaDBWire"), project("AccessPolicy"), project("ProxyServer"), nioCore]
+        ),
         fuzzTarget(
             "FuzzClientStream",
-            [project("MariaDBWire"), project("AccessPolicy"), project("ProxyTLS"), project("ProxyServer"), nioCore]
+            [
+                "FuzzConnection", project("MariaDBWire"), project("AccessPolicy"), project("ProxyTLS"),
+                project("ProxyServer"), nioCore,
+            ]
         ),
         fuzzTarget(
             "FuzzBackendStream",
-            [project("MariaDBWire"), project("AccessPolicy"), project("ProxyTLS"), project("ProxyServer"), nioCore]
+            [
+                "FuzzConnection", project("MariaDBWire"), project("AccessPolicy"), project("ProxyTLS"),
+                project("ProxyServer"), nioCore,
+            ]
         ),
         fuzzTarget("FuzzOptionFile", [project("ProxyConfiguration")]),
         fuzzTarget("FuzzAccountsFile", [project("AccessPolicy")]),
