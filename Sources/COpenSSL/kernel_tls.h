@@ -137,6 +137,24 @@ static inline int copenssl_hkdf_expand(const char *digest, const unsigned char *
 }
 
 #ifdef __linux__
+/* The two AES-GCM layouts differ only in their key size: salt (4 bytes of the IV), iv (the other
+ * 8), key, record sequence. Returns from the enclosing function. */
+#define COPENSSL_KTLS_AES_GCM_INFO(type, cipher_id)                                     \
+    do {                                                                                \
+        struct type info;                                                               \
+        if (key_length != sizeof(info.key) || capacity < sizeof(info)) return 0;        \
+        memset(&info, 0, sizeof(info));                                                 \
+        info.info.version = version;                                                    \
+        info.info.cipher_type = cipher_id;                                              \
+        memcpy(info.salt, iv, sizeof(info.salt));                                       \
+        memcpy(info.iv, iv + sizeof(info.salt), sizeof(info.iv));                       \
+        memcpy(info.key, key, sizeof(info.key));                                        \
+        memcpy(info.rec_seq, sequence_bytes, sizeof(info.rec_seq));                     \
+        memcpy(out, &info, sizeof(info));                                               \
+        OPENSSL_cleanse(&info, sizeof(info));                                           \
+        return sizeof(info);                                                            \
+    } while (0)
+
 /* The kernel's crypto_info for one direction (linux/tls.h), written to `out`; returns its size,
  * or 0 for a cipher the function does not know or lengths that do not fit it. `iv` is the
  * 12-byte TLS 1.3 write IV: salt (first 4 bytes) and iv (last 8) for AES-GCM, all 12 for
@@ -148,34 +166,10 @@ static inline size_t copenssl_ktls_crypto_info(unsigned char *out, size_t capaci
     for (int i = 0; i < 8; i++) sequence_bytes[i] = (unsigned char)(sequence >> (56 - 8 * i));
     if (iv_length != 12) return 0;
     switch (cipher) {
-    case TLS_CIPHER_AES_GCM_128: {
-        struct tls12_crypto_info_aes_gcm_128 info;
-        if (key_length != sizeof(info.key) || capacity < sizeof(info)) return 0;
-        memset(&info, 0, sizeof(info));
-        info.info.version = version;
-        info.info.cipher_type = TLS_CIPHER_AES_GCM_128;
-        memcpy(info.salt, iv, sizeof(info.salt));
-        memcpy(info.iv, iv + sizeof(info.salt), sizeof(info.iv));
-        memcpy(info.key, key, sizeof(info.key));
-        memcpy(info.rec_seq, sequence_bytes, sizeof(info.rec_seq));
-        memcpy(out, &info, sizeof(info));
-        OPENSSL_cleanse(&info, sizeof(info));
-        return sizeof(info);
-    }
-    case TLS_CIPHER_AES_GCM_256: {
-        struct tls12_crypto_info_aes_gcm_256 info;
-        if (key_length != sizeof(info.key) || capacity < sizeof(info)) return 0;
-        memset(&info, 0, sizeof(info));
-        info.info.version = version;
-        info.info.cipher_type = TLS_CIPHER_AES_GCM_256;
-        memcpy(info.salt, iv, sizeof(info.salt));
-        memcpy(info.iv, iv + sizeof(info.salt), sizeof(info.iv));
-        memcpy(info.key, key, sizeof(info.key));
-        memcpy(info.rec_seq, sequence_bytes, sizeof(info.rec_seq));
-        memcpy(out, &info, sizeof(info));
-        OPENSSL_cleanse(&info, sizeof(info));
-        return sizeof(info);
-    }
+    case TLS_CIPHER_AES_GCM_128:
+        COPENSSL_KTLS_AES_GCM_INFO(tls12_crypto_info_aes_gcm_128, TLS_CIPHER_AES_GCM_128);
+    case TLS_CIPHER_AES_GCM_256:
+        COPENSSL_KTLS_AES_GCM_INFO(tls12_crypto_info_aes_gcm_256, TLS_CIPHER_AES_GCM_256);
     case TLS_CIPHER_CHACHA20_POLY1305: {
         struct tls12_crypto_info_chacha20_poly1305 info;
         if (key_length != sizeof(info.key) || capacity < sizeof(info)) return 0;
