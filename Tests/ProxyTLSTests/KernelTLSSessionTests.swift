@@ -1,6 +1,5 @@
 import COpenSSL
 import NIOCore
-import ProxyConfiguration
 import Testing
 
 @testable import ProxyTLS
